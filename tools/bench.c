@@ -1,0 +1,982 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * bench: measure the userspace matcher on the shared benchmark workloads.
+ *
+ * Method (../shared/bench/README.md, "How a matcher reports results"): load
+ * every event into memory first, time rule loading (add + compile), run
+ * untimed warm-up passes, then timed passes in which only the loop that
+ * hands each event to the matcher and counts matches per rule is timed.
+ * Every pass's per-rule counts are checked against --expected; a run whose
+ * counts differ reports no speed. One RESULT line goes to stdout.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "ruleset.h"
+
+#define IMPL_DEFAULT "bpfbus-user"
+
+/* Exit codes: distinct so bench-run can tell a wrong answer from a setup error. */
+enum {
+	EXIT_OK = 0,
+	EXIT_COUNTS = 1,   /* counts differ from --expected */
+	EXIT_USAGE = 2,    /* bad arguments, unreadable or malformed input */
+	EXIT_REJECTED = 3, /* the matcher cannot express a rule (n/a) */
+};
+
+struct opts {
+	const char *engine;
+	const char *rules_path;
+	const char *events_path;
+	const char *counts_path;
+	const char *expected_path;
+	const char *exclude;
+	const char *family;
+	const char *impl;
+	int passes;
+	int warmup;
+	int cpu;
+	bool load_only;
+	char *family_alloc; /* family derived from the file name, if any */
+};
+
+struct buf {
+	char *data;
+	size_t len;
+};
+
+struct rule {
+	char *name;	   /* decoded, NUL-terminated */
+	const char *pat;   /* points into the rules file buffer */
+	size_t pat_len;
+};
+
+struct rules {
+	struct rule *v;
+	size_t n, cap;
+	size_t excluded;
+};
+
+struct events {
+	const char **text; /* points into the events file buffer */
+	size_t *len;
+	size_t n;
+	size_t bytes;
+};
+
+/* Open-addressing map from a string to an index: 100,000 rule names. */
+struct name_map {
+	const char **keys;
+	size_t *vals;
+	size_t mask;
+};
+
+static _Noreturn void die(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		die(EXIT_USAGE, "out of memory (%zu bytes)", n);
+	return p;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		die(EXIT_USAGE, "out of memory (%zu x %zu bytes)", n, size);
+	return p;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- files ---------------------------------------------------------- */
+
+static struct buf read_file(const char *path)
+{
+	struct buf b = { 0 };
+	size_t cap = 1 << 20;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		die(EXIT_USAGE, "%s: %s", path, strerror(errno));
+	b.data = xmalloc(cap + 1);
+	for (;;) {
+		size_t got = fread(b.data + b.len, 1, cap - b.len, f);
+
+		b.len += got;
+		if (b.len < cap)
+			break;
+		cap *= 2;
+		b.data = realloc(b.data, cap + 1);
+		if (!b.data)
+			die(EXIT_USAGE, "%s: out of memory", path);
+	}
+	if (ferror(f))
+		die(EXIT_USAGE, "%s: read error", path);
+	fclose(f);
+	b.data[b.len] = '\0'; /* lets the parsers stop at a NUL-free sentinel */
+	return b;
+}
+
+/* One event per line, without the newline; blank lines are not events. */
+static void split_events(struct buf *b, struct events *ev)
+{
+	size_t cap = 1024;
+	char *p = b->data, *end = b->data + b->len;
+
+	ev->text = xmalloc(cap * sizeof(*ev->text));
+	ev->len = xmalloc(cap * sizeof(*ev->len));
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *eol = nl ? nl : end;
+		size_t len = (size_t)(eol - p);
+
+		if (len && p[len - 1] == '\r')
+			len--;
+		if (len) {
+			if (ev->n == cap) {
+				cap *= 2;
+				ev->text = realloc(ev->text, cap * sizeof(*ev->text));
+				ev->len = realloc(ev->len, cap * sizeof(*ev->len));
+				if (!ev->text || !ev->len)
+					die(EXIT_USAGE, "out of memory for events");
+			}
+			ev->text[ev->n] = p;
+			ev->len[ev->n] = len;
+			ev->n++;
+			ev->bytes += len;
+		}
+		p = eol + 1;
+	}
+}
+
+/* ---- name map ------------------------------------------------------- */
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void map_free(struct name_map *m)
+{
+	free(m->keys);
+	free(m->vals);
+}
+
+static void map_init(struct name_map *m, size_t n)
+{
+	size_t size = 16;
+
+	while (size < 2 * n)
+		size *= 2;
+	m->keys = xcalloc(size, sizeof(*m->keys));
+	m->vals = xcalloc(size, sizeof(*m->vals));
+	m->mask = size - 1;
+}
+
+/* Returns false if @key is already present (its index left unchanged). */
+static bool map_put(struct name_map *m, const char *key, size_t val)
+{
+	size_t i = hash_str(key) & m->mask;
+
+	while (m->keys[i]) {
+		if (!strcmp(m->keys[i], key))
+			return false;
+		i = (i + 1) & m->mask;
+	}
+	m->keys[i] = key;
+	m->vals[i] = val;
+	return true;
+}
+
+static bool map_get(const struct name_map *m, const char *key, size_t *val)
+{
+	size_t i = hash_str(key) & m->mask;
+
+	while (m->keys[i]) {
+		if (!strcmp(m->keys[i], key)) {
+			*val = m->vals[i];
+			return true;
+		}
+		i = (i + 1) & m->mask;
+	}
+	return false;
+}
+
+/* ---- rule file parser ----------------------------------------------- */
+
+/*
+ * The rule file is a single JSON object {"name": pattern, ...}. We only need
+ * to cut it into (name, pattern text) pairs: the matcher parses the pattern
+ * itself, and validating it is part of what add_s measures. So the scanner
+ * decodes the name and finds the end of the balanced pattern object, honouring
+ * strings and escapes; it does not rely on one rule per line.
+ */
+struct scan {
+	const char *p, *end, *start, *path;
+};
+
+static _Noreturn void scan_fail(const struct scan *s, const char *what)
+{
+	size_t line = 1;
+
+	for (const char *q = s->start; q < s->p; q++)
+		line += *q == '\n';
+	die(EXIT_USAGE, "%s:%zu: %s", s->path, line, what);
+}
+
+static void skip_ws(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
+				 *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Append code point @cp (BMP; surrogates are kept as is) as UTF-8. */
+static size_t put_utf8(char *out, unsigned cp)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	out[0] = (char)(0xe0 | (cp >> 12));
+	out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[2] = (char)(0x80 | (cp & 0x3f));
+	return 3;
+}
+
+/* Decode one escape after the backslash at s->p; returns bytes written. */
+static size_t decode_escape(struct scan *s, char *out)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	const char *hit;
+	unsigned cp = 0;
+
+	if (++s->p >= s->end)
+		scan_fail(s, "unterminated escape in rule name");
+	hit = strchr(from, *s->p);
+	if (hit && *s->p) {
+		out[0] = to[hit - from];
+		s->p++;
+		return 1;
+	}
+	if (*s->p != 'u' || s->end - s->p < 5)
+		scan_fail(s, "bad escape in rule name");
+	for (int i = 1; i <= 4; i++) {
+		int h = hexval(s->p[i]);
+
+		if (h < 0)
+			scan_fail(s, "bad \\u escape in rule name");
+		cp = cp << 4 | (unsigned)h;
+	}
+	s->p += 5;
+	return put_utf8(out, cp);
+}
+
+/* s->p at the opening quote; returns the decoded string, s->p after it. */
+static char *scan_name(struct scan *s)
+{
+	const char *q = ++s->p;
+	char *out, *o;
+
+	/* Decoding never grows the text, so the raw length bounds the output. */
+	while (q < s->end && *q != '"')
+		q += (*q == '\\') ? 2 : 1;
+	if (q >= s->end)
+		scan_fail(s, "unterminated rule name");
+	out = o = xmalloc((size_t)(q - s->p) + 1);
+	while (*s->p != '"') {
+		if (*s->p == '\\')
+			o += decode_escape(s, o);
+		else
+			*o++ = *s->p++;
+	}
+	*o = '\0';
+	s->p++;
+	return out;
+}
+
+/* s->p at '{'; moves s->p past the matching '}', skipping string contents. */
+static void scan_object(struct scan *s)
+{
+	int depth = 0;
+	bool in_str = false;
+
+	for (; s->p < s->end; s->p++) {
+		char c = *s->p;
+
+		if (in_str) {
+			if (c == '\\')
+				s->p++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"') {
+			in_str = true;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (--depth == 0) {
+				s->p++;
+				return;
+			}
+		}
+	}
+	scan_fail(s, "unbalanced pattern object");
+}
+
+static void rules_push(struct rules *r, char *name, const char *pat, size_t len)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->v = realloc(r->v, r->cap * sizeof(*r->v));
+		if (!r->v)
+			die(EXIT_USAGE, "out of memory for rules");
+	}
+	r->v[r->n++] = (struct rule){ .name = name, .pat = pat, .pat_len = len };
+}
+
+static void parse_rules(const struct buf *b, const char *path,
+			const char *exclude, struct rules *r)
+{
+	struct scan s = { b->data, b->data + b->len, b->data, path };
+	size_t excl_len = exclude ? strlen(exclude) : 0;
+
+	skip_ws(&s);
+	if (s.p >= s.end || *s.p != '{')
+		scan_fail(&s, "expected '{' starting the rule object");
+	s.p++;
+	for (;;) {
+		char *name;
+		const char *pat;
+
+		skip_ws(&s);
+		if (s.p < s.end && *s.p == '}')
+			break;
+		if (s.p >= s.end || *s.p != '"')
+			scan_fail(&s, "expected a rule name string");
+		name = scan_name(&s);
+		skip_ws(&s);
+		if (s.p >= s.end || *s.p != ':')
+			scan_fail(&s, "expected ':' after the rule name");
+		s.p++;
+		skip_ws(&s);
+		if (s.p >= s.end || *s.p != '{')
+			scan_fail(&s, "expected a pattern object");
+		pat = s.p;
+		scan_object(&s);
+		if (excl_len && !strncmp(name, exclude, excl_len)) {
+			r->excluded++;
+			free(name);
+		} else {
+			rules_push(r, name, pat, (size_t)(s.p - pat));
+		}
+		skip_ws(&s);
+		if (s.p < s.end && *s.p == ',') {
+			s.p++;
+			continue;
+		}
+		if (s.p < s.end && *s.p == '}')
+			break;
+		scan_fail(&s, "expected ',' or '}' after a pattern");
+	}
+	s.p++;
+	skip_ws(&s);
+	if (s.p != s.end)
+		scan_fail(&s, "trailing text after the rule object");
+}
+
+/* ---- expected counts ------------------------------------------------ */
+
+struct expected {
+	struct buf file; /* names point into it */
+	char **names;
+	uint64_t *counts;
+	size_t n;
+	struct name_map map;
+};
+
+/* Format: '#' comment lines, then "name<TAB>count" per rule. */
+static void load_expected(const char *path, struct expected *e)
+{
+	size_t cap = 64, lineno = 0;
+	char *line, *save = NULL;
+
+	e->file = read_file(path);
+	e->names = xmalloc(cap * sizeof(*e->names));
+	e->counts = xmalloc(cap * sizeof(*e->counts));
+	for (line = strtok_r(e->file.data, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *tab, *endp;
+
+		lineno++;
+		if (line[0] == '#' || line[0] == '\0' || line[0] == '\r')
+			continue;
+		tab = strchr(line, '\t');
+		if (!tab)
+			die(EXIT_USAGE, "%s:%zu: expected name<TAB>count", path, lineno);
+		*tab = '\0';
+		errno = 0;
+		if (e->n == cap) {
+			cap *= 2;
+			e->names = realloc(e->names, cap * sizeof(*e->names));
+			e->counts = realloc(e->counts, cap * sizeof(*e->counts));
+			if (!e->names || !e->counts)
+				die(EXIT_USAGE, "out of memory for expected counts");
+		}
+		e->counts[e->n] = strtoull(tab + 1, &endp, 10);
+		if (errno || endp == tab + 1 || (*endp && *endp != '\r'))
+			die(EXIT_USAGE, "%s:%zu: bad count", path, lineno);
+		e->names[e->n++] = line;
+	}
+	map_init(&e->map, e->n);
+	for (size_t i = 0; i < e->n; i++)
+		if (!map_put(&e->map, e->names[i], i))
+			die(EXIT_USAGE, "%s: rule %s listed twice", path, e->names[i]);
+}
+
+/*
+ * Compare one pass's counts (by rule index) with the expected ones; print
+ * every differing rule (at most a screenful) and return how many differ.
+ */
+static size_t diff_counts(const struct rules *r, const uint64_t *got,
+			  const struct expected *e, int pass)
+{
+	size_t bad = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		size_t k;
+
+		if (!map_get(&e->map, r->v[i].name, &k)) {
+			if (bad++ < 20)
+				fprintf(stderr, "bench: pass %d: %s: no expected count\n",
+					pass, r->v[i].name);
+			continue;
+		}
+		if (got[i] != e->counts[k] && bad++ < 20)
+			fprintf(stderr, "bench: pass %d: %s: got %" PRIu64
+				", expected %" PRIu64 "\n",
+				pass, r->v[i].name, got[i], e->counts[k]);
+	}
+	if (bad > 20)
+		fprintf(stderr, "bench: pass %d: ... %zu rules differ in all\n",
+			pass, bad);
+	return bad;
+}
+
+static void write_counts(const char *path, const struct opts *o,
+			 const struct rules *r, const uint64_t *counts,
+			 size_t n_events)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		die(EXIT_USAGE, "%s: %s", path, strerror(errno));
+	fprintf(f, "# rule\tmatches\t(events=%s n=%zu; rules=%s; exclude=%s; impl=%s)\n",
+		o->events_path, n_events, o->rules_path,
+		o->exclude ? o->exclude : "-", o->impl);
+	for (size_t i = 0; i < r->n; i++)
+		fprintf(f, "%s\t%" PRIu64 "\n", r->v[i].name, counts[i]);
+	if (fclose(f))
+		die(EXIT_USAGE, "%s: write error", path);
+}
+
+/* ---- matcher -------------------------------------------------------- */
+
+struct loaded {
+	struct bb_ruleset *rs;
+	size_t *rule_of_id; /* matcher id -> index in struct rules */
+	size_t n_ids;
+	double add_s;
+};
+
+/*
+ * Adds every rule and compiles, timed together: that is the "add time" the
+ * peers report. A rule the matcher rejects stops the run with an n/a result
+ * rather than being dropped silently (returns false).
+ */
+static bool load_rules(const struct opts *o, const struct rules *r,
+		       struct loaded *l)
+{
+	struct bb_error err;
+	int *ids = xmalloc(r->n * sizeof(*ids));
+	double t0;
+
+	err.msg[0] = '\0';
+	t0 = now_s();
+	l->rs = bb_ruleset_new();
+	if (!l->rs)
+		die(EXIT_USAGE, "bb_ruleset_new failed");
+	for (size_t i = 0; i < r->n; i++) {
+		ids[i] = bb_ruleset_add_pattern(l->rs, r->v[i].name, r->v[i].pat,
+						r->v[i].pat_len, &err);
+		if (ids[i] < 0) {
+			fprintf(stderr, "bench: rule %s: %s\n", r->v[i].name, err.msg);
+			printf("RESULT impl=%s family=%s rules=%zu exclude=%s check=n/a reason=rule-rejected:%s\n",
+			       o->impl, o->family, r->n, o->exclude ? o->exclude : "-",
+			       r->v[i].name);
+			free(ids);
+			return false;
+		}
+	}
+	if (bb_ruleset_compile(l->rs) < 0) {
+		fprintf(stderr, "bench: bb_ruleset_compile failed\n");
+		printf("RESULT impl=%s family=%s rules=%zu exclude=%s check=n/a reason=compile-failed\n",
+		       o->impl, o->family, r->n, o->exclude ? o->exclude : "-");
+		free(ids);
+		return false;
+	}
+	l->add_s = now_s() - t0;
+
+	for (size_t i = 0; i < r->n; i++)
+		if ((size_t)ids[i] + 1 > l->n_ids)
+			l->n_ids = (size_t)ids[i] + 1;
+	l->rule_of_id = xmalloc(l->n_ids * sizeof(*l->rule_of_id));
+	for (size_t i = 0; i < l->n_ids; i++)
+		l->rule_of_id[i] = SIZE_MAX;
+	for (size_t i = 0; i < r->n; i++)
+		l->rule_of_id[ids[i]] = i;
+	free(ids);
+	return true;
+}
+
+struct pass {
+	double secs;
+	uint64_t matches;
+	uint64_t errors;     /* events the matcher refused (not a JSON object) */
+	uint64_t bad_ids;    /* ids outside what add_pattern returned */
+	size_t first_error;  /* index of the first refused event */
+};
+
+/*
+ * One pass over all events. Only this loop is timed; the per-id counting is
+ * inside it on purpose (the peers' drivers count there too).
+ */
+static void run_pass(struct bb_match_ctx *ctx, const struct events *ev,
+		     uint64_t *by_id, size_t n_ids, struct pass *ps)
+{
+	uint64_t errors = 0, bad = 0;
+	size_t first_error = SIZE_MAX;
+	double t0, t1;
+
+	memset(by_id, 0, n_ids * sizeof(*by_id));
+	t0 = now_s();
+	for (size_t i = 0; i < ev->n; i++) {
+		const uint32_t *ids;
+		int n = bb_match_event(ctx, ev->text[i], ev->len[i], &ids, NULL);
+
+		if (n < 0) {
+			if (!errors++)
+				first_error = i;
+			continue;
+		}
+		for (int k = 0; k < n; k++) {
+			if (ids[k] < n_ids)
+				by_id[ids[k]]++;
+			else
+				bad++;
+		}
+	}
+	t1 = now_s();
+	ps->secs = t1 - t0;
+	ps->errors = errors;
+	ps->bad_ids = bad;
+	ps->first_error = first_error;
+}
+
+/* Re-index the per-id counts by rule (outside the timed loop). */
+static uint64_t counts_by_rule(const struct loaded *l, const uint64_t *by_id,
+			       size_t n_rules, uint64_t *out)
+{
+	uint64_t total = 0;
+
+	memset(out, 0, n_rules * sizeof(*out));
+	for (size_t id = 0; id < l->n_ids; id++) {
+		if (l->rule_of_id[id] == SIZE_MAX)
+			continue;
+		out[l->rule_of_id[id]] = by_id[id];
+		total += by_id[id];
+	}
+	return total;
+}
+
+static void report_errors(struct bb_match_ctx *ctx, const struct events *ev,
+			  const struct pass *ps, int pass)
+{
+	struct bb_error err;
+	const uint32_t *ids;
+
+	if (ps->errors) {
+		err.msg[0] = '\0';
+		bb_match_event(ctx, ev->text[ps->first_error],
+			       ev->len[ps->first_error], &ids, &err);
+		fprintf(stderr, "bench: pass %d: %" PRIu64 " events refused; first is line %zu: %s\n",
+			pass, ps->errors, ps->first_error + 1, err.msg);
+	}
+	if (ps->bad_ids)
+		fprintf(stderr, "bench: pass %d: %" PRIu64 " match ids out of range\n",
+			pass, ps->bad_ids);
+}
+
+/* ---- driver --------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fputs("usage: bench --engine user --rules FILE --events FILE [--passes N] [--warmup N]\n"
+	      "             [--counts OUT] [--expected FILE] [--exclude PREFIX] [--family NAME]\n"
+	      "             [--impl NAME] [--cpu N|-1] [--load-only]\n"
+	      "Prints one line: RESULT impl= family= rules= exclude= add_s= matches= check=\n"
+	      "eps=<per timed pass> ns_per_event=<median> mem_bytes= maxrss_kb=\n"
+	      "Exit: 0 ok, 1 counts differ from --expected, 2 usage or input error,\n"
+	      "3 a rule the matcher cannot express (check=n/a).\n", f);
+}
+
+static int parse_int(const char *opt, const char *s, int min)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > 1000000)
+		die(EXIT_USAGE, "%s: bad number '%s'", opt, s);
+	return (int)v;
+}
+
+/* Family name from the rule file: .../rules/EXACT.json -> EXACT. */
+static char *family_from_path(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	char *fam, *dot;
+
+	fam = strdup(base ? base + 1 : path);
+	if (!fam)
+		die(EXIT_USAGE, "out of memory");
+	dot = strrchr(fam, '.');
+	if (dot && !strcmp(dot, ".json"))
+		*dot = '\0';
+	return fam;
+}
+
+static void parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { O_PASSES = 256, O_WARMUP, O_COUNTS, O_EXPECTED, O_EXCLUDE,
+	       O_FAMILY, O_IMPL, O_CPU, O_LOAD_ONLY };
+	static const struct option longopts[] = {
+		{ "engine", required_argument, NULL, 'e' },
+		{ "rules", required_argument, NULL, 'r' },
+		{ "events", required_argument, NULL, 'E' },
+		{ "passes", required_argument, NULL, O_PASSES },
+		{ "warmup", required_argument, NULL, O_WARMUP },
+		{ "counts", required_argument, NULL, O_COUNTS },
+		{ "expected", required_argument, NULL, O_EXPECTED },
+		{ "exclude", required_argument, NULL, O_EXCLUDE },
+		{ "family", required_argument, NULL, O_FAMILY },
+		{ "impl", required_argument, NULL, O_IMPL },
+		{ "cpu", required_argument, NULL, O_CPU },
+		{ "load-only", no_argument, NULL, O_LOAD_ONLY },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	*o = (struct opts){ .engine = "user", .impl = IMPL_DEFAULT,
+			    .passes = 3, .warmup = 2, .cpu = 0 };
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'e': o->engine = optarg; break;
+		case 'r': o->rules_path = optarg; break;
+		case 'E': o->events_path = optarg; break;
+		case O_PASSES: o->passes = parse_int("--passes", optarg, 1); break;
+		case O_WARMUP: o->warmup = parse_int("--warmup", optarg, 0); break;
+		case O_COUNTS: o->counts_path = optarg; break;
+		case O_EXPECTED: o->expected_path = optarg; break;
+		case O_EXCLUDE: o->exclude = *optarg ? optarg : NULL; break;
+		case O_FAMILY: o->family = optarg; break;
+		case O_IMPL: o->impl = optarg; break;
+		case O_CPU: o->cpu = parse_int("--cpu", optarg, -1); break;
+		case O_LOAD_ONLY: o->load_only = true; break;
+		case 'h': usage(stdout); exit(EXIT_OK);
+		default: usage(stderr); exit(EXIT_USAGE);
+		}
+	}
+	if (optind < argc)
+		die(EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+	/* Only the userspace engine exists so far; the XDP path is measured differently. */
+	if (strcmp(o->engine, "user"))
+		die(EXIT_USAGE, "--engine must be 'user' (valid engines: user), not '%s'",
+		    o->engine);
+	if (!o->rules_path)
+		die(EXIT_USAGE, "--rules FILE is required (see --help)");
+	if (!o->events_path && !o->load_only)
+		die(EXIT_USAGE, "--events FILE is required unless --load-only (see --help)");
+	if (!o->family)
+		o->family = o->family_alloc = family_from_path(o->rules_path);
+}
+
+/* Pin to one CPU so passes do not migrate; failure only costs stability. */
+static void pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		fprintf(stderr, "bench: warning: cannot pin to CPU %d: %s\n",
+			cpu, strerror(errno));
+}
+
+static long maxrss_kb(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss; /* kilobytes on Linux */
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void print_load_only(const struct opts *o, const struct rules *r,
+			    const struct loaded *l)
+{
+	printf("RESULT impl=%s family=%s rules=%zu exclude=%s add_s=%.4f mode=load-only mem_bytes=%zu maxrss_kb=%ld\n",
+	       o->impl, o->family, r->n, o->exclude ? o->exclude : "-", l->add_s,
+	       bb_ruleset_memory(l->rs), maxrss_kb());
+}
+
+/*
+ * Runs warm-up and timed passes. Returns the number of passes whose counts
+ * failed the check; fills eps[] for the timed passes and the first pass's
+ * per-rule counts (what --counts writes; every pass that passed agrees).
+ */
+static int run_passes(const struct opts *o, const struct rules *r,
+		      const struct loaded *l, const struct events *ev,
+		      const struct expected *exp, double *eps,
+		      uint64_t *counts, uint64_t *total)
+{
+	struct bb_match_ctx *ctx = bb_match_ctx_new(l->rs);
+	uint64_t *by_id = xcalloc(l->n_ids, sizeof(*by_id));
+	uint64_t *cur = xcalloc(r->n, sizeof(*cur));
+	int failed = 0;
+
+	if (!ctx)
+		die(EXIT_USAGE, "bb_match_ctx_new failed");
+	for (int p = 0; p < o->warmup + o->passes; p++) {
+		bool timed = p >= o->warmup;
+		struct pass ps;
+		uint64_t sum;
+		bool bad = false;
+
+		run_pass(ctx, ev, by_id, l->n_ids, &ps);
+		sum = counts_by_rule(l, by_id, r->n, cur);
+		report_errors(ctx, ev, &ps, p + 1);
+		if (ps.bad_ids)
+			bad = true;
+		if (exp && diff_counts(r, cur, exp, p + 1))
+			bad = true;
+		/* Without --expected, at least insist that passes agree. */
+		if (!exp && p > 0 && memcmp(cur, counts, r->n * sizeof(*cur))) {
+			fprintf(stderr, "bench: pass %d: counts differ from pass 1\n", p + 1);
+			bad = true;
+		}
+		if (p == 0)
+			memcpy(counts, cur, r->n * sizeof(*cur));
+		failed += bad;
+		if (timed)
+			eps[p - o->warmup] = (double)ev->n / ps.secs;
+		*total = sum;
+	}
+	bb_match_ctx_free(ctx);
+	free(by_id);
+	free(cur);
+	return failed;
+}
+
+/* Everything main allocates, so one place frees it (LeakSanitizer in make check). */
+struct bench {
+	struct opts o;
+	struct buf rules_file, events_file;
+	struct rules r;
+	struct events ev;
+	struct expected exp;
+	struct loaded l;
+	uint64_t *counts;
+	double *eps;
+};
+
+static void bench_free(struct bench *b)
+{
+	for (size_t i = 0; i < b->r.n; i++)
+		free(b->r.v[i].name);
+	free(b->r.v);
+	free(b->rules_file.data);
+	free(b->events_file.data);
+	free(b->ev.text);
+	free(b->ev.len);
+	free(b->exp.file.data);
+	free(b->exp.names);
+	free(b->exp.counts);
+	map_free(&b->exp.map);
+	if (b->l.rs)
+		bb_ruleset_free(b->l.rs);
+	free(b->l.rule_of_id);
+	free(b->counts);
+	free(b->eps);
+	free(b->o.family_alloc);
+}
+
+static void read_rules(struct bench *b)
+{
+	struct name_map seen;
+
+	b->rules_file = read_file(b->o.rules_path);
+	parse_rules(&b->rules_file, b->o.rules_path, b->o.exclude, &b->r);
+	if (!b->r.n)
+		die(EXIT_USAGE, "%s: no rules left to load", b->o.rules_path);
+	map_init(&seen, b->r.n);
+	for (size_t i = 0; i < b->r.n; i++)
+		if (!map_put(&seen, b->r.v[i].name, i))
+			die(EXIT_USAGE, "%s: rule name %s is not unique",
+			    b->o.rules_path, b->r.v[i].name);
+	map_free(&seen);
+}
+
+static void print_result(const struct bench *b, uint64_t total, int failed)
+{
+	const struct opts *o = &b->o;
+	double *sorted;
+
+	printf("RESULT impl=%s family=%s rules=%zu exclude=%s add_s=%.4f matches=%" PRIu64 " check=%s",
+	       o->impl, o->family, b->r.n, o->exclude ? o->exclude : "-",
+	       b->l.add_s, total,
+	       failed ? "counts-FAILED" : o->expected_path ? "counts-ok" : "unchecked");
+	if (failed) {
+		/* A wrong answer has no speed. */
+		printf(" mem_bytes=%zu maxrss_kb=%ld\n", bb_ruleset_memory(b->l.rs), maxrss_kb());
+		return;
+	}
+	sorted = xcalloc((size_t)o->passes, sizeof(*sorted));
+	printf(" eps=");
+	for (int i = 0; i < o->passes; i++) {
+		printf("%s%.0f", i ? "," : "", b->eps[i]);
+		sorted[i] = b->eps[i];
+	}
+	printf(" ns_per_event=%.1f mem_bytes=%zu maxrss_kb=%ld\n",
+	       1e9 / median(sorted, o->passes), bb_ruleset_memory(b->l.rs), maxrss_kb());
+	free(sorted);
+}
+
+static int run(struct bench *b)
+{
+	uint64_t total = 0;
+	int failed;
+
+	pin_cpu(b->o.cpu);
+	read_rules(b);
+	if (b->o.load_only) {
+		/* No events loaded: maxrss then reflects the rules alone. */
+		if (!load_rules(&b->o, &b->r, &b->l))
+			return EXIT_REJECTED;
+		print_load_only(&b->o, &b->r, &b->l);
+		return EXIT_OK;
+	}
+
+	/* Events first, so reading the file never lands inside a timing. */
+	b->events_file = read_file(b->o.events_path);
+	split_events(&b->events_file, &b->ev);
+	if (!b->ev.n)
+		die(EXIT_USAGE, "%s: no events", b->o.events_path);
+	if (b->o.expected_path)
+		load_expected(b->o.expected_path, &b->exp);
+
+	if (!load_rules(&b->o, &b->r, &b->l))
+		return EXIT_REJECTED;
+	b->counts = xcalloc(b->r.n, sizeof(*b->counts));
+	b->eps = xcalloc((size_t)b->o.passes, sizeof(*b->eps));
+	failed = run_passes(&b->o, &b->r, &b->l, &b->ev,
+			    b->o.expected_path ? &b->exp : NULL, b->eps,
+			    b->counts, &total);
+	if (b->o.counts_path)
+		write_counts(b->o.counts_path, &b->o, &b->r, b->counts, b->ev.n);
+	print_result(b, total, failed);
+	return failed ? EXIT_COUNTS : EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench b = { 0 };
+	int rc;
+
+	parse_args(argc, argv, &b.o);
+	rc = run(&b);
+	bench_free(&b);
+	return rc;
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "main.h"
+#include "strbuf.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool json_output;
+bool pretty_output;
+
+void p_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("bpfbus: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+char *read_file(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	struct strbuf sb = STRBUF_INIT;
+	char buf[65536];
+	size_t n;
+
+	if (!f) {
+		p_err("cannot open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sb_add(&sb, buf, n);
+	bool failed = ferror(f);
+
+	if (f != stdin)
+		fclose(f);
+	if (failed) {
+		p_err("cannot read '%s'", path);
+		sb_free(&sb);
+		return NULL;
+	}
+	sb_reserve(&sb, 0);
+	*len = sb.len;
+	return sb.buf;
+}
+
+int cmd_select(const struct cmd *cmds, int argc, char **argv,
+	       int (*help)(int argc, char **argv))
+{
+	if (argc < 1 || !strcmp(argv[0], "help"))
+		return help(argc, argv);
+	const struct cmd *found = NULL;
+	size_t n = strlen(argv[0]);
+
+	for (const struct cmd *c = cmds; c->name; c++) {
+		if (strncmp(c->name, argv[0], n))
+			continue;
+		if (strlen(c->name) == n) {
+			found = c;
+			break;
+		}
+		if (found) {
+			p_err("'%s' is ambiguous: %s or %s?", argv[0],
+			      found->name, c->name);
+			return EXIT_INVALID;
+		}
+		found = c;
+	}
+	if (!found) {
+		p_err("unknown command '%s'", argv[0]);
+		help(0, NULL);
+		return EXIT_INVALID;
+	}
+	return found->fn(argc - 1, argv + 1);
+}
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr,
+		"Usage: bpfbus [OPTIONS] OBJECT { COMMAND | help }\n"
+		"       bpfbus version\n"
+		"\n"
+		"       OBJECT := { pattern | filter-policy }\n"
+		"       OPTIONS := { -j|--json [-p|--pretty] | -h|--help | "
+		"-V|--version }\n"
+		"\n"
+		"See 'bpfbus OBJECT help' and docs/patterns.md.\n");
+	return argc > 0 && argv ? EXIT_OK : EXIT_OK;
+}
+
+static int do_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (json_output)
+		printf("{\"version\":\"%s\"}\n", BPFBUS_VERSION);
+	else
+		printf("bpfbus %s\n", BPFBUS_VERSION);
+	return EXIT_OK;
+}
+
+static const struct cmd objects[] = {
+	{"pattern", do_pattern},
+	{"filter-policy", do_filter_policy},
+	{"version", do_version},
+	{"help", do_help},
+	{NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"pretty", no_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	/* '+': stop at the first non-option, the object name */
+	while ((c = getopt_long(argc, argv, "+jphV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json_output = true;
+			break;
+		case 'p':
+			json_output = pretty_output = true;
+			break;
+		case 'h':
+			return do_help(0, NULL);
+		case 'V':
+			return do_version(0, NULL);
+		default:
+			return EXIT_INVALID;
+		}
+	}
+	return cmd_select(objects, argc - optind, argv + optind, do_help);
+}

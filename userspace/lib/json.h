@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * A small JSON document parser for control-plane documents (patterns,
+ * policies, batch lines, attributes). Events are not parsed with it: the
+ * matcher scans them in one pass (event_scan.c).
+ *
+ * Strings are unescaped to UTF-8 (may contain NUL, so lengths are kept);
+ * numbers keep their source spelling next to their double value; duplicate
+ * object keys keep the first key's position and the last value, which is how
+ * EventBridge treats a pattern that repeats a key. Syntax errors are worded
+ * like Jackson's (the parser behind EventBridge and SNS), because their
+ * messages are part of the AWS errors we reproduce.
+ */
+#ifndef BPFBUS_JSON_H
+#define BPFBUS_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum json_type {
+	JSON_NULL,
+	JSON_FALSE,
+	JSON_TRUE,
+	JSON_NUMBER,
+	JSON_STRING,
+	JSON_ARRAY,
+	JSON_OBJECT,
+};
+
+struct json_value;
+
+struct json_member {
+	const char *key;
+	size_t key_len;
+	struct json_value *value;
+};
+
+struct json_value {
+	enum json_type type;
+	union {
+		struct {
+			const char *s;
+			size_t len;
+		} str;
+		struct {
+			double d;
+			const char *raw; /* source spelling, NUL-terminated */
+			size_t raw_len;
+			bool is_int; /* no '.', 'e' or 'E' in the spelling */
+		} num;
+		struct {
+			struct json_value **items;
+			size_t n;
+		} arr;
+		struct {
+			struct json_member *members;
+			size_t n;
+		} obj;
+	} u;
+};
+
+struct json_doc;
+
+/*
+ * Parse @len bytes. Returns a document (even on error: check json_doc_error).
+ * Content after the first complete value is ignored unless @strict_trailing,
+ * matching the streaming parsers AWS uses for patterns.
+ */
+struct json_doc *json_parse(const char *text, size_t len, bool strict_trailing);
+void json_doc_free(struct json_doc *doc);
+/* NULL when the parse succeeded; otherwise a Jackson-style message. */
+const char *json_doc_error(const struct json_doc *doc);
+struct json_value *json_doc_root(const struct json_doc *doc);
+
+/* Object member lookup by key (NUL-free key); NULL when absent. */
+struct json_value *json_get(const struct json_value *obj, const char *key);
+
+/* Append the JSON serialisation of @v (compact, numbers as spelled). */
+struct strbuf;
+void json_write(struct strbuf *sb, const struct json_value *v);
+/* Append @s as a quoted JSON string with escapes. */
+void json_write_string(struct strbuf *sb, const char *s, size_t len);
+
+/* Decode one \uXXXX-aware JSON string body (between the quotes) into out
+ * (at least len bytes). Returns the decoded length or -1 on a bad escape. */
+long json_unescape(const char *in, size_t len, char *out);
+
+#endif
