@@ -24,11 +24,28 @@ struct sat {
 	uint32_t next; /* index+1 of the next record for the cond, 0 = end */
 };
 
+/*
+ * Per-event state of a condition, next to a copy of what marking needs from
+ * the ruleset, so that satisfying a condition touches one 16-byte record and
+ * its branch's counter: two cache lines, whatever the number of rules.
+ */
+struct cond_state {
+	uint32_t mark;	 /* epoch in which the condition was satisfied */
+	uint32_t sat;	 /* index+1 of its latest sat record */
+	uint32_t branch; /* copied from the ruleset */
+	uint32_t need;	 /* the branch's need; 0 for absent_ok conditions */
+};
+
+struct branch_state {
+	uint32_t mark;	/* epoch of the count */
+	uint32_t count; /* satisfied conditions */
+};
+
 struct bb_match_ctx {
 	const struct bb_ruleset *rs;
 	uint32_t epoch;
-	uint32_t *cond_mark, *cond_sat;
-	uint32_t *branch_mark, *branch_count;
+	struct cond_state *cs;
+	struct branch_state *bs;
 	uint32_t *rule_mark;
 	uint32_t *path_mark;
 	uint32_t *ab_excl; /* leaf stamp of the last exclusion */
@@ -53,10 +70,14 @@ struct bb_match_ctx *bb_match_ctx_new(const struct bb_ruleset *rs)
 	size_t nc = rs->n_conds + 1, nb = rs->n_branches + 1;
 
 	c->rs = rs;
-	c->cond_mark = xcalloc(nc, sizeof(uint32_t));
-	c->cond_sat = xcalloc(nc, sizeof(uint32_t));
-	c->branch_mark = xcalloc(nb, sizeof(uint32_t));
-	c->branch_count = xcalloc(nb, sizeof(uint32_t));
+	c->cs = xcalloc(nc, sizeof(*c->cs));
+	for (size_t i = 0; i < rs->n_conds; i++) {
+		const struct cond *cd = &rs->conds[i];
+
+		c->cs[i].branch = cd->branch;
+		c->cs[i].need = cd->absent_ok ? 0 : rs->branches[cd->branch].need;
+	}
+	c->bs = xcalloc(nb, sizeof(*c->bs));
 	c->rule_mark = xcalloc(rs->n_rules + 1, sizeof(uint32_t));
 	c->path_mark = xcalloc(rs->n_paths + 1, sizeof(uint32_t));
 	c->ab_excl = xcalloc(rs->n_ab + 1, sizeof(uint32_t));
@@ -69,10 +90,8 @@ void bb_match_ctx_free(struct bb_match_ctx *c)
 {
 	if (!c)
 		return;
-	free(c->cond_mark);
-	free(c->cond_sat);
-	free(c->branch_mark);
-	free(c->branch_count);
+	free(c->cs);
+	free(c->bs);
 	free(c->rule_mark);
 	free(c->path_mark);
 	free(c->ab_excl);
@@ -99,31 +118,30 @@ static void push_cand(struct bb_match_ctx *c, uint32_t b)
 
 static void mark(struct bb_match_ctx *c, uint32_t cid, uint32_t leaf)
 {
-	const struct cond *cd = &c->rs->conds[cid];
+	struct cond_state *cs = &c->cs[cid];
 
-	if (c->cond_mark[cid] != c->epoch) {
-		c->cond_mark[cid] = c->epoch;
-		c->cond_sat[cid] = 0;
-		if (!cd->absent_ok) {
-			uint32_t b = cd->branch;
+	if (cs->mark != c->epoch) {
+		cs->mark = c->epoch;
+		cs->sat = 0;
+		if (cs->need) {
+			struct branch_state *bs = &c->bs[cs->branch];
 
-			if (c->branch_mark[b] != c->epoch) {
-				c->branch_mark[b] = c->epoch;
-				c->branch_count[b] = 0;
+			if (bs->mark != c->epoch) {
+				bs->mark = c->epoch;
+				bs->count = 0;
 			}
-			if (++c->branch_count[b] == c->rs->branches[b].need)
-				push_cand(c, b);
+			if (++bs->count == cs->need)
+				push_cand(c, cs->branch);
 		}
-	} else if (c->cond_sat[cid] &&
-		   c->sats[c->cond_sat[cid] - 1].leaf == leaf) {
+	} else if (cs->sat && c->sats[cs->sat - 1].leaf == leaf) {
 		return; /* same leaf through another matcher */
 	}
 	if (c->n_sats == c->cap_sats) {
 		c->cap_sats = c->cap_sats ? 2 * c->cap_sats : 256;
 		c->sats = xrealloc(c->sats, c->cap_sats * sizeof(*c->sats));
 	}
-	c->sats[c->n_sats] = (struct sat){leaf, c->cond_sat[cid]};
-	c->cond_sat[cid] = (uint32_t)++c->n_sats;
+	c->sats[c->n_sats] = (struct sat){leaf, cs->sat};
+	cs->sat = (uint32_t)++c->n_sats;
 }
 
 static void mark_list(struct bb_match_ctx *c, const uint32_t *ids, uint32_t n,
@@ -321,7 +339,7 @@ static bool pick(struct bb_match_ctx *c, size_t k, size_t n)
 {
 	if (k == n)
 		return true;
-	for (uint32_t s = c->cond_sat[c->pick_cond[k]]; s; s = c->sats[s - 1].next) {
+	for (uint32_t s = c->cs[c->pick_cond[k]].sat; s; s = c->sats[s - 1].next) {
 		uint32_t leaf = c->sats[s - 1].leaf;
 		bool ok = true;
 
@@ -352,13 +370,13 @@ static bool branch_holds(struct bb_match_ctx *c, uint32_t bid)
 		const struct cond *cd = &c->rs->conds[cid];
 
 		if (cd->absent_ok) {
-			if (c->cond_mark[cid] != c->epoch &&
+			if (c->cs[cid].mark != c->epoch &&
 			    c->path_mark[cd->path] == c->epoch)
 				return false;
 			continue;
 		}
 		c->pick_cond[n++] = cid;
-		for (uint32_t s = c->cond_sat[cid]; s && !arrays;
+		for (uint32_t s = c->cs[cid].sat; s && !arrays;
 		     s = c->sats[s - 1].next)
 			arrays = c->scan.leaves[c->sats[s - 1].leaf].depth > 0;
 	}
@@ -382,8 +400,9 @@ static void next_epoch(struct bb_match_ctx *c)
 	if (++c->epoch == 0) {
 		const struct bb_ruleset *rs = c->rs;
 
-		memset(c->cond_mark, 0, (rs->n_conds + 1) * sizeof(uint32_t));
-		memset(c->branch_mark, 0, (rs->n_branches + 1) * sizeof(uint32_t));
+		for (size_t i = 0; i < rs->n_conds; i++)
+			c->cs[i].mark = 0;
+		memset(c->bs, 0, (rs->n_branches + 1) * sizeof(*c->bs));
 		memset(c->rule_mark, 0, (rs->n_rules + 1) * sizeof(uint32_t));
 		memset(c->path_mark, 0, (rs->n_paths + 1) * sizeof(uint32_t));
 		c->epoch = 1;
