@@ -23,7 +23,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "rulefile.h"
 #include "ruleset.h"
+#include "strbuf.h"
 
 #define IMPL_DEFAULT "bpfbus-user"
 
@@ -57,14 +59,15 @@ struct buf {
 };
 
 struct rule {
-	char *name;	   /* decoded, NUL-terminated */
-	const char *pat;   /* points into the rules file buffer */
+	const char *name; /* owned by the rulefile */
+	const char *pat;
 	size_t pat_len;
 };
 
 struct rules {
+	struct rulefile file;
 	struct rule *v;
-	size_t n, cap;
+	size_t n;
 	size_t excluded;
 };
 
@@ -95,24 +98,6 @@ static void die(int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(code);
-}
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		die(EXIT_USAGE, "out of memory (%zu bytes)", n);
-	return p;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	if (!p)
-		die(EXIT_USAGE, "out of memory (%zu x %zu bytes)", n, size);
-	return p;
 }
 
 static double now_s(void)
@@ -241,204 +226,30 @@ static bool map_get(const struct name_map *m, const char *key, size_t *val)
 	return false;
 }
 
-/* ---- rule file parser ----------------------------------------------- */
+/* ---- rules ------------------------------------------------------- */
 
-/*
- * The rule file is a single JSON object {"name": pattern, ...}. We only need
- * to cut it into (name, pattern text) pairs: the matcher parses the pattern
- * itself, and validating it is part of what add_s measures. So the scanner
- * decodes the name and finds the end of the balanced pattern object, honouring
- * strings and escapes; it does not rely on one rule per line.
- */
-struct scan {
-	const char *p, *end, *start, *path;
-};
-
-static _Noreturn void scan_fail(const struct scan *s, const char *what)
-{
-	size_t line = 1;
-
-	for (const char *q = s->start; q < s->p; q++)
-		line += *q == '\n';
-	die(EXIT_USAGE, "%s:%zu: %s", s->path, line, what);
-}
-
-static void skip_ws(struct scan *s)
-{
-	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
-				 *s->p == '\n' || *s->p == '\r'))
-		s->p++;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Append code point @cp (BMP; surrogates are kept as is) as UTF-8. */
-static size_t put_utf8(char *out, unsigned cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	out[0] = (char)(0xe0 | (cp >> 12));
-	out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	out[2] = (char)(0x80 | (cp & 0x3f));
-	return 3;
-}
-
-/* Decode one escape after the backslash at s->p; returns bytes written. */
-static size_t decode_escape(struct scan *s, char *out)
-{
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-	const char *hit;
-	unsigned cp = 0;
-
-	if (++s->p >= s->end)
-		scan_fail(s, "unterminated escape in rule name");
-	hit = strchr(from, *s->p);
-	if (hit && *s->p) {
-		out[0] = to[hit - from];
-		s->p++;
-		return 1;
-	}
-	if (*s->p != 'u' || s->end - s->p < 5)
-		scan_fail(s, "bad escape in rule name");
-	for (int i = 1; i <= 4; i++) {
-		int h = hexval(s->p[i]);
-
-		if (h < 0)
-			scan_fail(s, "bad \\u escape in rule name");
-		cp = cp << 4 | (unsigned)h;
-	}
-	s->p += 5;
-	return put_utf8(out, cp);
-}
-
-/* s->p at the opening quote; returns the decoded string, s->p after it. */
-static char *scan_name(struct scan *s)
-{
-	const char *q = ++s->p;
-	char *out, *o;
-
-	/* Decoding never grows the text, so the raw length bounds the output. */
-	while (q < s->end && *q != '"')
-		q += (*q == '\\') ? 2 : 1;
-	if (q >= s->end)
-		scan_fail(s, "unterminated rule name");
-	out = o = xmalloc((size_t)(q - s->p) + 1);
-	while (*s->p != '"') {
-		if (*s->p == '\\')
-			o += decode_escape(s, o);
-		else
-			*o++ = *s->p++;
-	}
-	*o = '\0';
-	s->p++;
-	return out;
-}
-
-/* s->p at '{'; moves s->p past the matching '}', skipping string contents. */
-static void scan_object(struct scan *s)
-{
-	int depth = 0;
-	bool in_str = false;
-
-	for (; s->p < s->end; s->p++) {
-		char c = *s->p;
-
-		if (in_str) {
-			if (c == '\\')
-				s->p++;
-			else if (c == '"')
-				in_str = false;
-			continue;
-		}
-		if (c == '"') {
-			in_str = true;
-		} else if (c == '{' || c == '[') {
-			depth++;
-		} else if (c == '}' || c == ']') {
-			if (--depth == 0) {
-				s->p++;
-				return;
-			}
-		}
-	}
-	scan_fail(s, "unbalanced pattern object");
-}
-
-static void rules_push(struct rules *r, char *name, const char *pat, size_t len)
-{
-	if (r->n == r->cap) {
-		r->cap = r->cap ? 2 * r->cap : 64;
-		r->v = realloc(r->v, r->cap * sizeof(*r->v));
-		if (!r->v)
-			die(EXIT_USAGE, "out of memory for rules");
-	}
-	r->v[r->n++] = (struct rule){ .name = name, .pat = pat, .pat_len = len };
-}
-
+/* Rule files are parsed by the library (rulefile.c), as `bpfbus pattern
+ * match` parses them; names starting with --exclude are dropped here. */
 static void parse_rules(const struct buf *b, const char *path,
 			const char *exclude, struct rules *r)
 {
-	struct scan s = { b->data, b->data + b->len, b->data, path };
 	size_t excl_len = exclude ? strlen(exclude) : 0;
+	char msg[512];
 
-	skip_ws(&s);
-	if (s.p >= s.end || *s.p != '{')
-		scan_fail(&s, "expected '{' starting the rule object");
-	s.p++;
-	for (;;) {
-		char *name;
-		const char *pat;
+	if (rulefile_parse(b->data, b->len, &r->file, msg, sizeof(msg)) < 0)
+		die(EXIT_USAGE, "%s: %s", path, msg);
+	r->v = xcalloc(r->file.n, sizeof(*r->v));
+	for (size_t i = 0; i < r->file.n; i++) {
+		const struct rulefile_entry *e = &r->file.rules[i];
 
-		skip_ws(&s);
-		if (s.p < s.end && *s.p == '}')
-			break;
-		if (s.p >= s.end || *s.p != '"')
-			scan_fail(&s, "expected a rule name string");
-		name = scan_name(&s);
-		skip_ws(&s);
-		if (s.p >= s.end || *s.p != ':')
-			scan_fail(&s, "expected ':' after the rule name");
-		s.p++;
-		skip_ws(&s);
-		if (s.p >= s.end || *s.p != '{')
-			scan_fail(&s, "expected a pattern object");
-		pat = s.p;
-		scan_object(&s);
-		if (excl_len && !strncmp(name, exclude, excl_len)) {
+		if (excl_len && !strncmp(e->name, exclude, excl_len)) {
 			r->excluded++;
-			free(name);
-		} else {
-			rules_push(r, name, pat, (size_t)(s.p - pat));
-		}
-		skip_ws(&s);
-		if (s.p < s.end && *s.p == ',') {
-			s.p++;
 			continue;
 		}
-		if (s.p < s.end && *s.p == '}')
-			break;
-		scan_fail(&s, "expected ',' or '}' after a pattern");
+		r->v[r->n++] = (struct rule){.name = e->name,
+					     .pat = e->pattern,
+					     .pat_len = e->pattern_len};
 	}
-	s.p++;
-	skip_ws(&s);
-	if (s.p != s.end)
-		scan_fail(&s, "trailing text after the rule object");
 }
 
 /* ---- expected counts ------------------------------------------------ */
@@ -807,7 +618,7 @@ static double median(double *v, int n)
 static void print_load_only(const struct opts *o, const struct rules *r,
 			    const struct loaded *l)
 {
-	printf("RESULT impl=%s family=%s rules=%zu exclude=%s add_s=%.4f mode=load-only mem_bytes=%zu maxrss_kb=%ld\n",
+	printf("RESULT impl=%s family=%s rules=%zu exclude=%s add_s=%.6f mode=load-only mem_bytes=%zu maxrss_kb=%ld\n",
 	       o->impl, o->family, r->n, o->exclude ? o->exclude : "-", l->add_s,
 	       bb_ruleset_memory(l->rs), maxrss_kb());
 }
@@ -874,8 +685,7 @@ struct bench {
 
 static void bench_free(struct bench *b)
 {
-	for (size_t i = 0; i < b->r.n; i++)
-		free(b->r.v[i].name);
+	rulefile_free(&b->r.file);
 	free(b->r.v);
 	free(b->rules_file.data);
 	free(b->events_file.data);
@@ -914,7 +724,7 @@ static void print_result(const struct bench *b, uint64_t total, int failed)
 	const struct opts *o = &b->o;
 	double *sorted;
 
-	printf("RESULT impl=%s family=%s rules=%zu exclude=%s add_s=%.4f matches=%" PRIu64 " check=%s",
+	printf("RESULT impl=%s family=%s rules=%zu exclude=%s add_s=%.6f matches=%" PRIu64 " check=%s",
 	       o->impl, o->family, b->r.n, o->exclude ? o->exclude : "-",
 	       b->l.add_s, total,
 	       failed ? "counts-FAILED" : o->expected_path ? "counts-ok" : "unchecked");

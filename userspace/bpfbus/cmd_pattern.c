@@ -6,6 +6,7 @@
  */
 #include "json.h"
 #include "main.h"
+#include "rulefile.h"
 #include "ruleset.h"
 #include "strbuf.h"
 
@@ -447,25 +448,23 @@ static int pattern_match(int argc, char **argv)
 		free(rules);
 		return EXIT_FAIL;
 	}
-	struct json_doc *doc = json_parse(rules, rlen, true);
-	const struct json_value *root = json_doc_root(doc);
+	struct rulefile rf;
 	struct bb_ruleset *rs = bb_ruleset_new();
 	struct strbuf sb = STRBUF_INIT;
+	char msg[512];
 
-	if (!root || root->type != JSON_OBJECT) {
-		p_err("%s: a rule file is one JSON object {\"name\": pattern}: %s",
-		      argv[1], root ? "not an object" : json_doc_error(doc));
+	if (rulefile_parse(rules, rlen, &rf, msg, sizeof(msg)) < 0) {
+		p_err("%s: %s", argv[1], msg);
 		goto out;
 	}
-	for (size_t i = 0; i < root->u.obj.n; i++) {
-		const struct json_member *m = &root->u.obj.members[i];
-		const char *text = NULL;
-		size_t tlen = 0;
+	for (size_t i = 0; i < rf.n; i++) {
 		struct bb_error err;
 
-		doc_text(m->value, &sb, &text, &tlen);
-		if (bb_ruleset_add_pattern(rs, m->key, text, tlen, &err) < 0) {
-			p_err("%s: rule '%s': %s", argv[1], m->key, err.msg);
+		if (bb_ruleset_add_pattern(rs, rf.rules[i].name,
+					   rf.rules[i].pattern,
+					   rf.rules[i].pattern_len, &err) < 0) {
+			p_err("%s: rule '%s': %s", argv[1], rf.rules[i].name,
+			      err.msg);
 			goto out;
 		}
 	}
@@ -520,7 +519,7 @@ static int pattern_match(int argc, char **argv)
 out:
 	sb_free(&sb);
 	bb_ruleset_free(rs);
-	json_doc_free(doc);
+	rulefile_free(&rf);
 	free(rules);
 	free(events);
 	return ret;
