@@ -19,36 +19,38 @@ FIXTURE_VARIANT(ip)
 	uint8_t addr[16];
 };
 
-FIXTURE_VARIANT_ADD(ip, v4) { .text = "10.1.2.3", .ok = true, .addr = { 10, 1, 2, 3 } };
-FIXTURE_VARIANT_ADD(ip, v4_zero) { .text = "0.0.0.0", .ok = true };
-FIXTURE_VARIANT_ADD(ip, v4_max) { .text = "255.255.255.255", .ok = true, .addr = { 255, 255, 255, 255 } };
-FIXTURE_VARIANT_ADD(ip, v6_loopback) { .text = "::1", .ok = true, .v6 = true, .addr = { [15] = 1 } };
-FIXTURE_VARIANT_ADD(ip, v6_full) {
+FIXTURE_VARIANT_ADD(ip, v4){ .text = "10.1.2.3", .ok = true, .addr = { 10, 1, 2, 3 } };
+FIXTURE_VARIANT_ADD(ip, v4_zero){ .text = "0.0.0.0", .ok = true };
+FIXTURE_VARIANT_ADD(ip, v4_max){ .text = "255.255.255.255",
+				 .ok = true,
+				 .addr = { 255, 255, 255, 255 } };
+FIXTURE_VARIANT_ADD(ip, v6_loopback){ .text = "::1", .ok = true, .v6 = true, .addr = { [15] = 1 } };
+FIXTURE_VARIANT_ADD(ip, v6_full){
 	.text = "2001:db8:0:0:0:0:2:1",
 	.ok = true,
 	.v6 = true,
 	.addr = { 0x20, 0x01, 0x0d, 0xb8, [13] = 2, [15] = 1 },
 };
-FIXTURE_VARIANT_ADD(ip, v6_compressed_upper) {
+FIXTURE_VARIANT_ADD(ip, v6_compressed_upper){
 	.text = "FE80::ABCD",
 	.ok = true,
 	.v6 = true,
 	.addr = { 0xfe, 0x80, [14] = 0xab, [15] = 0xcd },
 };
-FIXTURE_VARIANT_ADD(ip, v6_all) { .text = "::", .ok = true, .v6 = true };
-FIXTURE_VARIANT_ADD(ip, v4_octet_too_big) { .text = "256.1.1.1" };
-FIXTURE_VARIANT_ADD(ip, v4_three_parts) { .text = "1.2.3" };
-FIXTURE_VARIANT_ADD(ip, v4_five_parts) { .text = "1.2.3.4.5" };
-FIXTURE_VARIANT_ADD(ip, v4_trailing_dot) { .text = "1.2.3.4." };
-FIXTURE_VARIANT_ADD(ip, v4_empty_part) { .text = "1..3.4" };
-FIXTURE_VARIANT_ADD(ip, v4_space) { .text = "1.2.3.4 " };
-FIXTURE_VARIANT_ADD(ip, v4_sign) { .text = "+1.2.3.4" };
-FIXTURE_VARIANT_ADD(ip, v6_double_compress) { .text = "1::2::3" };
-FIXTURE_VARIANT_ADD(ip, v6_bad_hex) { .text = "2001:db8::g" };
-FIXTURE_VARIANT_ADD(ip, v6_too_long_group) { .text = "12345::1" };
-FIXTURE_VARIANT_ADD(ip, garbage) { .text = "hello" };
-FIXTURE_VARIANT_ADD(ip, empty) { .text = "" };
-FIXTURE_VARIANT_ADD(ip, hostname) { .text = "example.com" };
+FIXTURE_VARIANT_ADD(ip, v6_all){ .text = "::", .ok = true, .v6 = true };
+FIXTURE_VARIANT_ADD(ip, v4_octet_too_big){ .text = "256.1.1.1" };
+FIXTURE_VARIANT_ADD(ip, v4_three_parts){ .text = "1.2.3" };
+FIXTURE_VARIANT_ADD(ip, v4_five_parts){ .text = "1.2.3.4.5" };
+FIXTURE_VARIANT_ADD(ip, v4_trailing_dot){ .text = "1.2.3.4." };
+FIXTURE_VARIANT_ADD(ip, v4_empty_part){ .text = "1..3.4" };
+FIXTURE_VARIANT_ADD(ip, v4_space){ .text = "1.2.3.4 " };
+FIXTURE_VARIANT_ADD(ip, v4_sign){ .text = "+1.2.3.4" };
+FIXTURE_VARIANT_ADD(ip, v6_double_compress){ .text = "1::2::3" };
+FIXTURE_VARIANT_ADD(ip, v6_bad_hex){ .text = "2001:db8::g" };
+FIXTURE_VARIANT_ADD(ip, v6_too_long_group){ .text = "12345::1" };
+FIXTURE_VARIANT_ADD(ip, garbage){ .text = "hello" };
+FIXTURE_VARIANT_ADD(ip, empty){ .text = "" };
+FIXTURE_VARIANT_ADD(ip, hostname){ .text = "example.com" };
 
 FIXTURE_SETUP(ip)
 {
@@ -96,100 +98,105 @@ FIXTURE_VARIANT(cidr)
 	uint8_t lo[16], hi[16];
 };
 
-FIXTURE_VARIANT_ADD(cidr, v4_24_unmasked_base) {
+FIXTURE_VARIANT_ADD(cidr, v4_24_unmasked_base){
 	.text = "10.0.0.5/24",
 	.lo = { 10, 0, 0, 5 },
 	.hi = { 10, 0, 0, 255 },
 };
-FIXTURE_VARIANT_ADD(cidr, v4_24_aligned) {
+FIXTURE_VARIANT_ADD(cidr, v4_24_aligned){
 	.text = "192.168.1.0/24",
 	.lo = { 192, 168, 1, 0 },
 	.hi = { 192, 168, 1, 255 },
 };
-FIXTURE_VARIANT_ADD(cidr, v4_0) { .text = "0.0.0.0/0", .hi = { 255, 255, 255, 255 } };
-FIXTURE_VARIANT_ADD(cidr, v4_0_unmasked) {
+FIXTURE_VARIANT_ADD(cidr, v4_0){ .text = "0.0.0.0/0", .hi = { 255, 255, 255, 255 } };
+FIXTURE_VARIANT_ADD(cidr, v4_0_unmasked){
 	.text = "1.2.3.4/0",
 	.lo = { 1, 2, 3, 4 },
 	.hi = { 255, 255, 255, 255 },
 };
-FIXTURE_VARIANT_ADD(cidr, v4_31) { .text = "10.0.0.6/31", .lo = { 10, 0, 0, 6 }, .hi = { 10, 0, 0, 7 } };
-FIXTURE_VARIANT_ADD(cidr, v4_13) {
+FIXTURE_VARIANT_ADD(cidr,
+		    v4_31){ .text = "10.0.0.6/31", .lo = { 10, 0, 0, 6 }, .hi = { 10, 0, 0, 7 } };
+FIXTURE_VARIANT_ADD(cidr, v4_13){
 	.text = "172.17.1.2/13",
 	.lo = { 172, 17, 1, 2 },
 	.hi = { 172, 23, 255, 255 },
 };
-FIXTURE_VARIANT_ADD(cidr, v4_plus_mask) {
+FIXTURE_VARIANT_ADD(cidr, v4_plus_mask){
 	.text = "10.0.0.0/+8",
 	.lo = { 10 },
 	.hi = { 10, 255, 255, 255 },
 };
-FIXTURE_VARIANT_ADD(cidr, v4_trailing_slashes) {
+FIXTURE_VARIANT_ADD(cidr, v4_trailing_slashes){
 	.text = "10.0.0.0/8//",
 	.lo = { 10 },
 	.hi = { 10, 255, 255, 255 },
 };
-FIXTURE_VARIANT_ADD(cidr, v6_64) {
+FIXTURE_VARIANT_ADD(cidr, v6_64){
 	.text = "2001:db8::1/64",
 	.v6 = true,
 	.lo = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 },
 	.hi = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255 },
 };
-FIXTURE_VARIANT_ADD(cidr, v6_127) {
+FIXTURE_VARIANT_ADD(cidr, v6_127){
 	.text = "::4/127",
 	.v6 = true,
 	.lo = { [15] = 4 },
 	.hi = { [15] = 5 },
 };
-FIXTURE_VARIANT_ADD(cidr, v6_0) {
+FIXTURE_VARIANT_ADD(cidr, v6_0){
 	.text = "::/0",
 	.v6 = true,
 	.hi = { 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255 },
 };
-FIXTURE_VARIANT_ADD(cidr, v6_61) {
+FIXTURE_VARIANT_ADD(cidr, v6_61){
 	.text = "fe80::/61",
 	.v6 = true,
 	.lo = { 0xfe, 0x80 },
 	.hi = { 0xfe, 0x80, 0, 0, 0, 0, 0, 7, 255, 255, 255, 255, 255, 255, 255, 255 },
 };
-FIXTURE_VARIANT_ADD(cidr, no_slash) { .text = "10.0.0.1", .err = "Malformed CIDR, one '/' required" };
-FIXTURE_VARIANT_ADD(cidr, only_trailing_slash) {
+FIXTURE_VARIANT_ADD(cidr, no_slash){ .text = "10.0.0.1",
+				     .err = "Malformed CIDR, one '/' required" };
+FIXTURE_VARIANT_ADD(cidr, only_trailing_slash){
 	.text = "10.0.0.1/",
 	.err = "Malformed CIDR, one '/' required",
 };
-FIXTURE_VARIANT_ADD(cidr, two_slashes) {
+FIXTURE_VARIANT_ADD(cidr, two_slashes){
 	.text = "10.0.0.1/8/8",
 	.err = "Malformed CIDR, one '/' required",
 };
-FIXTURE_VARIANT_ADD(cidr, mask_not_int) {
+FIXTURE_VARIANT_ADD(cidr, mask_not_int){
 	.text = "10.0.0.1/abc",
 	.err = "Malformed CIDR, mask bits must be an integer",
 };
-FIXTURE_VARIANT_ADD(cidr, mask_fraction) {
+FIXTURE_VARIANT_ADD(cidr, mask_fraction){
 	.text = "10.0.0.1/8.5",
 	.err = "Malformed CIDR, mask bits must be an integer",
 };
-FIXTURE_VARIANT_ADD(cidr, mask_sign_only) {
+FIXTURE_VARIANT_ADD(cidr, mask_sign_only){
 	.text = "10.0.0.1/-",
 	.err = "Malformed CIDR, mask bits must be an integer",
 };
-FIXTURE_VARIANT_ADD(cidr, mask_too_big_for_int) {
+FIXTURE_VARIANT_ADD(cidr, mask_too_big_for_int){
 	.text = "10.0.0.1/2147483648",
 	.err = "Malformed CIDR, mask bits must be an integer",
 };
-FIXTURE_VARIANT_ADD(cidr, mask_negative) {
+FIXTURE_VARIANT_ADD(cidr, mask_negative){
 	.text = "10.0.0.1/-1",
 	.err = "Malformed CIDR, mask bits must not be negative",
 };
-FIXTURE_VARIANT_ADD(cidr, bad_address) { .text = "x/24", .err = "Nonstandard IP address: x" };
-FIXTURE_VARIANT_ADD(cidr, bad_v4_address) {
+FIXTURE_VARIANT_ADD(cidr, bad_address){ .text = "x/24", .err = "Nonstandard IP address: x" };
+FIXTURE_VARIANT_ADD(cidr, bad_v4_address){
 	.text = "10.0.0.256/24",
 	.err = "Nonstandard IP address: 10.0.0.256",
 };
-FIXTURE_VARIANT_ADD(cidr, empty_address) { .text = "/24", .err = "Nonstandard IP address: " };
-FIXTURE_VARIANT_ADD(cidr, v4_mask_32) { .text = "10.0.0.1/32", .err = "IPv4 mask bits must be < 32" };
-FIXTURE_VARIANT_ADD(cidr, v4_mask_33) { .text = "10.0.0.1/33", .err = "IPv4 mask bits must be < 32" };
-FIXTURE_VARIANT_ADD(cidr, v6_mask_128) { .text = "::1/128", .err = "IPv6 mask bits must be < 128" };
-FIXTURE_VARIANT_ADD(cidr, v6_mask_200) { .text = "2001:db8::/200", .err = "IPv6 mask bits must be < 128" };
+FIXTURE_VARIANT_ADD(cidr, empty_address){ .text = "/24", .err = "Nonstandard IP address: " };
+FIXTURE_VARIANT_ADD(cidr, v4_mask_32){ .text = "10.0.0.1/32",
+				       .err = "IPv4 mask bits must be < 32" };
+FIXTURE_VARIANT_ADD(cidr, v4_mask_33){ .text = "10.0.0.1/33",
+				       .err = "IPv4 mask bits must be < 32" };
+FIXTURE_VARIANT_ADD(cidr, v6_mask_128){ .text = "::1/128", .err = "IPv6 mask bits must be < 128" };
+FIXTURE_VARIANT_ADD(cidr, v6_mask_200){ .text = "2001:db8::/200",
+					.err = "IPv6 mask bits must be < 128" };
 
 FIXTURE_SETUP(cidr)
 {
@@ -302,23 +309,25 @@ FIXTURE(range)
 FIXTURE_VARIANT(range)
 {
 	const char *lo, *hi; /* addresses, or lo as a CIDR when hi is NULL */
-	size_t want_n;	     /* 0: not checked */
+	size_t want_n; /* 0: not checked */
 };
 
-FIXTURE_VARIANT_ADD(range, v4_all) { .lo = "0.0.0.0/0", .want_n = 1 };
-FIXTURE_VARIANT_ADD(range, v4_unmasked_24) { .lo = "10.0.0.5/24" };
-FIXTURE_VARIANT_ADD(range, v4_single) { .lo = "10.0.0.5", .hi = "10.0.0.5", .want_n = 1 };
-FIXTURE_VARIANT_ADD(range, v4_aligned_16) { .lo = "172.16.0.0/16", .want_n = 1 };
-FIXTURE_VARIANT_ADD(range, v4_odd) { .lo = "10.0.0.1", .hi = "10.0.1.254" };
-FIXTURE_VARIANT_ADD(range, v4_worst) { .lo = "0.0.0.1", .hi = "255.255.255.254", .want_n = 62 };
-FIXTURE_VARIANT_ADD(range, v4_to_top) { .lo = "1.2.3.4/0" };
-FIXTURE_VARIANT_ADD(range, v4_from_zero) { .lo = "0.0.0.0", .hi = "9.255.255.255" };
-FIXTURE_VARIANT_ADD(range, v4_byte_boundary) { .lo = "10.0.0.255", .hi = "10.0.1.0", .want_n = 2 };
-FIXTURE_VARIANT_ADD(range, v6_all) { .lo = "::/0", .want_n = 1 };
-FIXTURE_VARIANT_ADD(range, v6_unmasked_64) { .lo = "2001:db8::1234/64" };
-FIXTURE_VARIANT_ADD(range, v6_odd) { .lo = "2001:db8::3", .hi = "2001:db8:0:1::fffe" };
-FIXTURE_VARIANT_ADD(range, v6_worst) { .lo = "::1", .hi = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", .want_n = 254 };
-FIXTURE_VARIANT_ADD(range, v6_to_top) { .lo = "fe80::1:2/9" };
+FIXTURE_VARIANT_ADD(range, v4_all){ .lo = "0.0.0.0/0", .want_n = 1 };
+FIXTURE_VARIANT_ADD(range, v4_unmasked_24){ .lo = "10.0.0.5/24" };
+FIXTURE_VARIANT_ADD(range, v4_single){ .lo = "10.0.0.5", .hi = "10.0.0.5", .want_n = 1 };
+FIXTURE_VARIANT_ADD(range, v4_aligned_16){ .lo = "172.16.0.0/16", .want_n = 1 };
+FIXTURE_VARIANT_ADD(range, v4_odd){ .lo = "10.0.0.1", .hi = "10.0.1.254" };
+FIXTURE_VARIANT_ADD(range, v4_worst){ .lo = "0.0.0.1", .hi = "255.255.255.254", .want_n = 62 };
+FIXTURE_VARIANT_ADD(range, v4_to_top){ .lo = "1.2.3.4/0" };
+FIXTURE_VARIANT_ADD(range, v4_from_zero){ .lo = "0.0.0.0", .hi = "9.255.255.255" };
+FIXTURE_VARIANT_ADD(range, v4_byte_boundary){ .lo = "10.0.0.255", .hi = "10.0.1.0", .want_n = 2 };
+FIXTURE_VARIANT_ADD(range, v6_all){ .lo = "::/0", .want_n = 1 };
+FIXTURE_VARIANT_ADD(range, v6_unmasked_64){ .lo = "2001:db8::1234/64" };
+FIXTURE_VARIANT_ADD(range, v6_odd){ .lo = "2001:db8::3", .hi = "2001:db8:0:1::fffe" };
+FIXTURE_VARIANT_ADD(range, v6_worst){ .lo = "::1",
+				      .hi = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe",
+				      .want_n = 254 };
+FIXTURE_VARIANT_ADD(range, v6_to_top){ .lo = "fe80::1:2/9" };
 
 FIXTURE_SETUP(range)
 {

@@ -25,23 +25,30 @@ FIXTURE_VARIANT(scalar)
 	bool is_int;
 };
 
-FIXTURE_VARIANT_ADD(scalar, null) { .text = "null", .type = JSON_NULL };
-FIXTURE_VARIANT_ADD(scalar, true_) { .text = " true ", .type = JSON_TRUE };
-FIXTURE_VARIANT_ADD(scalar, false_) { .text = "\n\tfalse\r\n", .type = JSON_FALSE };
-FIXTURE_VARIANT_ADD(scalar, zero) { .text = "0", .type = JSON_NUMBER, .raw = "0", .d = 0, .is_int = true };
-FIXTURE_VARIANT_ADD(scalar, neg_int) { .text = "-42", .type = JSON_NUMBER, .raw = "-42", .d = -42, .is_int = true };
-FIXTURE_VARIANT_ADD(scalar, decimal) { .text = "2.50", .type = JSON_NUMBER, .raw = "2.50", .d = 2.5 };
-FIXTURE_VARIANT_ADD(scalar, exp) { .text = "-0.5e+3", .type = JSON_NUMBER, .raw = "-0.5e+3", .d = -500 };
-FIXTURE_VARIANT_ADD(scalar, exp_upper) { .text = "1E2", .type = JSON_NUMBER, .raw = "1E2", .d = 100 };
-FIXTURE_VARIANT_ADD(scalar, exp_neg) { .text = "25e-2", .type = JSON_NUMBER, .raw = "25e-2", .d = 0.25 };
-FIXTURE_VARIANT_ADD(scalar, big) {
+FIXTURE_VARIANT_ADD(scalar, null){ .text = "null", .type = JSON_NULL };
+FIXTURE_VARIANT_ADD(scalar, true_){ .text = " true ", .type = JSON_TRUE };
+FIXTURE_VARIANT_ADD(scalar, false_){ .text = "\n\tfalse\r\n", .type = JSON_FALSE };
+FIXTURE_VARIANT_ADD(scalar,
+		    zero){ .text = "0", .type = JSON_NUMBER, .raw = "0", .d = 0, .is_int = true };
+FIXTURE_VARIANT_ADD(scalar, neg_int){
+	.text = "-42", .type = JSON_NUMBER, .raw = "-42", .d = -42, .is_int = true
+};
+FIXTURE_VARIANT_ADD(scalar,
+		    decimal){ .text = "2.50", .type = JSON_NUMBER, .raw = "2.50", .d = 2.5 };
+FIXTURE_VARIANT_ADD(scalar,
+		    exp){ .text = "-0.5e+3", .type = JSON_NUMBER, .raw = "-0.5e+3", .d = -500 };
+FIXTURE_VARIANT_ADD(scalar,
+		    exp_upper){ .text = "1E2", .type = JSON_NUMBER, .raw = "1E2", .d = 100 };
+FIXTURE_VARIANT_ADD(scalar,
+		    exp_neg){ .text = "25e-2", .type = JSON_NUMBER, .raw = "25e-2", .d = 0.25 };
+FIXTURE_VARIANT_ADD(scalar, big){
 	.text = "12345678901234567890",
 	.type = JSON_NUMBER,
 	.raw = "12345678901234567890",
 	.d = 12345678901234567890.0,
 	.is_int = true,
 };
-FIXTURE_VARIANT_ADD(scalar, neg_zero) { .text = "-0.0", .type = JSON_NUMBER, .raw = "-0.0", .d = 0 };
+FIXTURE_VARIANT_ADD(scalar, neg_zero){ .text = "-0.0", .type = JSON_NUMBER, .raw = "-0.0", .d = 0 };
 
 FIXTURE_SETUP(scalar)
 {
@@ -83,10 +90,10 @@ FIXTURE_VARIANT(string)
 	size_t want_len;
 };
 
-#define STR_CASE(name, t, w)                                           \
-	FIXTURE_VARIANT_ADD(string, name)                              \
-	{                                                              \
-		.text = t, .want = w, .want_len = sizeof(w) - 1        \
+#define STR_CASE(name, t, w)                                    \
+	FIXTURE_VARIANT_ADD(string, name)                       \
+	{                                                       \
+		.text = t, .want = w, .want_len = sizeof(w) - 1 \
 	}
 
 STR_CASE(plain, "\"hello\"", "hello");
@@ -286,61 +293,61 @@ FIXTURE_VARIANT(error)
 	const char *msg;
 };
 
-FIXTURE_VARIANT_ADD(error, not_json) {
+FIXTURE_VARIANT_ADD(error, not_json){
 	.text = "this is not json",
 	.msg = "Unrecognized token 'this': was expecting (JSON String, Number, "
 	       "Array, Object or token 'null', 'true' or 'false')",
 };
-FIXTURE_VARIANT_ADD(error, single_quotes) {
+FIXTURE_VARIANT_ADD(error, single_quotes){
 	.text = "{'a': 1}",
 	.msg = "Unexpected character (''' (code 39)): was expecting "
 	       "double-quote to start field name",
 };
-FIXTURE_VARIANT_ADD(error, unterminated_object) {
+FIXTURE_VARIANT_ADD(error, unterminated_object){
 	.text = "{\"a\": 1",
 	.msg = "Unexpected end-of-input: expected close marker for Object",
 };
-FIXTURE_VARIANT_ADD(error, unterminated_object_after_comma) {
+FIXTURE_VARIANT_ADD(error, unterminated_object_after_comma){
 	.text = "{\"a\": 1,",
 	.msg = "Unexpected end-of-input: expected close marker for Object",
 };
-FIXTURE_VARIANT_ADD(error, unterminated_array) {
+FIXTURE_VARIANT_ADD(error, unterminated_array){
 	.text = "[1, 2",
 	.msg = "Unexpected end-of-input: expected close marker for Array",
 };
-FIXTURE_VARIANT_ADD(error, unterminated_string) {
+FIXTURE_VARIANT_ADD(error, unterminated_string){
 	.text = "\"abc",
 	.msg = "Unexpected end-of-input: was expecting closing quote for a "
 	       "string value",
 };
-FIXTURE_VARIANT_ADD(error, empty) {
+FIXTURE_VARIANT_ADD(error, empty){
 	.text = "",
 	.msg = "No content to map due to end-of-input",
 };
-FIXTURE_VARIANT_ADD(error, missing_colon) {
+FIXTURE_VARIANT_ADD(error, missing_colon){
 	.text = "{\"a\" 1}",
 	.msg = "Unexpected character ('1' (code 49)): was expecting a colon "
 	       "to separate field name and value",
 };
-FIXTURE_VARIANT_ADD(error, missing_comma) {
+FIXTURE_VARIANT_ADD(error, missing_comma){
 	.text = "{\"a\": 1 \"b\": 2}",
 	.msg = "Unexpected character ('\"' (code 34)): was expecting comma to "
 	       "separate Object entries",
 };
-FIXTURE_VARIANT_ADD(error, leading_zero) {
+FIXTURE_VARIANT_ADD(error, leading_zero){
 	.text = "01",
 	.msg = "Invalid numeric value: Leading zeroes not allowed",
 };
-FIXTURE_VARIANT_ADD(error, bad_escape) {
+FIXTURE_VARIANT_ADD(error, bad_escape){
 	.text = "\"a\\qb\"",
 	.msg = "Unrecognized character escape 'q' (code 113)",
 };
-FIXTURE_VARIANT_ADD(error, ctrl_char) {
+FIXTURE_VARIANT_ADD(error, ctrl_char){
 	.text = "\"a\tb\"",
 	.msg = "Illegal unquoted character ((CTRL-CHAR, code 9)): has to be "
 	       "escaped using backslash to be included in string value",
 };
-FIXTURE_VARIANT_ADD(error, bad_literal) {
+FIXTURE_VARIANT_ADD(error, bad_literal){
 	.text = "[tru]",
 	.msg = "Unrecognized token 'tru': was expecting (JSON String, Number, "
 	       "Array, Object or token 'null', 'true' or 'false')",
@@ -375,23 +382,23 @@ FIXTURE_VARIANT(write)
 	const char *compact;
 };
 
-FIXTURE_VARIANT_ADD(write, scalars) {
+FIXTURE_VARIANT_ADD(write, scalars){
 	.text = "[ 1, 2.50, -3e2, true, false, null ]",
 	.compact = "[1,2.50,-3e2,true,false,null]",
 };
-FIXTURE_VARIANT_ADD(write, object) {
+FIXTURE_VARIANT_ADD(write, object){
 	.text = "{ \"a\" : { \"b\" : [ ] }, \"c\" : { } }",
 	.compact = "{\"a\":{\"b\":[]},\"c\":{}}",
 };
-FIXTURE_VARIANT_ADD(write, escapes) {
+FIXTURE_VARIANT_ADD(write, escapes){
 	.text = "[\"q\\\"b\\\\s\\/n\\nt\\tc\\u0001\\u00e9\"]",
 	.compact = "[\"q\\\"b\\\\s/n\\nt\\tc\\u0001\xc3\xa9\"]",
 };
-FIXTURE_VARIANT_ADD(write, duplicate_key) {
+FIXTURE_VARIANT_ADD(write, duplicate_key){
 	.text = "{\"a\":1,\"b\":2,\"a\":[3]}",
 	.compact = "{\"a\":[3],\"b\":2}",
 };
-FIXTURE_VARIANT_ADD(write, nul_in_key) {
+FIXTURE_VARIANT_ADD(write, nul_in_key){
 	.text = "{\"k\\u0000\":\"\\u0000\"}",
 	.compact = "{\"k\\u0000\":\"\\u0000\"}",
 };

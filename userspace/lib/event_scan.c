@@ -15,7 +15,7 @@
 struct cursor {
 	struct event_scan *s;
 	const struct bb_ruleset *rs;
-	const char *p, *end;
+	const char *start, *p, *end;
 	scan_leaf_fn fn;
 	void *arg;
 	size_t plen; /* current path length in s->path */
@@ -41,7 +41,7 @@ static bool bad(struct cursor *c, const char *what)
 	if (!c->s->error[0])
 		snprintf(c->s->error, sizeof(c->s->error),
 			 "event is not valid JSON: %s at offset %zu", what,
-			 (size_t)(c->p - (c->end - (c->end - c->p))));
+			 (size_t)(c->p - c->start));
 	return false;
 }
 
@@ -160,10 +160,41 @@ static bool skip_value(struct cursor *c)
 	return true;
 }
 
-static bool is_number_char(char ch)
+static bool is_digit(char ch)
 {
-	return (ch >= '0' && ch <= '9') || ch == '-' || ch == '+' || ch == '.' ||
-	       ch == 'e' || ch == 'E';
+	return ch >= '0' && ch <= '9';
+}
+
+/* Length of a JSON number at @p (RFC 8259 grammar), 0 if there is none. */
+static size_t number_len(const char *p, const char *end)
+{
+	const char *q = p;
+
+	if (q < end && *q == '-')
+		q++;
+	if (q >= end || !is_digit(*q))
+		return 0;
+	if (*q == '0')
+		q++;
+	else
+		while (q < end && is_digit(*q))
+			q++;
+	if (q < end && *q == '.') {
+		if (++q >= end || !is_digit(*q))
+			return 0;
+		while (q < end && is_digit(*q))
+			q++;
+	}
+	if (q < end && (*q == 'e' || *q == 'E')) {
+		q++;
+		if (q < end && (*q == '+' || *q == '-'))
+			q++;
+		if (q >= end || !is_digit(*q))
+			return 0;
+		while (q < end && is_digit(*q))
+			q++;
+	}
+	return (size_t)(q - p);
 }
 
 static void emit(struct cursor *c, const struct path_info *pi,
@@ -197,25 +228,21 @@ static bool read_leaf(struct cursor *c, const struct path_info *pi)
 		if (!read_string(c, &c->s->str, &c->s->str_cap, &v.s, &v.len))
 			return false;
 	} else if (ch == '-' || (ch >= '0' && ch <= '9')) {
-		const char *st = c->p;
+		size_t n = number_len(c->p, c->end);
 		char buf[64];
 
-		while (c->p < c->end && is_number_char(*c->p))
-			c->p++;
-		size_t n = (size_t)(c->p - st);
+		/* the number must end at a delimiter: "01" or "1x" are not JSON */
+		if (!n || (c->p + n < c->end && !strchr(",}] \t\r\n", c->p[n])))
+			return bad(c, "bad number");
 		char *tmp = n < sizeof(buf) ? buf : xmalloc(n + 1);
-		char *endp;
 
-		memcpy(tmp, st, n);
+		memcpy(tmp, c->p, n);
 		tmp[n] = '\0';
 		v.type = VT_NUMBER;
-		v.num = strtod(tmp, &endp);
-		bool ok = endp == tmp + n;
-
+		v.num = strtod(tmp, NULL);
 		if (tmp != buf)
 			free(tmp);
-		if (!ok)
-			return bad(c, "bad number");
+		c->p += n;
 	} else if (c->end - c->p >= 4 && !memcmp(c->p, "null", 4)) {
 		v.type = VT_NULL;
 		c->p += 4;
@@ -363,7 +390,7 @@ static bool scan_object(struct cursor *c, uint64_t hash)
 bool event_scan_run(struct event_scan *s, const struct bb_ruleset *rs,
 		    const char *ev, size_t len, scan_leaf_fn fn, void *arg)
 {
-	struct cursor c = {.s = s, .rs = rs, .p = ev, .end = ev + len,
+	struct cursor c = {.s = s, .rs = rs, .start = ev, .p = ev, .end = ev + len,
 			   .fn = fn, .arg = arg};
 
 	s->depth = s->n_arrs = s->n_leaves = 0;

@@ -446,6 +446,76 @@ done:
 	return ok;
 }
 
+/*
+ * Duplicate-key detection: a linear scan for small objects, a hash index
+ * once an object grows (a rule file is one object with 100,000 keys).
+ */
+#define INDEX_FROM 16
+
+struct member_index {
+	uint32_t *slots; /* member index + 1, 0 = empty */
+	size_t cap;
+};
+
+static uint64_t key_hash(const char *k, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)k[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static void index_insert(struct member_index *idx,
+			 const struct json_member *m, size_t i)
+{
+	size_t mask = idx->cap - 1;
+	size_t j = key_hash(m[i].key, m[i].key_len) & mask;
+
+	while (idx->slots[j])
+		j = (j + 1) & mask;
+	idx->slots[j] = (uint32_t)i + 1;
+}
+
+/* Called after member n-1 was appended. */
+static void index_member(struct member_index *idx, const struct json_member *m,
+			 size_t n)
+{
+	if (n < INDEX_FROM)
+		return;
+	if (n * 2 > idx->cap) {
+		free(idx->slots);
+		idx->cap = idx->cap ? idx->cap * 4 : 64;
+		idx->slots = xcalloc(idx->cap, sizeof(uint32_t));
+		for (size_t i = 0; i < n; i++)
+			index_insert(idx, m, i);
+		return;
+	}
+	index_insert(idx, m, n - 1);
+}
+
+static size_t find_member(const struct member_index *idx,
+			  const struct json_member *m, size_t n,
+			  const char *key, size_t len)
+{
+	if (!idx->cap) {
+		for (size_t i = 0; i < n; i++)
+			if (m[i].key_len == len && !memcmp(m[i].key, key, len))
+				return i;
+		return n;
+	}
+	size_t mask = idx->cap - 1;
+
+	for (size_t j = key_hash(key, len) & mask; idx->slots[j];
+	     j = (j + 1) & mask) {
+		const struct json_member *c = &m[idx->slots[j] - 1];
+
+		if (c->key_len == len && !memcmp(c->key, key, len))
+			return idx->slots[j] - 1;
+	}
+	return n;
+}
+
 static bool parse_object(struct parser *ps, struct json_value **out)
 {
 	if (!depth_enter(ps))
@@ -453,6 +523,7 @@ static bool parse_object(struct parser *ps, struct json_value **out)
 	ps->p++;
 	size_t n = 0, cap = 4;
 	struct json_member *m = xmalloc(cap * sizeof(*m));
+	struct member_index idx = {0};
 	bool ok = false;
 
 	skip_ws(ps);
@@ -489,18 +560,15 @@ static bool parse_object(struct parser *ps, struct json_value **out)
 		skip_ws(ps);
 		if (!parse_value(ps, &val))
 			goto done;
-		size_t i;
+		size_t i = find_member(&idx, m, n, key, key_len);
 
-		for (i = 0; i < n; i++)
-			if (m[i].key_len == key_len &&
-			    !memcmp(m[i].key, key, key_len))
-				break;
 		if (i < n) {
 			m[i].value = val; /* duplicate key: last value wins */
 		} else {
 			if (n == cap)
 				m = xrealloc(m, (cap *= 2) * sizeof(*m));
 			m[n++] = (struct json_member){key, key_len, val};
+			index_member(&idx, m, n);
 		}
 		skip_ws(ps);
 		if (ps->p < ps->end && *ps->p == ',') {
@@ -530,6 +598,7 @@ done:
 		*out = v;
 	}
 	free(m);
+	free(idx.slots);
 	ps->depth--;
 	return ok;
 }

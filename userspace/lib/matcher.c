@@ -433,6 +433,14 @@ int bb_match_event(struct bb_match_ctx *c, const char *event, size_t len,
 	return finish(c, ids);
 }
 
+/* "Number" or "Number.<custom>", as SNS and SQS allow custom type labels. */
+static bool is_type(const char *t, const char *base)
+{
+	size_t n = strlen(base);
+
+	return !strncmp(t, base, n) && (t[n] == '\0' || t[n] == '.');
+}
+
 /*
  * SNS message attributes become a flat event: String values are strings,
  * Number values numbers, String.Array values their JSON array; Binary
@@ -472,7 +480,7 @@ int bb_match_attributes(struct bb_match_ctx *c, const char *attrs, size_t len,
 		const char *t = type->u.str.s;
 		struct strbuf one = STRBUF_INIT;
 
-		if (!strncmp(t, "String.Array", 12)) {
+		if (!strcmp(t, "String.Array")) {
 			struct json_doc *a = json_parse(val->u.str.s,
 							val->u.str.len, true);
 			const struct json_value *av = json_doc_root(a);
@@ -480,7 +488,7 @@ int bb_match_attributes(struct bb_match_ctx *c, const char *attrs, size_t len,
 			if (av && av->type == JSON_ARRAY)
 				json_write(&one, av);
 			json_doc_free(a);
-		} else if (!strncmp(t, "Number", 6)) {
+		} else if (is_type(t, "Number")) {
 			struct json_doc *n = json_parse(val->u.str.s,
 							val->u.str.len, true);
 			const struct json_value *nv = json_doc_root(n);
@@ -491,7 +499,7 @@ int bb_match_attributes(struct bb_match_ctx *c, const char *attrs, size_t len,
 				json_write_string(&one, val->u.str.s,
 						  val->u.str.len);
 			json_doc_free(n);
-		} else if (!strncmp(t, "String", 6)) {
+		} else if (is_type(t, "String")) {
 			json_write_string(&one, val->u.str.s, val->u.str.len);
 		}
 		if (one.len) {
