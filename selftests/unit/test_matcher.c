@@ -299,7 +299,7 @@ FIXTURE_TEARDOWN(bad_event)
 TEST_F(bad_event, rejected)
 {
 	const uint32_t *ids;
-	struct bb_error err = { "" };
+	struct bb_error err = { "", "" };
 	int n = bb_match_event(self->ctx, variant->event, strlen(variant->event), &ids, &err);
 
 	EXPECT_EQ(-1, n);
@@ -375,7 +375,7 @@ FIXTURE_TEARDOWN(bad_pattern)
 
 TEST_F(bad_pattern, reason)
 {
-	struct bb_error err = { "" };
+	struct bb_error err = { "", "" };
 	char want[BB_ERR_MAX];
 
 	snprintf(want, sizeof(want), "Event pattern is not valid. Reason: %s", variant->reason);
@@ -829,6 +829,25 @@ TEST_TIMEOUT(differential_shared_vs_alone, 120)
 	sb_free(&sb);
 	bb_match_ctx_free(all_ctx);
 	bb_ruleset_free(all);
+}
+
+/* Errors name the field at fault, beside AWS's own message. */
+TEST(error_names_the_field)
+{
+	struct bb_ruleset *rs = bb_ruleset_new();
+	struct bb_error err = { "", "" };
+	const char *p = "{\"detail\": {\"state\": [{\"numeric\": [\">\", 5, \"<\", 1]}]}}";
+
+	EXPECT_EQ(-1, bb_ruleset_add_pattern(rs, "r", p, strlen(p), &err));
+	EXPECT_STREQ("Event pattern is not valid. Reason: Bottom must be less than top", err.msg);
+	EXPECT_STREQ("detail.state", err.path);
+	p = "{\"a\": {}}";
+	EXPECT_EQ(-1, bb_ruleset_add_pattern(rs, "r", p, strlen(p), &err));
+	EXPECT_STREQ("a", err.path);
+	p = "[1]";
+	EXPECT_EQ(-1, bb_ruleset_add_pattern(rs, "r", p, strlen(p), &err));
+	EXPECT_STREQ("", err.path);
+	bb_ruleset_free(rs);
 }
 
 TEST_HARNESS_MAIN

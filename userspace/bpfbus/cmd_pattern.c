@@ -163,7 +163,7 @@ static bool doc_text(const struct json_value *v, struct strbuf *sb,
 }
 
 static void print_result(const struct json_value *id, enum result r,
-			 const char *error)
+			 const struct bb_error *err)
 {
 	struct strbuf out = STRBUF_INIT;
 
@@ -174,7 +174,12 @@ static void print_result(const struct json_value *id, enum result r,
 		sb_adds(&out, "null");
 	if (r == R_ERROR) {
 		sb_adds(&out, ", \"error\": ");
-		json_write_string(&out, error, strlen(error));
+		json_write_string(&out, err->msg, strlen(err->msg));
+		if (err->path[0]) {
+			/* not part of AWS's message: where the problem is */
+			sb_adds(&out, ", \"path\": ");
+			json_write_string(&out, err->path, strlen(err->path));
+		}
 	} else {
 		sb_adds(&out, r == R_MATCH ? ", \"match\": true"
 					   : ", \"match\": false");
@@ -265,7 +270,7 @@ static int run_batch(const char *path, batch_line_fn fn)
 			struct json_doc *doc = json_parse(p, n, true);
 			const struct json_value *line = json_doc_root(doc);
 			struct eval_case c = {0};
-			struct bb_error err = {""};
+			struct bb_error err = {"", ""};
 			enum result r;
 
 			if (!line || line->type != JSON_OBJECT) {
@@ -278,7 +283,7 @@ static int run_batch(const char *path, batch_line_fn fn)
 				r = fn(line, &c, &a, &b, &err);
 			}
 			print_result(line ? json_get(line, "id") : NULL, r,
-				     err.msg);
+				     &err);
 			json_doc_free(doc);
 		}
 		p += n + 1;
@@ -300,11 +305,18 @@ static int report_single(enum result r, const struct bb_error *err)
 
 			sb_adds(&sb, "{\"error\":");
 			json_write_string(&sb, err->msg, strlen(err->msg));
+			if (err->path[0]) {
+				sb_adds(&sb, ",\"path\":");
+				json_write_string(&sb, err->path,
+						  strlen(err->path));
+			}
 			sb_addc(&sb, '}');
 			puts(sb.buf);
 			sb_free(&sb);
 		} else {
 			fprintf(stderr, "%s\n", err->msg);
+			if (err->path[0])
+				fprintf(stderr, "  at field: %s\n", err->path);
 		}
 		return EXIT_INVALID;
 	}
@@ -388,7 +400,7 @@ static int pattern_test(int argc, char **argv)
 			      .pattern_len = strlen(a.pattern),
 			      .event = a.event,
 			      .event_len = strlen(a.event)};
-	struct bb_error err = {""};
+	struct bb_error err = {"", ""};
 
 	return report_single(eval_pattern(&c, &err), &err);
 }
@@ -426,7 +438,7 @@ static int policy_test(int argc, char **argv)
 		c.message = a.message;
 		c.message_len = strlen(a.message);
 	}
-	struct bb_error err = {""};
+	struct bb_error err = {"", ""};
 
 	return report_single(eval_policy(&c, &err), &err);
 }

@@ -85,9 +85,11 @@ enum ir_dialect {
 
 /*
  * Compile pattern/policy text into @out. On error returns false and writes
- * the bare reason (no service prefix) into @reason.
+ * the bare reason (no service prefix) into @reason and the flattened path of
+ * the offending field into @where ("" for the whole document).
  */
 bool ir_compile(const char *text, size_t len, enum ir_dialect dialect,
-		struct ir_rule *out, char *reason, size_t reason_len);
+		struct ir_rule *out, char *reason, size_t reason_len,
+		char *where, size_t where_len);
 
 #endif

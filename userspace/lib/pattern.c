@@ -35,8 +35,20 @@ struct compiler {
 	enum ir_dialect dialect;
 	char *reason;
 	size_t reason_len;
+	char *where; /* path of the field being compiled, for error reports */
+	size_t where_len;
 	bool failed;
 };
+
+/* Remember which field is being compiled; kept as it was at the failure. */
+static void at_path(struct compiler *c, const char *prefix, size_t plen,
+		    const char *key, size_t klen)
+{
+	if (c->failed)
+		return;
+	snprintf(c->where, c->where_len, "%.*s%s%.*s", (int)plen, prefix,
+		 plen && klen ? "." : "", (int)klen, key);
+}
 
 static bool fail(struct compiler *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -743,6 +755,7 @@ static bool parse_object(struct compiler *c, struct branch_set *set,
 		const struct json_member *mem = &obj->u.obj.members[i];
 		const struct json_value *v = mem->value;
 
+		at_path(c, prefix, plen, mem->key, mem->key_len);
 		if (mem->key_len == 3 && !memcmp(mem->key, "$or", 3)) {
 			if (!parse_or(c, set, prefix, plen, depth, v))
 				return false;
@@ -771,8 +784,10 @@ static bool parse_object(struct compiler *c, struct branch_set *set,
 		if (!ok)
 			return false;
 	}
-	if (obj->u.obj.n == 0)
+	if (obj->u.obj.n == 0) {
+		at_path(c, prefix, plen, "", 0);
 		return fail(c, "Empty objects are not allowed");
+	}
 	return true;
 }
 
@@ -787,11 +802,16 @@ static bool starts_with_non_object(const char *t, size_t len)
 }
 
 bool ir_compile(const char *text, size_t len, enum ir_dialect dialect,
-		struct ir_rule *out, char *reason, size_t reason_len)
+		struct ir_rule *out, char *reason, size_t reason_len,
+		char *where, size_t where_len)
 {
 	struct compiler c = {.dialect = dialect,
 			     .reason = reason,
-			     .reason_len = reason_len};
+			     .reason_len = reason_len,
+			     .where = where,
+			     .where_len = where_len};
+
+	where[0] = '\0';
 	struct json_doc *doc = json_parse(text, len, false);
 	const struct json_value *root = json_doc_root(doc);
 	struct branch_set set = {0};

@@ -97,6 +97,8 @@ bool policy_compile(const char *policy, size_t len, enum bb_scope scope,
 	char reason[BB_ERR_MAX - 96];
 
 	memset(out, 0, sizeof(*out));
+	if (err)
+		err->path[0] = '\0';
 	if (len > POLICY_MAX_BYTES)
 		return policy_error(err, api,
 				    "Filter policy is too large (more than "
@@ -114,8 +116,13 @@ bool policy_compile(const char *policy, size_t len, enum bb_scope scope,
 				    ? DIALECT_SNS_BODY
 				    : DIALECT_SNS_ATTRIBUTES;
 
-	if (!ir_compile(policy, len, d, out, reason, sizeof(reason))) {
+	char where[sizeof(err->path)];
+
+	if (!ir_compile(policy, len, d, out, reason, sizeof(reason), where,
+			sizeof(where))) {
 		json_doc_free(doc);
+		if (err)
+			snprintf(err->path, sizeof(err->path), "%s", where);
 		return policy_error(err, api, reason);
 	}
 	if (scope == BB_SCOPE_MESSAGE_ATTRIBUTES && is_nested(out)) {

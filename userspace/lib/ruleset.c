@@ -612,10 +612,12 @@ int bb_ruleset_add_pattern(struct bb_ruleset *rs, const char *name,
 			   const char *pattern, size_t len, struct bb_error *err)
 {
 	struct ir_rule ir;
-	char reason[BB_ERR_MAX - 64];
+	char reason[BB_ERR_MAX - 64], where[sizeof(err->path)];
 
 	if (!ir_compile(pattern, len, DIALECT_EVENTBRIDGE, &ir, reason,
-			sizeof(reason))) {
+			sizeof(reason), where, sizeof(where))) {
+		if (err)
+			snprintf(err->path, sizeof(err->path), "%s", where);
 		if (err)
 			snprintf(err->msg, sizeof(err->msg),
 				 "Event pattern is not valid. Reason: %s",

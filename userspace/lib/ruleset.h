@@ -14,7 +14,8 @@
 #define BB_ERR_MAX 1024
 
 struct bb_error {
-	char msg[BB_ERR_MAX]; /* full, user-facing message */
+	char msg[BB_ERR_MAX]; /* full, user-facing message, as AWS words it */
+	char path[256];	      /* the pattern field at fault ("" = the whole) */
 };
 
 enum bb_scope {
