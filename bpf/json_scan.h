@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The kernel's JSON event scanner: a byte-at-a-time state machine driven by
+ * bpf_loop over a per-CPU copy of the body. It walks the event the way the
+ * userspace scanner does (userspace/lib/event_scan.c): each key extends the
+ * FNV-1a hash of the flattened path, the path table says whether any rule
+ * uses that path, unused subtrees are skipped without being decoded, and
+ * leaves on used paths are reported with the arrays they sit in.
+ *
+ * Verifier notes: bpf_loop with a context struct on the stack pointing at a
+ * map value is the robust pattern here (open-coded iterators hit state
+ * explosion on clang 14); every index into the body, the frame stack and
+ * the leaf array is masked with a power-of-two size so the verifier can
+ * bound it without tracking the state machine.
+ */
+#ifndef BPFBUS_JSON_SCAN_H
+#define BPFBUS_JSON_SCAN_H
+
+#include "bpfbus/scan.h"
+
+#define SCAN_BODY_MASK (BPFBUS_SCAN_MAX_BODY - 1)
+#define SCAN_DEPTH_MASK (BPFBUS_SCAN_MAX_DEPTH - 1)
+#define SCAN_LEAF_MASK (BPFBUS_SCAN_MAX_LEAVES - 1)
+
+enum scan_st {
+	ST_START,
+	ST_KEY_OR_END, /* after '{' or ',' in an object */
+	ST_KEY,
+	ST_COLON,
+	ST_VALUE,      /* a value for the path in val_* */
+	ST_ELEM_FIRST, /* after '[' */
+	ST_STR,
+	ST_STR_ESC,
+	ST_NUM,
+	ST_LIT,
+	ST_AFTER,      /* after a value: ',' or a closing bracket */
+	ST_SKIP,       /* inside a skipped object/array */
+	ST_SKIP_STR,   /* inside a string being skipped */
+	ST_SKIP_STR_ESC,
+	ST_SKIP_SCALAR,
+	ST_DONE,
+};
+
+struct scan_ctx {
+	struct scan_state *s;
+	void *paths; /* the path map */
+};
+
+static __always_inline __u64 fnv_step(__u64 h, __u8 c)
+{
+	return (h ^ c) * BPFBUS_FNV_PRIME;
+}
+
+static __always_inline int is_ws(__u8 c)
+{
+	return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+
+static __always_inline int is_num_char(__u8 c)
+{
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' ||
+	       c == 'E';
+}
+
+/* Stop the loop with an error or a VERIFY reason. */
+static __always_inline long scan_stop_error(struct scan_state *s, __u32 err)
+{
+	s->res.error = err;
+	s->st = ST_DONE;
+	return 1;
+}
+
+static __always_inline long scan_stop_verify(struct scan_state *s, __u32 why)
+{
+	s->res.verify |= why;
+	s->st = ST_DONE;
+	return 1;
+}
+
+static __always_inline struct scan_frame *top(struct scan_state *s)
+{
+	return &s->stack[(s->depth - 1) & SCAN_DEPTH_MASK];
+}
+
+static __always_inline long push(struct scan_state *s, __u8 array)
+{
+	if (s->depth >= BPFBUS_SCAN_MAX_DEPTH)
+		return scan_stop_verify(s, BPFBUS_VERIFY_DEPTH);
+	struct scan_frame *f = &s->stack[s->depth & SCAN_DEPTH_MASK];
+
+	f->hash = s->val_hash;
+	f->path = s->val_path;
+	f->array = array;
+	f->root = s->depth == 0;
+	f->leaf = s->val_leaf;
+	f->inner = s->val_inner;
+	f->arr_id = array ? s->next_arr++ : 0;
+	f->arr_idx = 0;
+	s->depth++;
+	return 0;
+}
+
+/* A value inside an array takes the array's path. */
+static __always_inline void value_from_array(struct scan_state *s)
+{
+	struct scan_frame *f = top(s);
+
+	s->val_hash = f->hash;
+	s->val_path = f->path;
+	s->val_leaf = f->leaf;
+	s->val_inner = f->inner;
+}
+
+static __always_inline long emit(struct scan_state *s, __u8 type, __u32 off, __u32 len)
+{
+	__u32 n = s->res.n_leaves;
+
+	if (n >= BPFBUS_SCAN_MAX_LEAVES)
+		return scan_stop_verify(s, BPFBUS_VERIFY_LEAVES);
+	struct bpfbus_leaf *l = &s->res.leaves[n & SCAN_LEAF_MASK];
+	__u32 k = 0;
+
+	l->path = s->val_path;
+	l->off = off;
+	l->len = len;
+	l->type = type;
+	l->escaped = s->tok_escaped;
+	/* record the enclosing arrays, outermost first */
+	for (__u32 d = 0; d < BPFBUS_SCAN_MAX_DEPTH; d++) {
+		if (d >= s->depth)
+			break;
+		struct scan_frame *f = &s->stack[d & SCAN_DEPTH_MASK];
+
+		if (!f->array)
+			continue;
+		if (k >= BPFBUS_SCAN_LEAF_ARRAYS)
+			return scan_stop_verify(s, BPFBUS_VERIFY_ARRAYS);
+		l->arr_id[k & (BPFBUS_SCAN_LEAF_ARRAYS - 1)] = f->arr_id;
+		l->arr_idx[k & (BPFBUS_SCAN_LEAF_ARRAYS - 1)] = f->arr_idx;
+		k++;
+	}
+	l->n_arrays = k;
+	s->res.n_leaves = n + 1;
+	return 0;
+}
+
+/* The first byte of a value. */
+static __always_inline long scan_value(struct scan_state *s, __u8 c, __u32 i)
+{
+	if (is_ws(c))
+		return 0;
+	s->tok = i;
+	s->tok_escaped = 0;
+	if (c == '{') {
+		if (!s->val_inner) {
+			s->skip = 1;
+			s->st = ST_SKIP;
+			return 0;
+		}
+		s->st = ST_KEY_OR_END;
+		return push(s, 0);
+	}
+	if (c == '[') {
+		if (!s->val_leaf && !s->val_inner) {
+			s->skip = 1;
+			s->st = ST_SKIP;
+			return 0;
+		}
+		s->st = ST_ELEM_FIRST;
+		return push(s, 1);
+	}
+	if (c == '"') {
+		s->tok = i + 1;
+		s->skip = 0;
+		s->st = s->val_leaf ? ST_STR : ST_SKIP_STR;
+		return 0;
+	}
+	if (c == '-' || (c >= '0' && c <= '9')) {
+		s->st = s->val_leaf ? ST_NUM : ST_SKIP_SCALAR;
+		return 0;
+	}
+	if (c == 't' || c == 'f' || c == 'n') {
+		s->lit = c == 't' ? BPFBUS_LEAF_TRUE : c == 'f' ? BPFBUS_LEAF_FALSE : BPFBUS_LEAF_NULL;
+		s->st = s->val_leaf ? ST_LIT : ST_SKIP_SCALAR;
+		return 0;
+	}
+	return scan_stop_error(s, BPFBUS_SCAN_SYNTAX);
+}
+
+/* After a value: ',' or a closing bracket. */
+static __always_inline long scan_after(struct scan_state *s, __u8 c)
+{
+	if (is_ws(c))
+		return 0;
+	if (!s->depth)
+		return scan_stop_error(s, BPFBUS_SCAN_SYNTAX);
+	struct scan_frame *f = top(s);
+
+	if (c == ',') {
+		if (f->array) {
+			f->arr_idx++;
+			value_from_array(s);
+			s->st = ST_VALUE;
+		} else {
+			s->st = ST_KEY_OR_END;
+		}
+		return 0;
+	}
+	if ((c == '}' && !f->array) || (c == ']' && f->array)) {
+		s->depth--;
+		if (!s->depth) {
+			s->st = ST_DONE;
+			return 1;
+		}
+		s->st = ST_AFTER;
+		return 0;
+	}
+	return scan_stop_error(s, BPFBUS_SCAN_SYNTAX);
+}
+
+static __always_inline __u8 at(struct scan_state *s, __u32 i)
+{
+	return s->buf[i & SCAN_BODY_MASK];
+}
+
+/* Literal text must be exactly true, false or null. */
+static __always_inline int literal_ok(struct scan_state *s, __u32 end)
+{
+	__u32 t = s->tok, n = end - t;
+
+	if (s->lit == BPFBUS_LEAF_TRUE)
+		return n == 4 && at(s, t + 1) == 'r' && at(s, t + 2) == 'u' && at(s, t + 3) == 'e';
+	if (s->lit == BPFBUS_LEAF_NULL)
+		return n == 4 && at(s, t + 1) == 'u' && at(s, t + 2) == 'l' && at(s, t + 3) == 'l';
+	return n == 5 && at(s, t + 1) == 'a' && at(s, t + 2) == 'l' && at(s, t + 3) == 's' &&
+	       at(s, t + 4) == 'e';
+}
+
+static long scan_step(__u64 index, void *ctx)
+{
+	struct scan_ctx *c = ctx;
+	struct scan_state *s = c->s;
+	__u32 i = (__u32)index;
+	__u8 ch = s->buf[i & SCAN_BODY_MASK];
+
+	switch (s->st) {
+	case ST_START:
+		if (is_ws(ch))
+			return 0;
+		if (ch != '{')
+			return scan_stop_error(s, BPFBUS_SCAN_NOT_OBJECT);
+		s->val_hash = BPFBUS_FNV_OFFSET;
+		s->val_path = ~0u;
+		s->val_leaf = 0;
+		s->val_inner = 1;
+		s->st = ST_KEY_OR_END;
+		return push(s, 0);
+	case ST_KEY_OR_END:
+		if (is_ws(ch))
+			return 0;
+		if (ch == '"') {
+			struct scan_frame *f = top(s);
+
+			s->key_hash = f->root ? f->hash : fnv_step(f->hash, '.');
+			s->st = ST_KEY;
+			return 0;
+		}
+		if (ch == '}')
+			return scan_after(s, ch);
+		return scan_stop_error(s, BPFBUS_SCAN_SYNTAX);
+	case ST_KEY:
+		if (ch == '\\')
+			return scan_stop_verify(s, BPFBUS_VERIFY_KEY_ESCAPE);
+		if (ch == '"') {
+			s->st = ST_COLON;
+			return 0;
+		}
+		s->key_hash = fnv_step(s->key_hash, ch);
+		return 0;
+	case ST_COLON: {
+		if (is_ws(ch))
+			return 0;
+		if (ch != ':')
+			return scan_stop_error(s, BPFBUS_SCAN_SYNTAX);
+		struct bpfbus_path *p = bpf_map_lookup_elem(c->paths, &s->key_hash);
+
+		/* an unused path has neither flag: its value is skipped */
+		s->val_hash = s->key_hash;
+		s->val_path = p ? p->id : ~0u;
+		s->val_leaf = p ? p->leaf : 0;
+		s->val_inner = p ? p->inner : 0;
+		s->st = ST_VALUE;
+		return 0;
+	}
+	case ST_VALUE:
+		return scan_value(s, ch, i);
+	case ST_ELEM_FIRST:
+		if (is_ws(ch))
+			return 0;
+		if (ch == ']')
+			return scan_after(s, ch);
+		value_from_array(s);
+		return scan_value(s, ch, i);
+	case ST_STR:
+		if (ch == '\\') {
+			s->tok_escaped = 1;
+			s->st = ST_STR_ESC;
+			return 0;
+		}
+		if (ch == '"') {
+			s->st = ST_AFTER;
+			return emit(s, BPFBUS_LEAF_STRING, s->tok, i - s->tok);
+		}
+		return 0;
+	case ST_STR_ESC:
+		s->st = ST_STR;
+		return 0;
+	case ST_NUM:
+		if (is_num_char(ch))
+			return 0;
+		if (emit(s, BPFBUS_LEAF_NUMBER, s->tok, i - s->tok))
+			return 1;
+		s->st = ST_AFTER;
+		return scan_after(s, ch);
+	case ST_LIT:
+		if (ch >= 'a' && ch <= 'z')
+			return 0;
+		if (!literal_ok(s, i))
+			return scan_stop_error(s, BPFBUS_SCAN_SYNTAX);
+		if (emit(s, s->lit, s->tok, i - s->tok))
+			return 1;
+		s->st = ST_AFTER;
+		return scan_after(s, ch);
+	case ST_AFTER:
+		return scan_after(s, ch);
+	case ST_SKIP:
+		if (ch == '"')
+			s->st = ST_SKIP_STR;
+		else if (ch == '{' || ch == '[')
+			s->skip++;
+		else if (ch == '}' || ch == ']') {
+			if (--s->skip == 0)
+				s->st = ST_AFTER;
+		}
+		return 0;
+	case ST_SKIP_STR:
+		if (ch == '\\')
+			s->st = ST_SKIP_STR_ESC;
+		else if (ch == '"')
+			s->st = s->skip ? ST_SKIP : ST_AFTER;
+		return 0;
+	case ST_SKIP_STR_ESC:
+		s->st = ST_SKIP_STR;
+		return 0;
+	case ST_SKIP_SCALAR:
+		if (ch == ',' || ch == '}' || ch == ']' || is_ws(ch)) {
+			s->st = ST_AFTER;
+			return scan_after(s, ch);
+		}
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/*
+ * Scan s->buf[0..s->len). The caller fills buf and len (len <= the window).
+ * On return s->res holds the leaves, the error and the VERIFY reasons.
+ */
+static __always_inline void json_scan(struct scan_state *s, void *paths)
+{
+	struct scan_ctx c = {.s = s, .paths = paths};
+	__u32 len = s->len;
+
+	s->st = ST_START;
+	s->depth = 0;
+	s->skip = 0;
+	s->next_arr = 0;
+	s->res.error = 0;
+	s->res.verify = 0;
+	s->res.n_leaves = 0;
+	if (len > BPFBUS_SCAN_MAX_BODY)
+		len = BPFBUS_SCAN_MAX_BODY;
+	bpf_loop(len, scan_step, &c, 0);
+	if (s->st != ST_DONE && !s->res.error && !s->res.verify)
+		s->res.error = s->st == ST_START ? BPFBUS_SCAN_NOT_OBJECT : BPFBUS_SCAN_TRUNCATED;
+}
+
+#endif /* BPFBUS_JSON_SCAN_H */
