@@ -88,7 +88,7 @@ static int do_help(int argc, char **argv)
 		"Usage: bpfbus [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       bpfbus version\n"
 		"\n"
-		"       OBJECT := { pattern | filter-policy }\n"
+		"       OBJECT := { pattern | filter-policy | send }\n"
 		"       OPTIONS := { -j|--json [-p|--pretty] | -h|--help | "
 		"-V|--version }\n"
 		"\n"
@@ -110,6 +110,7 @@ static int do_version(int argc, char **argv)
 static const struct cmd objects[] = {
 	{"pattern", do_pattern},
 	{"filter-policy", do_filter_policy},
+	{"send", do_send},
 	{"version", do_version},
 	{"help", do_help},
 	{NULL, NULL},

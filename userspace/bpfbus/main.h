@@ -39,5 +39,6 @@ char *read_file(const char *path, size_t *len);
 
 int do_pattern(int argc, char **argv);
 int do_filter_policy(int argc, char **argv);
+int do_send(int argc, char **argv);
 
 #endif

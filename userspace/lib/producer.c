@@ -74,7 +74,7 @@ int bb_parse_hostport(const char *s, uint16_t default_port, struct sockaddr_stor
 		return -1;
 	}
 
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM};
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM };
 	struct addrinfo *res;
 	int rc = getaddrinfo(host, NULL, &hints, &res);
 
@@ -153,7 +153,7 @@ static bool transient(int err)
 static void backoff(int err)
 {
 	if (err != EINTR) {
-		struct timespec ts = {0, 50 * 1000};
+		struct timespec ts = { 0, 50 * 1000 };
 
 		nanosleep(&ts, NULL);
 	}

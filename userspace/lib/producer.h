@@ -27,8 +27,8 @@ struct bb_producer {
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
 	char addr_str[80]; /* "127.0.0.1:4790", "[::1]:4790" */
-	uint64_t sent;	   /* datagrams sent */
-	uint64_t bytes;	   /* UDP payload bytes sent */
+	uint64_t sent; /* datagrams sent */
+	uint64_t bytes; /* UDP payload bytes sent */
 };
 
 /*

@@ -9,42 +9,44 @@
 static const struct {
 	const char *name, *msg;
 } reasons[BPFBUS_WIRE_ERR_MAX] = {
-	[BPFBUS_WIRE_OK] = {"ok", "valid datagram"},
-	[BPFBUS_WIRE_ERR_SHORT] = {"short", "datagram shorter than magic and version (5 bytes)"},
-	[BPFBUS_WIRE_ERR_MAGIC] = {"bad_magic", "bad magic (not a bpfbus datagram)"},
-	[BPFBUS_WIRE_ERR_VERSION] = {"bad_version", "unsupported wire version"},
-	[BPFBUS_WIRE_ERR_TRUNC_HDR] = {"truncated_header", "datagram shorter than its header"},
-	[BPFBUS_WIRE_ERR_HDR_LEN] = {"bad_header_len",
-				     "header length not 48..128 and a multiple of 8"},
-	[BPFBUS_WIRE_ERR_KIND] = {"bad_kind", "unknown kind"},
-	[BPFBUS_WIRE_ERR_FLAGS] = {"unknown_flags", "unknown critical flag set"},
-	[BPFBUS_WIRE_ERR_NAME_EMPTY] = {"name_empty", "empty bus or topic name"},
-	[BPFBUS_WIRE_ERR_NAME_LEN] = {"name_too_long", "bus or topic name longer than 256 bytes"},
-	[BPFBUS_WIRE_ERR_GROUP_LEN] = {"group_too_long",
-				       "message group id longer than 128 bytes"},
-	[BPFBUS_WIRE_ERR_DEDUP_LEN] = {"dedup_too_long",
-				       "deduplication id longer than 128 bytes"},
-	[BPFBUS_WIRE_ERR_ATTRS_LEN] = {"attributes_too_long",
-				       "message attributes longer than 8192 bytes"},
-	[BPFBUS_WIRE_ERR_BODY_LEN] = {"body_too_long", "body longer than 65458 bytes"},
-	[BPFBUS_WIRE_ERR_BODY_EMPTY] = {"body_empty", "empty body"},
-	[BPFBUS_WIRE_ERR_PAST_END] = {"past_end",
-				      "section lengths run past the end of the datagram"},
-	[BPFBUS_WIRE_ERR_TRAILING] = {"trailing_bytes", "bytes after the body"},
-	[BPFBUS_WIRE_ERR_NAME_HASH] = {"bad_name_hash", "name hash is not FNV-1a of the name"},
-	[BPFBUS_WIRE_ERR_NAME_CHARS] = {"bad_name", "name byte outside printable ASCII"},
-	[BPFBUS_WIRE_ERR_GROUP_CHARS] = {"bad_group", "message group id byte outside printable ASCII"},
-	[BPFBUS_WIRE_ERR_DEDUP_CHARS] = {"bad_dedup",
-					 "deduplication id byte outside printable ASCII"},
-	[BPFBUS_WIRE_ERR_FIFO_GROUP] = {"fifo_without_group", "FIFO flag without a message group id"},
-	[BPFBUS_WIRE_ERR_ATTRS_KIND] = {"attributes_not_sns",
-					"message attributes on a kind other than SNS"},
-	[BPFBUS_WIRE_ERR_TOO_BIG] = {"too_big", "datagram larger than 65507 bytes"},
-	[BPFBUS_WIRE_ERR_BODY_JSON] = {"body_not_object", "event body is not a JSON object"},
-	[BPFBUS_WIRE_ERR_ATTRS_JSON] = {"bad_attributes",
-					"message attributes are not a JSON object of "
-					"{\"Type\": string, \"Value\": string}"},
-	[BPFBUS_WIRE_ERR_NOSPACE] = {"no_space", "output buffer too small"},
+	[BPFBUS_WIRE_OK] = { "ok", "valid datagram" },
+	[BPFBUS_WIRE_ERR_SHORT] = { "short", "datagram shorter than magic and version (5 bytes)" },
+	[BPFBUS_WIRE_ERR_MAGIC] = { "bad_magic", "bad magic (not a bpfbus datagram)" },
+	[BPFBUS_WIRE_ERR_VERSION] = { "bad_version", "unsupported wire version" },
+	[BPFBUS_WIRE_ERR_TRUNC_HDR] = { "truncated_header", "datagram shorter than its header" },
+	[BPFBUS_WIRE_ERR_HDR_LEN] = { "bad_header_len",
+				      "header length not 48..128 and a multiple of 8" },
+	[BPFBUS_WIRE_ERR_KIND] = { "bad_kind", "unknown kind" },
+	[BPFBUS_WIRE_ERR_FLAGS] = { "unknown_flags", "unknown critical flag set" },
+	[BPFBUS_WIRE_ERR_NAME_EMPTY] = { "name_empty", "empty bus or topic name" },
+	[BPFBUS_WIRE_ERR_NAME_LEN] = { "name_too_long", "bus or topic name longer than 256 bytes" },
+	[BPFBUS_WIRE_ERR_GROUP_LEN] = { "group_too_long",
+					"message group id longer than 128 bytes" },
+	[BPFBUS_WIRE_ERR_DEDUP_LEN] = { "dedup_too_long",
+					"deduplication id longer than 128 bytes" },
+	[BPFBUS_WIRE_ERR_ATTRS_LEN] = { "attributes_too_long",
+					"message attributes longer than 8192 bytes" },
+	[BPFBUS_WIRE_ERR_BODY_LEN] = { "body_too_long", "body longer than 65458 bytes" },
+	[BPFBUS_WIRE_ERR_BODY_EMPTY] = { "body_empty", "empty body" },
+	[BPFBUS_WIRE_ERR_PAST_END] = { "past_end",
+				       "section lengths run past the end of the datagram" },
+	[BPFBUS_WIRE_ERR_TRAILING] = { "trailing_bytes", "bytes after the body" },
+	[BPFBUS_WIRE_ERR_NAME_HASH] = { "bad_name_hash", "name hash is not FNV-1a of the name" },
+	[BPFBUS_WIRE_ERR_NAME_CHARS] = { "bad_name", "name byte outside printable ASCII" },
+	[BPFBUS_WIRE_ERR_GROUP_CHARS] = { "bad_group",
+					  "message group id byte outside printable ASCII" },
+	[BPFBUS_WIRE_ERR_DEDUP_CHARS] = { "bad_dedup",
+					  "deduplication id byte outside printable ASCII" },
+	[BPFBUS_WIRE_ERR_FIFO_GROUP] = { "fifo_without_group",
+					 "FIFO flag without a message group id" },
+	[BPFBUS_WIRE_ERR_ATTRS_KIND] = { "attributes_not_sns",
+					 "message attributes on a kind other than SNS" },
+	[BPFBUS_WIRE_ERR_TOO_BIG] = { "too_big", "datagram larger than 65507 bytes" },
+	[BPFBUS_WIRE_ERR_BODY_JSON] = { "body_not_object", "event body is not a JSON object" },
+	[BPFBUS_WIRE_ERR_ATTRS_JSON] = { "bad_attributes",
+					 "message attributes are not a JSON object of "
+					 "{\"Type\": string, \"Value\": string}" },
+	[BPFBUS_WIRE_ERR_NOSPACE] = { "no_space", "output buffer too small" },
 };
 
 const char *bb_wire_err_name(enum bpfbus_wire_err err)
@@ -279,8 +281,7 @@ enum bpfbus_wire_err bb_wire_decode(const void *buf, size_t len, struct bb_wire_
 	m->seq = be64toh(h.seq);
 	m->time_ns = be64toh(h.time_ns);
 
-	if (m->hdr_len < BPFBUS_WIRE_HDR_LEN || m->hdr_len > BPFBUS_WIRE_HDR_MAX ||
-	    m->hdr_len % 8)
+	if (m->hdr_len < BPFBUS_WIRE_HDR_LEN || m->hdr_len > BPFBUS_WIRE_HDR_MAX || m->hdr_len % 8)
 		return BPFBUS_WIRE_ERR_HDR_LEN;
 	if (len < m->hdr_len)
 		return BPFBUS_WIRE_ERR_TRUNC_HDR;

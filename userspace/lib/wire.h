@@ -20,9 +20,9 @@
  * hdr_len are computed (left 0 they are; decode fills them from the datagram).
  */
 struct bb_wire_msg {
-	uint8_t version;  /* decode: from the header; encode: ignored (1) */
-	uint8_t kind;	  /* enum bpfbus_wire_kind */
-	uint16_t flags;	  /* BPFBUS_WIRE_F_*; encode adds F_PRODUCER/F_TIME itself */
+	uint8_t version; /* decode: from the header; encode: ignored (1) */
+	uint8_t kind; /* enum bpfbus_wire_kind */
+	uint16_t flags; /* BPFBUS_WIRE_F_*; encode adds F_PRODUCER/F_TIME itself */
 	uint16_t hdr_len; /* decode: from the header; encode: ignored (48) */
 	uint32_t name_hash;
 	uint64_t producer_id; /* encode: nonzero sets F_PRODUCER */
