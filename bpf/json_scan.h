@@ -125,14 +125,19 @@ static __always_inline long emit(struct scan_state *s, __u8 type, __u32 off, __u
 	l->len = len;
 	l->type = type;
 	l->escaped = s->tok_escaped;
+	l->in_obj_array = 0;
 	/* record the enclosing arrays, outermost first */
 	for (__u32 d = 0; d < BPFBUS_SCAN_MAX_DEPTH; d++) {
 		if (d >= s->depth)
 			break;
 		struct scan_frame *f = &s->stack[d & SCAN_DEPTH_MASK];
 
-		if (!f->array)
+		if (!f->array) {
+			/* an object whose parent is an array: array consistency */
+			if (d > 0 && s->stack[(d - 1) & SCAN_DEPTH_MASK].array)
+				l->in_obj_array = 1;
 			continue;
+		}
 		if (k >= BPFBUS_SCAN_LEAF_ARRAYS)
 			return scan_stop_verify(s, BPFBUS_VERIFY_ARRAYS);
 		l->arr_id[k & (BPFBUS_SCAN_LEAF_ARRAYS - 1)] = f->arr_id;
@@ -282,7 +287,8 @@ static long scan_step(__u64 index, void *ctx)
 			return 0;
 		if (ch != ':')
 			return scan_stop_error(s, BPFBUS_SCAN_SYNTAX);
-		struct bpfbus_path *p = bpf_map_lookup_elem(c->paths, &s->key_hash);
+		struct bpfbus_pkey pk = {.hash = s->key_hash, .slot = s->slot};
+		struct bpfbus_path *p = bpf_map_lookup_elem(c->paths, &pk);
 
 		/* an unused path has neither flag: its value is skipped */
 		s->val_hash = s->key_hash;

@@ -12,7 +12,7 @@
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
-	__type(key, __u64);
+	__type(key, struct bpfbus_pkey);
 	__type(value, struct bpfbus_path);
 } paths SEC(".maps");
 
@@ -48,6 +48,7 @@ int scan_frame(struct xdp_md *ctx)
 	if (bpf_xdp_load_bytes(ctx, 0, s->buf, len))
 		return XDP_ABORTED;
 	s->len = len;
+	s->slot = 0;
 	json_scan(s, &paths);
 	return XDP_PASS;
 }

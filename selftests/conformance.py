@@ -111,14 +111,14 @@ def policy_request(row):
     return req
 
 
-def run_cli(bpfbus, kind, requests):
+def run_cli(bpfbus, kind, requests, engine="user"):
     """Run one batch. Returns (results list, error string or None)."""
     with tempfile.TemporaryDirectory(prefix="bpfbus-conf-") as tmp:
         path = os.path.join(tmp, "batch.jsonl")
         with open(path, "w", encoding="utf-8") as f:
             for req in requests:
                 f.write(json.dumps(req) + "\n")
-        cmd = [bpfbus, kind, "test", "--batch", path]
+        cmd = [bpfbus, kind, "test", "--batch", path, "--engine", engine]
         try:
             proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   timeout=TIMEOUT)
@@ -176,7 +176,7 @@ def expected_text(row):
     return str(exp)
 
 
-def check_file(bpfbus, path):
+def check_file(bpfbus, path, engine="user", tally=None):
     """Returns (number of cases, list of diagnostic lines)."""
     rows, diags = load_rows(path)
     good = {"pattern": [], "filter-policy": []}
@@ -192,11 +192,13 @@ def check_file(bpfbus, path):
         if not krows:
             continue
         build = pattern_request if kind == "pattern" else policy_request
-        results, err = run_cli(bpfbus, kind, [build(r) for r in krows])
+        results, err = run_cli(bpfbus, kind, [build(r) for r in krows], engine)
         if err:
             diags.append(err)
         for i, row in enumerate(krows):
             res = results[i] if i < len(results) else None
+            if tally is not None and isinstance(res, dict) and "kernel" in res:
+                tally[res["kernel"]] = tally.get(res["kernel"], 0) + 1
             got = verdict(row, res)
             if got is not None:
                 diags.append("%s: expected %s, got %s" % (short(row["id"]), expected_text(row), got))
@@ -221,16 +223,26 @@ def main():
         points.append(("shared conformance", None, "%s not found (set SHARED)" % conf))
     own = sorted(glob.glob(os.path.join(srctree, "selftests", "cases", "*.jsonl")))
     points += [(os.path.basename(p), p, None) for p in own]
+    # every file again through the kernel engine (XDP program under
+    # BPF_PROG_TEST_RUN): its answers stand where it decided, and any
+    # disagreement with the userspace matcher fails the batch
+    kernel_points = []
+    for name, path, skip in points:
+        why = skip or (None if os.geteuid() == 0 else "the kernel engine needs root (BPF)")
+        kernel_points.append((name + " [engine kernel]", path, why))
+    points = [(n, p, s, "user") for n, p, s in points] + \
+             [(n, p, s, "kernel") for n, p, s in kernel_points]
 
     print("TAP version 13")
     print("1..%d" % len(points))
     passed = failed = skipped = 0
-    for n, (name, path, skip) in enumerate(points, 1):
+    tally = {}
+    for n, (name, path, skip, engine) in enumerate(points, 1):
         if skip:
             print("ok %d %s # SKIP %s" % (n, name, skip))
             skipped += 1
             continue
-        count, diags = check_file(bpfbus, path)
+        count, diags = check_file(bpfbus, path, engine, tally if engine == "kernel" else None)
         if diags:
             print("not ok %d %s (%d cases, %d problems)" % (n, name, count, len(diags)))
             for d in diags:
@@ -240,6 +252,12 @@ def main():
             print("ok %d %s (%d cases)" % (n, name, count))
             passed += 1
         sys.stdout.flush()
+    ran = sum(tally.values())
+    if ran:
+        decided = tally.get("match", 0) + tally.get("drop", 0)
+        print("# kernel engine: %d cases reached the kernel, %d decided there (%.1f%%): %s" % (
+            ran, decided, 100.0 * decided / ran,
+            ", ".join("%s %d" % kv for kv in sorted(tally.items()))))
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if failed else 0
 

@@ -24,7 +24,14 @@
 /* Enclosing arrays a leaf records for array consistency. */
 #define BPFBUS_SCAN_LEAF_ARRAYS 4
 
-/* Value of the path map, keyed by the path hash (__u64). */
+/* Key of the path map: the path's hash in one table slot. */
+struct bpfbus_pkey {
+	__u64 hash;
+	__u32 slot;
+	__u32 pad;
+};
+
+/* Value of the path map. */
 struct bpfbus_path {
 	__u32 id;    /* path id in the compiled ruleset */
 	__u8 leaf;   /* some condition reads values at this path */
@@ -47,7 +54,7 @@ struct bpfbus_leaf {
 	__u8 type;    /* enum bpfbus_leaf_type */
 	__u8 n_arrays; /* enclosing arrays recorded (innermost last) */
 	__u8 escaped;  /* string has backslash escapes (raw text differs) */
-	__u8 pad;
+	__u8 in_obj_array; /* inside an object that is an array element */
 	__u16 arr_id[BPFBUS_SCAN_LEAF_ARRAYS];  /* array instance in the event */
 	__u16 arr_idx[BPFBUS_SCAN_LEAF_ARRAYS]; /* element index within it */
 };
@@ -105,7 +112,7 @@ struct scan_state {
 	__u64 val_hash;
 	__u32 val_path;
 	__u8 val_leaf, val_inner;
-	__u16 pad;
+	__u16 slot; /* table slot whose path map the scan reads */
 	struct scan_frame stack[BPFBUS_SCAN_MAX_DEPTH];
 	struct bpfbus_scan_result res;
 };
@@ -113,6 +120,7 @@ struct scan_state {
 _Static_assert(sizeof(struct scan_frame) == 24, "scan_frame is ABI");
 _Static_assert(__builtin_offsetof(struct scan_state, res) % 8 == 0, "scan_state is ABI");
 _Static_assert(sizeof(struct bpfbus_path) == 8, "bpfbus_path is ABI");
+_Static_assert(sizeof(struct bpfbus_pkey) == 16, "bpfbus_pkey is ABI");
 _Static_assert(sizeof(struct bpfbus_leaf) == 28, "bpfbus_leaf is ABI");
 _Static_assert(__builtin_offsetof(struct bpfbus_leaf, arr_id) == 12, "bpfbus_leaf is ABI");
 _Static_assert(sizeof(struct bpfbus_scan_result) == 16 + 28 * BPFBUS_SCAN_MAX_LEAVES,

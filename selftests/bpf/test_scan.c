@@ -211,9 +211,10 @@ FIXTURE_SETUP(scan)
 	for (size_t i = 0; i < self->rs->n_paths; i++) {
 		const struct path_info *pi = &self->rs->paths[i];
 		struct bpfbus_path v = {.id = (uint32_t)i, .leaf = pi->leaf, .inner = pi->inner};
+		struct bpfbus_pkey k = {.hash = pi->hash, .slot = 0};
 
-		ASSERT_EQ(0, bpf_map__update_elem(self->skel->maps.paths, &pi->hash,
-						  sizeof(pi->hash), &v, sizeof(v), BPF_ANY));
+		ASSERT_EQ(0, bpf_map__update_elem(self->skel->maps.paths, &k, sizeof(k), &v,
+						  sizeof(v), BPF_ANY));
 	}
 }
 

@@ -5,6 +5,7 @@
  * EventBridge's TestEventPattern and SNS's error behaviour.
  */
 #include "json.h"
+#include "kengine.h"
 #include "main.h"
 #include "rulefile.h"
 #include "ruleset.h"
@@ -22,6 +23,62 @@ static const char *const envelope[] = {"id",   "account", "source",
 #define EVENT_INVALID "Parameter Event is not valid."
 
 enum result { R_ERROR = -1, R_NO = 0, R_MATCH = 1 };
+
+enum engine { ENGINE_USER, ENGINE_KERNEL, ENGINE_BOTH };
+
+/*
+ * The engine in use and what it did: the kernel's own verdict for the last
+ * case (before any userspace help), and totals over a batch.
+ */
+static struct {
+	enum engine engine;
+	struct kengine *k;
+	int kv; /* enum kverdict of the last case, -1 when the kernel did not run */
+	bool disagree;
+	enum result user;
+	size_t cases, decided, verify, pass, disagreements;
+} eng = {.kv = -1};
+
+/*
+ * With the kernel engine, run the compiled ruleset over @event in the kernel
+ * too. The kernel's answer stands when it decided (match or drop); VERIFY and
+ * PASS are answered by the userspace result @user, as the daemon will.
+ */
+static enum result with_kernel(const struct bb_ruleset *rs, const char *event, size_t len,
+			       enum result user, struct bb_error *err)
+{
+	struct kresult kr;
+	char msg[256];
+
+	eng.kv = -1;
+	eng.disagree = false;
+	eng.user = user;
+	if (eng.engine == ENGINE_USER || user == R_ERROR)
+		return user;
+	if (kengine_load(eng.k, rs, msg, sizeof(msg)) < 0 ||
+	    kengine_match(eng.k, event, len, &kr) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "kernel engine: %s", msg);
+		return R_ERROR;
+	}
+	eng.kv = (int)kr.verdict;
+	eng.cases++;
+	if (kr.verdict == KV_VERIFY) {
+		eng.verify++;
+		return user;
+	}
+	if (kr.verdict == KV_PASS) {
+		eng.pass++;
+		return user;
+	}
+	eng.decided++;
+	enum result k = kr.verdict == KV_MATCH ? R_MATCH : R_NO;
+
+	if (k != user) {
+		eng.disagree = true;
+		eng.disagreements++;
+	}
+	return eng.engine == ENGINE_BOTH ? user : k;
+}
 
 struct eval_case {
 	const char *name; /* "pattern" or "filter-policy" */
@@ -68,7 +125,7 @@ static enum result eval_pattern(const struct eval_case *c, struct bb_error *err)
 	if (n < 0)
 		snprintf(err->msg, sizeof(err->msg), EVENT_INVALID);
 	else
-		r = n > 0 ? R_MATCH : R_NO;
+		r = with_kernel(rs, c->event, c->event_len, n > 0 ? R_MATCH : R_NO, err);
 out:
 	bb_ruleset_free(rs);
 	return r;
@@ -99,17 +156,24 @@ static enum result eval_policy(const struct eval_case *c, struct bb_error *err)
 	const uint32_t *ids;
 	int n = 0;
 
+	struct strbuf ev = STRBUF_INIT;
+
 	if (c->scope == BB_SCOPE_MESSAGE_BODY && c->message) {
+		sb_add(&ev, c->message, c->message_len);
 		if (body_is_object(c->message, c->message_len))
 			n = bb_match_event(ctx, c->message, c->message_len,
 					   &ids, NULL);
 	} else if (c->scope == BB_SCOPE_MESSAGE_ATTRIBUTES && c->attrs) {
-		n = bb_match_attributes(ctx, c->attrs, c->attrs_len, &ids, err);
-		if (n < 0)
+		if (bb_attributes_to_event(c->attrs, c->attrs_len, &ev, err) < 0)
 			r = R_ERROR;
+		else
+			n = bb_match_event(ctx, ev.buf, ev.len, &ids, err);
 	}
 	if (n > 0)
 		r = R_MATCH;
+	if (r != R_ERROR && ev.len)
+		r = with_kernel(rs, ev.buf, ev.len, r, err);
+	sb_free(&ev);
 	bb_match_ctx_free(ctx);
 out:
 	bb_ruleset_free(rs);
@@ -162,6 +226,19 @@ static bool doc_text(const struct json_value *v, struct strbuf *sb,
 	return true;
 }
 
+/* "kernel": the XDP program's own verdict; with both engines, the userspace
+ * answer and whether the two disagree. */
+static void add_kernel_fields(struct strbuf *out)
+{
+	if (eng.kv < 0)
+		return;
+	sb_printf(out, ", \"kernel\": \"%s\"", kverdict_name((enum kverdict)eng.kv));
+	if (eng.engine == ENGINE_BOTH)
+		sb_printf(out, ", \"user\": %s", eng.user == R_MATCH ? "true" : "false");
+	if (eng.disagree)
+		sb_adds(out, ", \"disagree\": true");
+}
+
 static void print_result(const struct json_value *id, enum result r,
 			 const struct bb_error *err)
 {
@@ -183,6 +260,7 @@ static void print_result(const struct json_value *id, enum result r,
 	} else {
 		sb_adds(&out, r == R_MATCH ? ", \"match\": true"
 					   : ", \"match\": false");
+		add_kernel_fields(&out);
 	}
 	sb_addc(&out, '}');
 	puts(out.buf);
@@ -248,6 +326,19 @@ static enum result batch_policy_line(const struct json_value *line,
 	return eval_policy(c, err);
 }
 
+/* After a batch with the kernel engine: how much the kernel decided alone. */
+static int report_engine(void)
+{
+	if (eng.engine == ENGINE_USER)
+		return EXIT_OK;
+	fprintf(stderr,
+		"kernel engine: %zu cases run, %zu decided in the kernel (%.1f%%), %zu verify, "
+		"%zu pass, %zu disagreements with the userspace matcher\n",
+		eng.cases, eng.decided, eng.cases ? 100.0 * (double)eng.decided / (double)eng.cases : 0.0,
+		eng.verify, eng.pass, eng.disagreements);
+	return eng.disagreements ? EXIT_FAIL : EXIT_OK;
+}
+
 typedef enum result (*batch_line_fn)(const struct json_value *line,
 				     struct eval_case *c, struct strbuf *a,
 				     struct strbuf *b, struct bb_error *err);
@@ -273,6 +364,8 @@ static int run_batch(const char *path, batch_line_fn fn)
 			struct bb_error err = {"", ""};
 			enum result r;
 
+			eng.kv = -1;
+			eng.disagree = false;
 			if (!line || line->type != JSON_OBJECT) {
 				snprintf(err.msg, sizeof(err.msg),
 					 "malformed batch line: %s",
@@ -292,7 +385,7 @@ static int run_batch(const char *path, batch_line_fn fn)
 	sb_free(&a);
 	sb_free(&b);
 	free(text);
-	return EXIT_OK;
+	return report_engine();
 }
 
 /* ---- single cases ------------------------------------------------------ */
@@ -320,19 +413,45 @@ static int report_single(enum result r, const struct bb_error *err)
 		}
 		return EXIT_INVALID;
 	}
-	if (json_output)
-		printf("{\"match\":%s}\n", r == R_MATCH ? "true" : "false");
-	else
+	if (json_output) {
+		struct strbuf sb = STRBUF_INIT;
+
+		sb_printf(&sb, "{\"match\": %s", r == R_MATCH ? "true" : "false");
+		add_kernel_fields(&sb);
+		sb_addc(&sb, '}');
+		puts(sb.buf);
+		sb_free(&sb);
+	} else {
 		printf("%s\n", r == R_MATCH ? "true" : "false");
-	return EXIT_OK;
+		if (eng.kv >= 0)
+			fprintf(stderr, "kernel: %s%s\n", kverdict_name((enum kverdict)eng.kv),
+				eng.disagree ? " (disagrees with the userspace matcher)" : "");
+	}
+	return eng.disagree ? EXIT_FAIL : EXIT_OK;
 }
 
 static bool check_engine(const char *engine)
 {
-	if (!strcmp(engine, "user"))
+	char msg[256];
+
+	if (!strcmp(engine, "user")) {
+		eng.engine = ENGINE_USER;
 		return true;
-	p_err("unknown engine '%s' (this build has: user)", engine);
-	return false;
+	}
+	if (!strcmp(engine, "kernel"))
+		eng.engine = ENGINE_KERNEL;
+	else if (!strcmp(engine, "both"))
+		eng.engine = ENGINE_BOTH;
+	else {
+		p_err("unknown engine '%s' (engines: user, kernel, both)", engine);
+		return false;
+	}
+	eng.k = kengine_open(msg, sizeof(msg));
+	if (!eng.k) {
+		p_err("%s", msg);
+		return false;
+	}
+	return true;
 }
 
 enum { OPT_PATTERN = 1, OPT_EVENT, OPT_BATCH, OPT_ENGINE, OPT_POLICY,
@@ -575,7 +694,11 @@ int do_pattern(int argc, char **argv)
 		{NULL, NULL},
 	};
 
-	return cmd_select(cmds, argc, argv, pattern_help);
+	int r = cmd_select(cmds, argc, argv, pattern_help);
+
+	kengine_close(eng.k);
+	eng.k = NULL;
+	return r;
 }
 
 int do_filter_policy(int argc, char **argv)
@@ -586,5 +709,9 @@ int do_filter_policy(int argc, char **argv)
 		{NULL, NULL},
 	};
 
-	return cmd_select(cmds, argc, argv, policy_help);
+	int r = cmd_select(cmds, argc, argv, policy_help);
+
+	kengine_close(eng.k);
+	eng.k = NULL;
+	return r;
 }

@@ -446,21 +446,21 @@ static bool is_type(const char *t, const char *base)
  * Number values numbers, String.Array values their JSON array; Binary
  * attributes are not matched by filter policies.
  */
-int bb_match_attributes(struct bb_match_ctx *c, const char *attrs, size_t len,
-			const uint32_t **ids, struct bb_error *err)
+int bb_attributes_to_event(const char *attrs, size_t len, struct strbuf *ev,
+			   struct bb_error *err)
 {
 	struct json_doc *doc = json_parse(attrs, len, true);
 	const struct json_value *root = json_doc_root(doc);
-	struct strbuf ev = STRBUF_INIT;
 	int r = -1;
 
+	sb_reset(ev);
 	if (!root || root->type != JSON_OBJECT) {
 		if (err)
 			snprintf(err->msg, sizeof(err->msg),
 				 "message attributes must be a JSON object");
 		goto out;
 	}
-	sb_addc(&ev, '{');
+	sb_addc(ev, '{');
 	bool first = true;
 
 	for (size_t i = 0; i < root->u.obj.n; i++) {
@@ -504,18 +504,29 @@ int bb_match_attributes(struct bb_match_ctx *c, const char *attrs, size_t len,
 		}
 		if (one.len) {
 			if (!first)
-				sb_addc(&ev, ',');
+				sb_addc(ev, ',');
 			first = false;
-			json_write_string(&ev, m->key, m->key_len);
-			sb_addc(&ev, ':');
-			sb_add(&ev, one.buf, one.len);
+			json_write_string(ev, m->key, m->key_len);
+			sb_addc(ev, ':');
+			sb_add(ev, one.buf, one.len);
 		}
 		sb_free(&one);
 	}
-	sb_addc(&ev, '}');
-	r = bb_match_event(c, ev.buf, ev.len, ids, err);
+	sb_addc(ev, '}');
+	r = 0;
 out:
-	sb_free(&ev);
 	json_doc_free(doc);
+	return r;
+}
+
+int bb_match_attributes(struct bb_match_ctx *c, const char *attrs, size_t len,
+			const uint32_t **ids, struct bb_error *err)
+{
+	struct strbuf ev = STRBUF_INIT;
+	int r = -1;
+
+	if (bb_attributes_to_event(attrs, len, &ev, err) == 0)
+		r = bb_match_event(c, ev.buf, ev.len, ids, err);
+	sb_free(&ev);
 	return r;
 }

@@ -79,4 +79,14 @@ int bb_match_event(struct bb_match_ctx *ctx, const char *event, size_t len,
 int bb_match_attributes(struct bb_match_ctx *ctx, const char *attrs, size_t len,
 			const uint32_t **ids, struct bb_error *err);
 
+/*
+ * The flat event SNS attributes are matched as (also what the kernel gets):
+ * {"Name": value} with String values as strings, Number values as numbers,
+ * String.Array values as their array; Binary attributes are left out.
+ * Returns 0, or -1 with @err set.
+ */
+struct strbuf;
+int bb_attributes_to_event(const char *attrs, size_t len, struct strbuf *ev,
+			   struct bb_error *err);
+
 #endif

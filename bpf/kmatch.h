@@ -1,0 +1,583 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The kernel matcher: the userspace matcher's counting scheme (userspace/lib/
+ * matcher.c) over the tables of include/bpfbus/tables.h.
+ *
+ * After json_scan() has listed the leaves on used paths, each leaf is looked
+ * up in its path's value keys (exact, case-folded, every prefix/suffix length
+ * the path uses, anything-but exclusions); each hit marks a condition; a
+ * branch whose positive conditions are all marked becomes a candidate, and
+ * candidates are checked once at the end (exists:false, array consistency).
+ * No step loops over rules. Where the tables cannot decide exactly the event
+ * is flagged VERIFY instead (see ktables.c for what that covers).
+ *
+ * Verifier notes: the work is split into global (non-static, noinline)
+ * functions taking only scalars. The verifier checks each of those once, on
+ * its own, instead of once per call site inside nested bpf_loop callbacks,
+ * which exhausted its 1M-instruction budget. Global functions cannot receive
+ * pointers to map values, so each one looks up the per-CPU state itself
+ * (km_scan, km_match: one entry each, key 0). Byte copies go through
+ * bpf_loop callbacks for the same reason.
+ *
+ * The includer includes kmatch_maps.h first.
+ */
+#ifndef BPFBUS_KMATCH_H
+#define BPFBUS_KMATCH_H
+
+#include "bpfbus/numkey.h"
+#include "bpfbus/tables.h"
+#include "json_scan.h"
+
+#define KM_NOINLINE __attribute__((noinline))
+
+static __always_inline struct scan_state *km_scan_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&km_scan, &zero);
+}
+
+static __always_inline struct km_state *km_match_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&km_match, &zero);
+}
+
+/* ---- marking ------------------------------------------------------------ */
+
+static __always_inline int km_mark_cond(__u32 cond, __u32 objarr)
+{
+	struct km_state *m = km_match_state();
+
+	if (!m)
+		return 0;
+	__u32 idx = m->slot * BPFBUS_MAX_CONDS + cond;
+	struct km_mark *mk = bpf_map_lookup_elem(&km_cond_mark, &idx);
+	struct bpfbus_kcond *kc = bpf_map_lookup_elem(&km_conds, &idx);
+
+	if (!mk || !kc)
+		return 0;
+	if (mk->epoch == m->epoch) {
+		mk->objarr |= objarr;
+		return 0;
+	}
+	mk->epoch = m->epoch;
+	mk->objarr = objarr;
+	if (!kc->need)
+		return 0;
+	__u32 bidx = m->slot * BPFBUS_MAX_BRANCHES + kc->branch;
+	struct km_count *bc = bpf_map_lookup_elem(&km_branch_count, &bidx);
+
+	if (!bc)
+		return 0;
+	if (bc->epoch != m->epoch) {
+		bc->epoch = m->epoch;
+		bc->count = 0;
+	}
+	if (++bc->count != kc->need)
+		return 0;
+	if (m->n_cands >= KM_MAX_CANDS) {
+		m->verify |= KM_VERIFY_CANDS;
+		return 0;
+	}
+	m->cands[m->n_cands & (KM_MAX_CANDS - 1)] = kc->branch;
+	m->n_cands++;
+	return 0;
+}
+
+struct km_visit_ctx {
+	__u32 slot, first, mode, objarr, stamp;
+};
+
+static long km_visit_cb(__u64 i, void *arg)
+{
+	struct km_visit_ctx *v = arg;
+	__u32 idx = v->slot * BPFBUS_MAX_POSTINGS + v->first + (__u32)i;
+	__u32 *id = bpf_map_lookup_elem(&km_postings, &idx);
+
+	if (!id)
+		return 1;
+	if (v->mode) {
+		__u32 aidx = v->slot * BPFBUS_MAX_AB + *id;
+		__u32 *ex = bpf_map_lookup_elem(&km_ab_excl, &aidx);
+
+		if (ex)
+			*ex = v->stamp;
+		return 0;
+	}
+	km_mark_cond(*id, v->objarr);
+	return 0;
+}
+
+/* Mark (mode 0) or exclude (mode 1: anything-but ids) a posting list. */
+KM_NOINLINE int km_visit(__u32 first, __u32 count, __u32 mode, __u32 objarr)
+{
+	struct km_state *m = km_match_state();
+
+	if (!m || !count)
+		return 0;
+	struct km_visit_ctx v = {
+		.slot = m->slot, .first = first, .mode = mode, .objarr = objarr,
+		.stamp = m->leaf_stamp};
+
+	bpf_loop(count, km_visit_cb, &v, 0);
+	return 0;
+}
+
+/* Look up the key in m->key and visit its posting list (not through
+ * km_visit: BPF allows 8 frames of calls and callbacks, and this path is the
+ * deepest). */
+KM_NOINLINE int km_lookup_visit(__u32 mode, __u32 objarr)
+{
+	struct km_state *m = km_match_state();
+
+	if (!m)
+		return 0;
+	struct bpfbus_posting *p = bpf_map_lookup_elem(&km_values, &m->key);
+
+	if (!p || !p->count)
+		return 0;
+	struct km_visit_ctx v = {
+		.slot = m->slot, .first = p->first, .mode = mode, .objarr = objarr,
+		.stamp = m->leaf_stamp};
+
+	bpf_loop(p->count, km_visit_cb, &v, 0);
+	return 0;
+}
+
+/* ---- keys ----------------------------------------------------------------- */
+
+struct km_copy_ctx {
+	struct scan_state *s;
+	struct km_state *m;
+	__u32 off;
+	__u32 fold; /* copy from m->fold instead of the body */
+};
+
+static long km_copy_cb(__u64 i, void *arg)
+{
+	struct km_copy_ctx *c = arg;
+	__u32 k = (__u32)i & (BPFBUS_VAL_MAX - 1);
+
+	c->m->key.val[k] = c->fold ? c->m->fold[(c->off + k) & (BPFBUS_VAL_MAX - 1)]
+				    : c->s->buf[(c->off + k) & SCAN_BODY_MASK];
+	return 0;
+}
+
+/* m->key.val = len bytes from the body at off (or from m->fold), zero padded. */
+KM_NOINLINE int km_fill_key(__u32 kind, __u32 off, __u32 len, __u32 fold)
+{
+	struct scan_state *s = km_scan_state();
+	struct km_state *m = km_match_state();
+
+	if (!s || !m)
+		return 0;
+	struct km_copy_ctx c = {.s = s, .m = m, .off = off, .fold = fold};
+
+	__builtin_memset(m->key.val, 0, BPFBUS_VAL_MAX);
+	m->key.kind = kind;
+	m->key.len = len;
+	if (len > BPFBUS_VAL_MAX)
+		len = BPFBUS_VAL_MAX;
+	bpf_loop(len, km_copy_cb, &c, 0);
+	return 0;
+}
+
+static long km_fold_cb(__u64 i, void *arg)
+{
+	struct km_copy_ctx *c = arg;
+	__u8 b = c->s->buf[(c->off + (__u32)i) & SCAN_BODY_MASK];
+
+	if (b >= 0x80) {
+		c->fold = 1; /* reused as "not ASCII" */
+		return 1;
+	}
+	c->m->fold[i & (BPFBUS_VAL_MAX - 1)] = (b >= 'A' && b <= 'Z') ? b + 32 : b;
+	return 0;
+}
+
+/* Fold the body's bytes at off into m->fold; -1 if they are not all ASCII. */
+KM_NOINLINE int km_fold(__u32 off, __u32 len)
+{
+	struct scan_state *s = km_scan_state();
+	struct km_state *m = km_match_state();
+
+	if (!s || !m)
+		return -1;
+	struct km_copy_ctx c = {.s = s, .m = m, .off = off};
+
+	if (len > BPFBUS_VAL_MAX)
+		len = BPFBUS_VAL_MAX;
+	bpf_loop(len, km_fold_cb, &c, 0);
+	return c.fold ? -1 : 0;
+}
+
+struct km_affix_ctx {
+	__u64 bits;
+	__u32 kind, off, len, fold, suffix, mode, objarr;
+};
+
+static long km_affix_cb(__u64 i, void *arg)
+{
+	struct km_affix_ctx *a = arg;
+	__u32 L = (__u32)i;
+
+	if (L > a->len)
+		return 1;
+	if (!((a->bits >> (L & 63)) & 1))
+		return 0;
+	__u32 start = a->suffix ? a->len - L : 0;
+
+	km_fill_key(a->kind, a->fold ? start : a->off + start, L, a->fold);
+	km_lookup_visit(a->mode, a->objarr);
+	return 0;
+}
+
+/* Look up every prefix (or suffix) length in @bits that fits the value. */
+KM_NOINLINE int km_affixes(__u64 bits, __u32 kind, __u32 off, __u32 len, __u32 flags)
+{
+	struct km_affix_ctx a = {.bits = bits,
+				 .kind = kind,
+				 .off = off,
+				 .len = len,
+				 .fold = flags & 1,
+				 .suffix = (flags >> 1) & 1,
+				 .mode = (flags >> 2) & 1,
+				 .objarr = (flags >> 3) & 1};
+
+	if (!bits)
+		return 0;
+	bpf_loop(BPFBUS_AFFIX_MAX + 1, km_affix_cb, &a, 0);
+	return 0;
+}
+
+#define KM_AFFIX_FOLD 1
+#define KM_AFFIX_SUFFIX 2
+#define KM_AFFIX_EXCLUDE 4
+#define KM_AFFIX_OBJARR 8
+
+/* ---- one leaf -------------------------------------------------------------- */
+
+static __always_inline void km_string(struct km_state *m, struct bpfbus_kpath *kp, __u32 off,
+				      __u32 len, __u32 escaped, __u32 oa)
+{
+	__u32 fl = kp->flags;
+	__u32 oaf = oa ? KM_AFFIX_OBJARR : 0;
+
+	/* wildcards and CIDR are not in the tables; escaped text differs from
+	 * the value; long values may exceed every key */
+	if ((fl & BPFBUS_P_VERIFY_STR) || escaped ||
+	    (len > BPFBUS_AFFIX_MAX && (fl & BPFBUS_P_VERIFY_LONG))) {
+		m->verify |= KM_VERIFY_VALUE;
+		return;
+	}
+	if ((fl & BPFBUS_P_STR) && len <= kp->max_len) {
+		km_fill_key(BPFBUS_K_STR, off, len, 0);
+		km_lookup_visit(0, oa);
+	}
+	if ((fl & BPFBUS_P_AB_STR) && len <= BPFBUS_VAL_MAX) {
+		km_fill_key(BPFBUS_K_AB_STR, off, len, 0);
+		km_lookup_visit(1, oa);
+	}
+	km_affixes(kp->pfx, BPFBUS_K_PFX, off, len, oaf);
+	km_affixes(kp->sfx, BPFBUS_K_SFX, off, len, oaf | KM_AFFIX_SUFFIX);
+	km_affixes(kp->ab_pfx, BPFBUS_K_AB_PFX, off, len, KM_AFFIX_EXCLUDE);
+	km_affixes(kp->ab_sfx, BPFBUS_K_AB_SFX, off, len, KM_AFFIX_EXCLUDE | KM_AFFIX_SUFFIX);
+	if (!(fl & BPFBUS_P_ANY_FOLD))
+		return;
+	if (len > BPFBUS_VAL_MAX) {
+		/* longer than any folded key: only folded affixes could match */
+		if (kp->pfx_eic || kp->sfx_eic)
+			m->verify |= KM_VERIFY_VALUE;
+		return;
+	}
+	if (km_fold(off, len) < 0) {
+		m->verify |= KM_VERIFY_VALUE; /* non-ASCII: full Unicode folding */
+		return;
+	}
+	if ((fl & BPFBUS_P_EIC) && len <= kp->max_len) {
+		km_fill_key(BPFBUS_K_EIC, 0, len, 1);
+		km_lookup_visit(0, oa);
+	}
+	if (fl & BPFBUS_P_AB_EIC) {
+		km_fill_key(BPFBUS_K_AB_EIC, 0, len, 1);
+		km_lookup_visit(1, oa);
+	}
+	km_affixes(kp->pfx_eic, BPFBUS_K_PFX_EIC, 0, len, oaf | KM_AFFIX_FOLD);
+	km_affixes(kp->sfx_eic, BPFBUS_K_SFX_EIC, 0, len, oaf | KM_AFFIX_FOLD | KM_AFFIX_SUFFIX);
+}
+
+struct km_num_ctx {
+	struct scan_state *s;
+	struct km_state *m;
+	__u32 off;
+};
+
+static long km_num_cb(__u64 i, void *arg)
+{
+	struct km_num_ctx *n = arg;
+
+	return bpfbus_numkey_step(&n->m->num, n->s->buf[(n->off + (__u32)i) & SCAN_BODY_MASK],
+				  (__u32)i);
+}
+
+/* The order key of the number text at off (see numkey.h); -1 if refused. */
+KM_NOINLINE int km_numkey(__u32 off, __u32 len)
+{
+	struct scan_state *s = km_scan_state();
+	struct km_state *m = km_match_state();
+	__u64 key;
+
+	if (!s || !m || len == 0 || len > BPFBUS_NUM_MAX_TEXT)
+		return -1;
+	struct km_num_ctx n = {.s = s, .m = m, .off = off};
+
+	bpfbus_numkey_init(&m->num);
+	bpf_loop(len, km_num_cb, &n, 0);
+	if (bpfbus_numkey_finish(&m->num, &key) < 0)
+		return -1;
+	__builtin_memset(m->key.val, 0, BPFBUS_VAL_MAX);
+	__builtin_memcpy(m->key.val, &key, sizeof(key));
+	m->key.len = sizeof(key);
+	return 0;
+}
+
+static __always_inline void km_number(struct km_state *m, struct bpfbus_kpath *kp, __u32 off,
+				      __u32 len, __u32 oa)
+{
+	if (kp->flags & BPFBUS_P_VERIFY_NUM) {
+		m->verify |= KM_VERIFY_VALUE;
+		return;
+	}
+	if (!(kp->flags & (BPFBUS_P_NUM | BPFBUS_P_AB_NUM)))
+		return;
+	if (km_numkey(off, len) < 0) {
+		m->verify |= KM_VERIFY_VALUE;
+		return;
+	}
+	if (kp->flags & BPFBUS_P_NUM) {
+		m->key.kind = BPFBUS_K_NUM;
+		km_lookup_visit(0, oa);
+	}
+	if (kp->flags & BPFBUS_P_AB_NUM) {
+		m->key.kind = BPFBUS_K_AB_NUM;
+		km_lookup_visit(1, oa);
+	}
+}
+
+struct km_ab_ctx {
+	__u32 slot, first, stamp, objarr, ab_cond_first;
+};
+
+/* anything-but: every id on the path not excluded by this leaf holds. */
+static long km_ab_cb(__u64 i, void *arg)
+{
+	struct km_ab_ctx *a = arg;
+	__u32 pidx = a->slot * BPFBUS_MAX_POSTINGS + a->first + (__u32)i;
+	__u32 *ab = bpf_map_lookup_elem(&km_postings, &pidx);
+
+	if (!ab)
+		return 1;
+	__u32 aidx = a->slot * BPFBUS_MAX_AB + *ab;
+	__u32 *ex = bpf_map_lookup_elem(&km_ab_excl, &aidx);
+
+	if (ex && *ex == a->stamp)
+		return 0;
+	__u32 cidx = a->slot * BPFBUS_MAX_POSTINGS + a->ab_cond_first + *ab;
+	__u32 *cond = bpf_map_lookup_elem(&km_postings, &cidx);
+
+	if (cond)
+		km_mark_cond(*cond, a->objarr);
+	return 0;
+}
+
+KM_NOINLINE int km_leaf(__u32 i)
+{
+	struct scan_state *s = km_scan_state();
+	struct km_state *m = km_match_state();
+
+	if (!s || !m)
+		return 1;
+	struct bpfbus_leaf *l = &s->res.leaves[i & SCAN_LEAF_MASK];
+	__u32 pidx = m->slot * BPFBUS_MAX_PATHS + l->path;
+	struct bpfbus_kpath *kp = bpf_map_lookup_elem(&km_kpaths, &pidx);
+	__u32 *seen = bpf_map_lookup_elem(&km_path_seen, &pidx);
+	__u32 oa = l->in_obj_array;
+
+	if (!kp || !seen)
+		return 1;
+	*seen = m->epoch;
+	m->leaf_stamp++;
+	m->key.path = l->path;
+	m->key.slot = m->slot;
+	km_visit(kp->exists.first, kp->exists.count, 0, oa);
+	if (l->type == BPFBUS_LEAF_STRING) {
+		km_string(m, kp, l->off, l->len, l->escaped, oa);
+	} else if (l->type == BPFBUS_LEAF_NUMBER) {
+		km_number(m, kp, l->off, l->len, oa);
+	} else if (kp->flags & BPFBUS_P_LIT) {
+		__builtin_memset(m->key.val, 0, BPFBUS_VAL_MAX);
+		m->key.len = 0;
+		m->key.kind = l->type == BPFBUS_LEAF_NULL   ? BPFBUS_K_NULL
+			      : l->type == BPFBUS_LEAF_TRUE ? BPFBUS_K_TRUE
+							    : BPFBUS_K_FALSE;
+		km_lookup_visit(0, oa);
+	}
+	if (kp->ab.count) {
+		struct bpfbus_ktable *t = bpf_map_lookup_elem(&km_header, &m->slot);
+
+		if (!t)
+			return 1;
+		struct km_ab_ctx a = {.slot = m->slot,
+				      .first = kp->ab.first,
+				      .stamp = m->leaf_stamp,
+				      .objarr = oa,
+				      .ab_cond_first = t->ab_cond.first};
+
+		bpf_loop(kp->ab.count, km_ab_cb, &a, 0);
+	}
+	return m->verify ? 1 : 0;
+}
+
+static long km_leaf_cb(__u64 i, void *arg)
+{
+	(void)arg;
+	return km_leaf((__u32)i) ? 1 : 0;
+}
+
+/* ---- candidates ---------------------------------------------------------- */
+
+struct km_check_ctx {
+	__u32 slot, epoch, first;
+	__u32 failed, objarr;
+};
+
+/* A candidate's remaining checks: exists:false fields, array consistency. */
+static long km_check_cb(__u64 i, void *arg)
+{
+	struct km_check_ctx *c = arg;
+	__u32 idx = c->slot * BPFBUS_MAX_CONDS + c->first + (__u32)i;
+	struct bpfbus_kcond *kc = bpf_map_lookup_elem(&km_conds, &idx);
+	struct km_mark *mk = bpf_map_lookup_elem(&km_cond_mark, &idx);
+
+	if (!kc || !mk) {
+		c->failed = 1;
+		return 1;
+	}
+	int marked = mk->epoch == c->epoch;
+
+	if (!kc->need) {
+		__u32 pidx = c->slot * BPFBUS_MAX_PATHS + kc->path;
+		__u32 *seen = bpf_map_lookup_elem(&km_path_seen, &pidx);
+
+		if (!marked && seen && *seen == c->epoch) {
+			c->failed = 1; /* present, and no value satisfied it */
+			return 1;
+		}
+		return 0;
+	}
+	if (marked && mk->objarr)
+		c->objarr = 1;
+	return 0;
+}
+
+/* Check branch @branch and report its rule; 1 stops the candidate loop. */
+KM_NOINLINE int km_branch(__u32 branch)
+{
+	struct km_state *m = km_match_state();
+
+	if (!m)
+		return 1;
+	__u32 bidx = m->slot * BPFBUS_MAX_BRANCHES + branch;
+	struct bpfbus_kbranch *kb = bpf_map_lookup_elem(&km_branches, &bidx);
+
+	if (!kb)
+		return 1;
+	struct km_check_ctx c = {.slot = m->slot, .epoch = m->epoch, .first = kb->first_cond};
+
+	bpf_loop(kb->n_cond, km_check_cb, &c, 0);
+	if (c.failed)
+		return 0;
+	if (c.objarr && kb->n_cond > 1) {
+		/* fields inside arrays of objects must hold in one element:
+		 * the kernel does not search for that, userspace does */
+		m->verify |= KM_VERIFY_ARRAYS;
+		return 1;
+	}
+	__u32 rule = kb->rule;
+	__u32 *rs = bpf_map_lookup_elem(&km_rule_seen, &rule);
+
+	if (!rs || *rs == m->epoch)
+		return 0;
+	*rs = m->epoch;
+	if (m->n_out >= KM_MAX_OUT) {
+		m->verify |= KM_VERIFY_OUT;
+		return 1;
+	}
+	m->out[m->n_out & (KM_MAX_OUT - 1)] = rule;
+	m->n_out++;
+	return 0;
+}
+
+static long km_cand_cb(__u64 i, void *arg)
+{
+	struct km_state *m = km_match_state();
+
+	(void)arg;
+	if (!m)
+		return 1;
+	return km_branch(m->cands[i & (KM_MAX_CANDS - 1)]) ? 1 : 0;
+}
+
+struct km_free_ctx {
+	__u32 slot, first;
+};
+
+static long km_free_cb(__u64 i, void *arg)
+{
+	struct km_free_ctx *f = arg;
+	__u32 idx = f->slot * BPFBUS_MAX_POSTINGS + f->first + (__u32)i;
+	__u32 *b = bpf_map_lookup_elem(&km_postings, &idx);
+
+	if (!b)
+		return 1;
+	return km_branch(*b) ? 1 : 0;
+}
+
+/*
+ * Match the scanned event (km_scan) against table slot @slot. On return
+ * m->verify is nonzero when userspace must decide; otherwise m->out lists
+ * the matched rules (m->n_out of them, possibly none).
+ */
+static __always_inline int kmatch(__u32 slot)
+{
+	struct scan_state *s = km_scan_state();
+	struct km_state *m = km_match_state();
+
+	if (!s || !m)
+		return -1;
+	m->slot = slot & (BPFBUS_SLOTS - 1);
+	m->epoch++;
+	m->verify = s->res.verify;
+	m->n_cands = 0;
+	m->n_out = 0;
+	if (m->verify || s->res.error)
+		return 0;
+	bpf_loop(s->res.n_leaves, km_leaf_cb, NULL, 0);
+	if (m->verify)
+		return 0;
+	bpf_loop(m->n_cands, km_cand_cb, NULL, 0);
+	if (m->verify)
+		return 0;
+	struct bpfbus_ktable *t = bpf_map_lookup_elem(&km_header, &m->slot);
+
+	if (t && t->free_branches.count) {
+		struct km_free_ctx f = {.slot = m->slot, .first = t->free_branches.first};
+
+		bpf_loop(t->free_branches.count, km_free_cb, &f, 0);
+	}
+	return 0;
+}
+
+#endif /* BPFBUS_KMATCH_H */

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The maps the kernel matcher (kmatch.h) and scanner read: the rule tables
+ * written by userspace (ktables.c) and per-CPU working state. Included once
+ * by each program that matches.
+ */
+#ifndef BPFBUS_KMATCH_MAPS_H
+#define BPFBUS_KMATCH_MAPS_H
+
+#include "bpfbus/scan.h"
+#include "bpfbus/tables.h"
+
+/* Rule tables, two slots (see tables.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_PATHS);
+	__type(key, struct bpfbus_pkey);
+	__type(value, struct bpfbus_path);
+} km_paths SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BPFBUS_MAX_VALUES);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* sized for the worst case */
+	__type(key, struct bpfbus_vkey);
+	__type(value, struct bpfbus_posting);
+} km_values SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_POSTINGS);
+	__type(key, __u32);
+	__type(value, __u32);
+} km_postings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_PATHS);
+	__type(key, __u32);
+	__type(value, struct bpfbus_kpath);
+} km_kpaths SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_CONDS);
+	__type(key, __u32);
+	__type(value, struct bpfbus_kcond);
+} km_conds SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_BRANCHES);
+	__type(key, __u32);
+	__type(value, struct bpfbus_kbranch);
+} km_branches SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS);
+	__type(key, __u32);
+	__type(value, struct bpfbus_ktable);
+} km_header SEC(".maps");
+
+/*
+ * The scanner's and matcher's state for the event in hand. Per-CPU in the
+ * datapath; a test program may define KM_STATE_MAP_TYPE as a plain array to
+ * read it back from userspace.
+ */
+#ifndef KM_STATE_MAP_TYPE
+#define KM_STATE_MAP_TYPE BPF_MAP_TYPE_PERCPU_ARRAY
+#endif
+
+struct {
+	__uint(type, KM_STATE_MAP_TYPE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scan_state);
+} km_scan SEC(".maps");
+
+struct {
+	__uint(type, KM_STATE_MAP_TYPE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct km_state);
+} km_match SEC(".maps");
+
+/* Per-CPU working state, reset per event by epochs, not by clearing. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_CONDS);
+	__type(key, __u32);
+	__type(value, struct km_mark);
+} km_cond_mark SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_BRANCHES);
+	__type(key, __u32);
+	__type(value, struct km_count);
+} km_branch_count SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_PATHS);
+	__type(key, __u32);
+	__type(value, __u32);
+} km_path_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_AB);
+	__type(key, __u32);
+	__type(value, __u32);
+} km_ab_excl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BPFBUS_MAX_RULES);
+	__type(key, __u32);
+	__type(value, __u32);
+} km_rule_seen SEC(".maps");
+
+#endif /* BPFBUS_KMATCH_MAPS_H */

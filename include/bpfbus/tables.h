@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The compiled rule tables as the kernel reads them from BPF maps. Written
+ * by userspace/lib/ktables.c from a compiled ruleset, read by bpf/match.h.
+ *
+ * Tables live in two slots: the live one, and the one being built beside it;
+ * a bus's table generation says which slot is live (gen & 1), so switching a
+ * whole rule set is one map update. Every per-slot index below is
+ * slot * BPFBUS_MAX_<THING> + id.
+ */
+#ifndef BPFBUS_TABLES_H
+#define BPFBUS_TABLES_H
+
+#ifndef __VMLINUX_H__ /* BPF side gets the types from vmlinux.h */
+#include <linux/types.h>
+#endif
+
+#include "bpfbus/numkey.h"
+
+#define BPFBUS_SLOTS 2
+#define BPFBUS_MAX_PATHS 16384
+#define BPFBUS_MAX_CONDS 262144
+#define BPFBUS_MAX_BRANCHES 262144
+#define BPFBUS_MAX_RULES 131072
+#define BPFBUS_MAX_AB 65536
+#define BPFBUS_MAX_POSTINGS 1048576
+#define BPFBUS_MAX_VALUES 1048576 /* value keys over both slots */
+
+/* Longest value a key holds; longer pattern values make the path VERIFY. */
+#define BPFBUS_VAL_MAX 64
+/* Prefix/suffix lengths are kept as a bitmap of lengths 0..63. */
+#define BPFBUS_AFFIX_MAX 63
+
+/* Kinds of value key (the same letters as the userspace matcher's). */
+enum bpfbus_kkind {
+	BPFBUS_K_STR = 's',
+	BPFBUS_K_NUM = 'n', /* value: the number's order key (8 bytes) */
+	BPFBUS_K_NULL = 'z',
+	BPFBUS_K_TRUE = 't',
+	BPFBUS_K_FALSE = 'f',
+	BPFBUS_K_EIC = 'i',
+	BPFBUS_K_PFX = 'p',
+	BPFBUS_K_SFX = 'x',
+	BPFBUS_K_PFX_EIC = 'P',
+	BPFBUS_K_SFX_EIC = 'X',
+	BPFBUS_K_AB_STR = 'S',
+	BPFBUS_K_AB_NUM = 'N',
+	BPFBUS_K_AB_PFX = 'a',
+	BPFBUS_K_AB_SFX = 'b',
+	BPFBUS_K_AB_EIC = 'c',
+};
+
+/* Key of the value hash map: (slot, path, kind, value). */
+struct bpfbus_vkey {
+	__u32 path;
+	__u8 slot;
+	__u8 kind;
+	__u8 len;
+	__u8 pad;
+	__u8 val[BPFBUS_VAL_MAX];
+};
+
+/* A posting list: ids at postings[slot * MAX_POSTINGS + first ...]. */
+struct bpfbus_posting {
+	__u32 first;
+	__u32 count;
+};
+
+/* What a path needs looked up, and when the kernel must ask userspace. */
+enum bpfbus_kpath_flags {
+	BPFBUS_P_STR = 1 << 0,	    /* exact string keys */
+	BPFBUS_P_NUM = 1 << 1,	    /* exact number keys */
+	BPFBUS_P_LIT = 1 << 2,	    /* null/true/false keys */
+	BPFBUS_P_EIC = 1 << 3,	    /* equals-ignore-case keys */
+	BPFBUS_P_AB_EIC = 1 << 4,   /* anything-but equals-ignore-case */
+	BPFBUS_P_AB_STR = 1 << 5,   /* anything-but string values */
+	BPFBUS_P_AB_NUM = 1 << 6,   /* anything-but numbers */
+	BPFBUS_P_ANY_FOLD = 1 << 7, /* some folded lookup: non-ASCII values VERIFY */
+	/* the kernel cannot decide these exactly: leaves of that type VERIFY */
+	BPFBUS_P_VERIFY_STR = 1 << 8,  /* wildcard, cidr, a long value */
+	BPFBUS_P_VERIFY_NUM = 1 << 9,  /* numeric ranges, unusual numbers */
+	BPFBUS_P_VERIFY_LONG = 1 << 10, /* strings longer than VAL_MAX */
+};
+
+struct bpfbus_kpath {
+	__u64 pfx, sfx, pfx_eic, sfx_eic, ab_pfx, ab_sfx; /* bit L: length L */
+	__u32 flags;		/* enum bpfbus_kpath_flags */
+	__u32 max_len;		/* longest exact/eic string key (else 0) */
+	struct bpfbus_posting exists; /* exists:true conditions */
+	struct bpfbus_posting ab;     /* anything-but ids */
+};
+
+struct bpfbus_kcond {
+	__u32 branch;
+	__u32 need; /* the branch's positive count; 0 for exists:false fields */
+	__u32 path;
+	__u32 pad;
+};
+
+/* A branch's conditions are conds[first_cond .. first_cond + n_cond). */
+struct bpfbus_kbranch {
+	__u32 rule; /* reported rule id */
+	__u32 first_cond;
+	__u32 n_cond;
+	__u32 pad;
+};
+
+/* Per-slot header. */
+struct bpfbus_ktable {
+	__u32 gen;
+	__u32 n_rules;
+	__u32 n_conds;
+	__u32 n_branches;
+	struct bpfbus_posting free_branches; /* branches with need == 0 */
+	__u32 n_paths;
+	__u32 n_ab;
+	struct bpfbus_posting ab_cond; /* anything-but id -> cond id */
+};
+
+#define KM_MAX_CANDS 256
+#define KM_MAX_OUT 64
+
+/* Why the matcher asked userspace (beyond the scanner's reasons). */
+enum km_verify {
+	KM_VERIFY_VALUE = 1 << 8,   /* a value the tables cannot compare */
+	KM_VERIFY_ARRAYS = 1 << 9,  /* array consistency needs a search */
+	KM_VERIFY_CANDS = 1 << 10,  /* more candidate branches than tracked */
+	KM_VERIFY_OUT = 1 << 11,    /* more matched rules than reported */
+};
+
+struct km_mark {
+	__u32 epoch;
+	__u32 objarr; /* satisfied by a leaf inside an array of objects */
+};
+
+struct km_count {
+	__u32 epoch;
+	__u32 count;
+};
+
+/* The kernel matcher's per-CPU working state (bpf/kmatch.h). */
+struct km_state {
+	__u32 epoch;
+	__u32 leaf_stamp;
+	__u32 slot;
+	__u32 verify;
+	__u32 n_cands;
+	__u32 n_out;
+	__u32 cands[KM_MAX_CANDS];
+	__u32 out[KM_MAX_OUT];
+	struct bpfbus_vkey key;
+	__u8 fold[BPFBUS_VAL_MAX];
+	/* number parsing lives here, not on the stack: the verifier does not
+	 * track map contents, so its bpf_loop over the digits converges */
+	struct bpfbus_numkey_state num;
+};
+
+_Static_assert(sizeof(struct km_mark) == 8, "km_mark is ABI");
+_Static_assert(sizeof(struct bpfbus_vkey) == 8 + BPFBUS_VAL_MAX, "bpfbus_vkey is ABI");
+_Static_assert(sizeof(struct bpfbus_posting) == 8, "bpfbus_posting is ABI");
+_Static_assert(sizeof(struct bpfbus_kpath) == 72, "bpfbus_kpath is ABI");
+_Static_assert(sizeof(struct bpfbus_kcond) == 16, "bpfbus_kcond is ABI");
+_Static_assert(sizeof(struct bpfbus_kbranch) == 16, "bpfbus_kbranch is ABI");
+_Static_assert(sizeof(struct bpfbus_ktable) == 40, "bpfbus_ktable is ABI");
+
+#endif /* BPFBUS_TABLES_H */

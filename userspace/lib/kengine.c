@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "kengine.h"
+#include "bpfbus/scan.h"
+#include "bpfbus/tables.h"
+#include "ktables.h"
+#include "strbuf.h"
+#include "kmatch_test.skel.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* XDP test frames must hold at least an Ethernet header's worth of bytes. */
+#define MIN_FRAME 14
+
+struct slot_keys {
+	struct bpfbus_vkey *vkeys;
+	size_t n_vkeys;
+	struct bpfbus_pkey *pkeys;
+	size_t n_pkeys;
+};
+
+struct kengine {
+	struct kmatch_test_bpf *skel;
+	struct ktable_fds fds;
+	uint32_t gen;
+	struct slot_keys keys[BPFBUS_SLOTS]; /* what each slot holds, to clear */
+	char *frame;
+};
+
+const char *kverdict_name(enum kverdict v)
+{
+	static const char *const names[] = {"drop", "match", "verify", "pass"};
+
+	return v <= KV_PASS ? names[v] : "?";
+}
+
+static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+struct kengine *kengine_open(char *err, size_t err_len)
+{
+	struct kengine *k = xcalloc(1, sizeof(*k));
+	libbpf_print_fn_t old = libbpf_set_print(getenv("BPFBUS_DEBUG") ? NULL : silent);
+
+	if (getenv("BPFBUS_DEBUG"))
+		libbpf_set_print(old);
+	k->skel = kmatch_test_bpf__open_and_load();
+	libbpf_set_print(old);
+	if (!k->skel) {
+		snprintf(err, err_len, "cannot load the kernel matcher: %s%s", strerror(errno),
+			 errno == EPERM ? " (needs root or CAP_BPF)" : "");
+		free(k);
+		return NULL;
+	}
+	k->fds = (struct ktable_fds){
+		.paths = bpf_map__fd(k->skel->maps.km_paths),
+		.kpaths = bpf_map__fd(k->skel->maps.km_kpaths),
+		.values = bpf_map__fd(k->skel->maps.km_values),
+		.postings = bpf_map__fd(k->skel->maps.km_postings),
+		.conds = bpf_map__fd(k->skel->maps.km_conds),
+		.branches = bpf_map__fd(k->skel->maps.km_branches),
+		.header = bpf_map__fd(k->skel->maps.km_header),
+	};
+	k->frame = xmalloc(BPFBUS_SCAN_MAX_BODY + MIN_FRAME);
+	return k;
+}
+
+static void clear_slot(struct kengine *k, unsigned slot)
+{
+	struct slot_keys *sk = &k->keys[slot];
+
+	for (size_t i = 0; i < sk->n_vkeys; i++)
+		bpf_map_delete_elem(k->fds.values, &sk->vkeys[i]);
+	for (size_t i = 0; i < sk->n_pkeys; i++)
+		bpf_map_delete_elem(k->fds.paths, &sk->pkeys[i]);
+	free(sk->vkeys);
+	free(sk->pkeys);
+	memset(sk, 0, sizeof(*sk));
+}
+
+void kengine_close(struct kengine *k)
+{
+	if (!k)
+		return;
+	for (unsigned s = 0; s < BPFBUS_SLOTS; s++)
+		clear_slot(k, s);
+	kmatch_test_bpf__destroy(k->skel);
+	free(k->frame);
+	free(k);
+}
+
+int kengine_load(struct kengine *k, const struct bb_ruleset *rs, char *err, size_t err_len)
+{
+	uint32_t gen = k->gen + 1;
+	unsigned slot = gen & (BPFBUS_SLOTS - 1);
+	struct ktables kt;
+
+	/* build beside the live slot, then switch with one store */
+	clear_slot(k, slot);
+	if (ktables_build(rs, (uint8_t)slot, gen, &kt, err, err_len) < 0)
+		return -1;
+	int r = ktables_load(&kt, &k->fds);
+
+	if (r < 0) {
+		snprintf(err, err_len, "writing the kernel tables: %s", strerror(-r));
+		ktables_free(&kt);
+		return -1;
+	}
+	struct slot_keys *sk = &k->keys[slot];
+
+	sk->n_vkeys = kt.n_values;
+	sk->vkeys = xmalloc((kt.n_values + 1) * sizeof(*sk->vkeys));
+	memcpy(sk->vkeys, kt.vkeys, kt.n_values * sizeof(*sk->vkeys));
+	sk->n_pkeys = kt.n_paths;
+	sk->pkeys = xcalloc(kt.n_paths + 1, sizeof(*sk->pkeys));
+	for (size_t i = 0; i < kt.n_paths; i++)
+		sk->pkeys[i] = (struct bpfbus_pkey){.hash = kt.path_hash[i], .slot = slot};
+	ktables_free(&kt);
+	k->skel->bss->table_slot = slot;
+	k->gen = gen;
+	return 0;
+}
+
+int kengine_match(struct kengine *k, const char *ev, size_t len, struct kresult *r)
+{
+	size_t n = len, pad = len < MIN_FRAME ? MIN_FRAME - len : 0;
+	__u32 zero = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (len >= BPFBUS_SCAN_MAX_BODY) {
+		r->verdict = KV_VERIFY;
+		r->verify = BPFBUS_VERIFY_SIZE;
+		return 0;
+	}
+	/* short events are padded with leading blanks, which JSON ignores */
+	memset(k->frame, ' ', pad);
+	memcpy(k->frame + pad, ev, len);
+	n = len + pad;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = k->frame, .data_size_in = (__u32)n,
+		    .repeat = 1);
+	if (bpf_prog_test_run_opts(bpf_program__fd(k->skel->progs.kmatch_frame), &opts))
+		return -errno;
+	struct scan_state *s = xmalloc(sizeof(*s));
+	struct km_state m;
+
+	if (bpf_map__lookup_elem(k->skel->maps.km_scan, &zero, sizeof(zero), s, sizeof(*s), 0) ||
+	    bpf_map__lookup_elem(k->skel->maps.km_match, &zero, sizeof(zero), &m, sizeof(m), 0)) {
+		free(s);
+		return -errno;
+	}
+	r->ns = opts.duration;
+	if (s->res.error) {
+		r->verdict = KV_PASS;
+	} else if (m.verify || s->res.verify) {
+		r->verdict = KV_VERIFY;
+		r->verify = m.verify | s->res.verify;
+	} else {
+		r->n_ids = m.n_out > 64 ? 64 : m.n_out;
+		memcpy(r->ids, m.out, r->n_ids * sizeof(uint32_t));
+		r->verdict = r->n_ids ? KV_MATCH : KV_DROP;
+	}
+	free(s);
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The kernel matching engine driven from userspace: the real scanner and
+ * matcher (bpf/kmatch_test.bpf.c) run by BPF_PROG_TEST_RUN on one event at a
+ * time. Used by `bpfbus pattern test --engine kernel|both` and the benchmark.
+ */
+#ifndef BPFBUS_KENGINE_H
+#define BPFBUS_KENGINE_H
+
+#include "ruleset.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum kverdict {
+	KV_DROP,   /* no rule matches: the datapath drops it */
+	KV_MATCH,  /* rules match: ids reported */
+	KV_VERIFY, /* the kernel cannot decide: userspace must */
+	KV_PASS,   /* not an event the kernel handles (malformed): slow path */
+};
+
+const char *kverdict_name(enum kverdict v);
+
+struct kengine;
+
+/* Load the BPF program; NULL with @err (e.g. no BPF privilege). */
+struct kengine *kengine_open(char *err, size_t err_len);
+void kengine_close(struct kengine *k);
+
+/* Compile @rs into the idle table slot and make it live. */
+int kengine_load(struct kengine *k, const struct bb_ruleset *rs, char *err, size_t err_len);
+
+struct kresult {
+	enum kverdict verdict;
+	uint32_t verify; /* reason bits when KV_VERIFY */
+	size_t n_ids;
+	uint32_t ids[64];
+	uint32_t ns; /* kernel run time of this event */
+};
+
+/* Run one event (JSON text) through the kernel; 0 or -errno. */
+int kengine_match(struct kengine *k, const char *ev, size_t len, struct kresult *r);
+
+#endif

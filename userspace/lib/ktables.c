@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Lowering the userspace ruleset (ruleset_int.h) to the kernel tables. The
+ * kernel decides exactly what these tables can express; everything else is
+ * marked on its path so that the kernel flags such events VERIFY:
+ *   - wildcards, CIDR blocks and anything-but wildcards (strings VERIFY),
+ *   - numeric ranges and numbers that need more than 15 digits (numbers
+ *     VERIFY),
+ *   - values or prefixes longer than a key holds (long strings VERIFY).
+ */
+#include "ktables.h"
+#include "bpfbus/numkey.h"
+#include "ruleset_int.h"
+#include "strbuf.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t add_postings(struct ktables *kt, const uint32_t *ids, size_t n)
+{
+	if (kt->n_postings + n > kt->cap_postings) {
+		kt->cap_postings = (kt->n_postings + n) * 2;
+		kt->postings = xrealloc(kt->postings, kt->cap_postings * sizeof(uint32_t));
+	}
+	uint32_t first = (uint32_t)kt->n_postings;
+
+	if (n)
+		memcpy(kt->postings + first, ids, n * sizeof(uint32_t));
+	kt->n_postings += n;
+	return first;
+}
+
+/* The order key of a pattern number, via its shortest 15-digit spelling. */
+static int number_key(double d, __u64 *key)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%.15g", d);
+	if (strtod(buf, NULL) != d)
+		return -1;
+	return bpfbus_numkey(buf, (__u32)strlen(buf), key);
+}
+
+static void set_lens(__u64 *bits, const struct lenset *ls, uint32_t *flags)
+{
+	for (size_t i = 0; i < ls->n; i++) {
+		if (ls->v[i] > BPFBUS_AFFIX_MAX)
+			*flags |= BPFBUS_P_VERIFY_LONG;
+		else
+			*bits |= 1ull << ls->v[i];
+	}
+}
+
+static void build_path(struct ktables *kt, const struct path_info *pi, size_t id)
+{
+	struct bpfbus_kpath *kp = &kt->kpath[id];
+	uint32_t fl = 0;
+
+	memset(kp, 0, sizeof(*kp));
+	set_lens(&kp->pfx, &pi->pfx, &fl);
+	set_lens(&kp->sfx, &pi->sfx, &fl);
+	set_lens(&kp->pfx_eic, &pi->pfx_eic, &fl);
+	set_lens(&kp->sfx_eic, &pi->sfx_eic, &fl);
+	set_lens(&kp->ab_pfx, &pi->ab_pfx, &fl);
+	set_lens(&kp->ab_sfx, &pi->ab_sfx, &fl);
+	if (pi->want_lit)
+		fl |= BPFBUS_P_LIT;
+	if (pi->want_eic)
+		fl |= BPFBUS_P_EIC;
+	if (pi->ab_eic)
+		fl |= BPFBUS_P_AB_EIC;
+	if (pi->want_eic || pi->ab_eic || pi->pfx_eic.n || pi->sfx_eic.n)
+		fl |= BPFBUS_P_ANY_FOLD;
+	if (pi->n_wc || pi->n_ab_wc || pi->has_cidr)
+		fl |= BPFBUS_P_VERIFY_STR;
+	if (pi->itree)
+		fl |= BPFBUS_P_VERIFY_NUM;
+	kp->flags = fl;
+	kp->exists.count = (uint32_t)pi->n_exists;
+	kp->exists.first = add_postings(kt, pi->exists, pi->n_exists);
+	kp->ab.count = (uint32_t)pi->n_ab;
+	kp->ab.first = add_postings(kt, pi->ab, pi->n_ab);
+	kt->path_hash[id] = pi->hash;
+	kt->path[id] = (struct bpfbus_path){.id = (uint32_t)id, .leaf = pi->leaf, .inner = pi->inner};
+}
+
+/* One table key: keep it, or mark its path for VERIFY when it cannot be a key. */
+static void build_value(struct ktables *kt, const struct bb_ruleset *rs,
+			const struct vtable_slot *s)
+{
+	const uint8_t *k = rs->vt.keys + s->key_off;
+	uint32_t path, n = rs->vt.post_off[s->post + 1] - rs->vt.post_off[s->post];
+	char kind = (char)k[4];
+	const uint8_t *data = k + 5;
+	size_t len = s->key_len - 5;
+	struct bpfbus_kpath *kp;
+	struct bpfbus_vkey vk;
+
+	memcpy(&path, k, 4);
+	kp = &kt->kpath[path];
+	memset(&vk, 0, sizeof(vk));
+	vk.path = path;
+	vk.slot = kt->slot;
+	vk.kind = (uint8_t)kind;
+	switch (kind) {
+	case K_CIDR4:
+	case K_CIDR6:
+		return; /* the path is VERIFY for strings */
+	case K_NUM:
+	case K_AB_NUM: {
+		double d;
+		__u64 key;
+
+		memcpy(&d, data, sizeof(d));
+		if (number_key(d, &key) < 0) {
+			kp->flags |= BPFBUS_P_VERIFY_NUM;
+			return;
+		}
+		kp->flags |= kind == K_NUM ? BPFBUS_P_NUM : BPFBUS_P_AB_NUM;
+		memcpy(vk.val, &key, sizeof(key));
+		vk.len = sizeof(key);
+		break;
+	}
+	default:
+		if (len > BPFBUS_VAL_MAX) {
+			kp->flags |= BPFBUS_P_VERIFY_LONG;
+			return;
+		}
+		if (kind == K_STR || kind == K_EIC) {
+			kp->flags |= kind == K_STR ? BPFBUS_P_STR : 0;
+			if (len > kp->max_len)
+				kp->max_len = (uint32_t)len;
+		}
+		if (kind == K_AB_STR)
+			kp->flags |= BPFBUS_P_AB_STR;
+		memcpy(vk.val, data, len);
+		vk.len = (uint8_t)len;
+		break;
+	}
+	size_t v = kt->n_values++;
+
+	kt->vkeys[v] = vk;
+	kt->vposts[v].count = n;
+	kt->vposts[v].first = add_postings(kt, rs->vt.flat + rs->vt.post_off[s->post], n);
+}
+
+int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen,
+		  struct ktables *kt, char *err, size_t err_len)
+{
+	memset(kt, 0, sizeof(*kt));
+	if (rs->n_paths > BPFBUS_MAX_PATHS || rs->n_conds > BPFBUS_MAX_CONDS ||
+	    rs->n_branches > BPFBUS_MAX_BRANCHES || rs->n_rules > BPFBUS_MAX_RULES ||
+	    rs->n_ab > BPFBUS_MAX_AB || rs->vt.n_lists > BPFBUS_MAX_VALUES / BPFBUS_SLOTS) {
+		snprintf(err, err_len,
+			 "rule set too large for the kernel tables (%zu paths, %zu conditions, "
+			 "%zu branches, %zu rules)",
+			 rs->n_paths, rs->n_conds, rs->n_branches, rs->n_rules);
+		return -1;
+	}
+	kt->slot = slot;
+	kt->n_paths = rs->n_paths;
+	kt->path_hash = xcalloc(rs->n_paths + 1, sizeof(*kt->path_hash));
+	kt->path = xcalloc(rs->n_paths + 1, sizeof(*kt->path));
+	kt->kpath = xcalloc(rs->n_paths + 1, sizeof(*kt->kpath));
+	for (size_t i = 0; i < rs->n_paths; i++)
+		build_path(kt, &rs->paths[i], i);
+	kt->vkeys = xcalloc(rs->vt.n_lists + 1, sizeof(*kt->vkeys));
+	kt->vposts = xcalloc(rs->vt.n_lists + 1, sizeof(*kt->vposts));
+	for (size_t i = 0; i < rs->vt.cap; i++)
+		if (rs->vt.slots[i].key_len)
+			build_value(kt, rs, &rs->vt.slots[i]);
+	kt->conds = xcalloc(rs->n_conds + 1, sizeof(*kt->conds));
+	for (size_t i = 0; i < rs->n_conds; i++) {
+		const struct cond *c = &rs->conds[i];
+
+		kt->conds[i] = (struct bpfbus_kcond){
+			.branch = c->branch,
+			.need = c->absent_ok ? 0 : rs->branches[c->branch].need,
+			.path = c->path};
+	}
+	kt->branches = xcalloc(rs->n_branches + 1, sizeof(*kt->branches));
+	for (size_t i = 0; i < rs->n_branches; i++) {
+		const struct branch *b = &rs->branches[i];
+
+		kt->branches[i] = (struct bpfbus_kbranch){
+			.rule = b->rule, .first_cond = b->first_cond, .n_cond = b->n_cond};
+	}
+	kt->hdr = (struct bpfbus_ktable){.gen = gen,
+					 .n_rules = (uint32_t)rs->n_rules,
+					 .n_conds = (uint32_t)rs->n_conds,
+					 .n_branches = (uint32_t)rs->n_branches,
+					 .n_paths = (uint32_t)rs->n_paths,
+					 .n_ab = (uint32_t)rs->n_ab};
+	kt->hdr.free_branches.count = (uint32_t)rs->n_free;
+	kt->hdr.free_branches.first = add_postings(kt, rs->free_branches, rs->n_free);
+	kt->hdr.ab_cond.count = (uint32_t)rs->n_ab;
+	kt->hdr.ab_cond.first = add_postings(kt, rs->ab_cond, rs->n_ab);
+	if (kt->n_postings > BPFBUS_MAX_POSTINGS) {
+		snprintf(err, err_len, "rule set too large for the kernel tables (%zu postings)",
+			 kt->n_postings);
+		ktables_free(kt);
+		return -1;
+	}
+	return 0;
+}
+
+void ktables_free(struct ktables *kt)
+{
+	free(kt->path_hash);
+	free(kt->path);
+	free(kt->kpath);
+	free(kt->vkeys);
+	free(kt->vposts);
+	free(kt->postings);
+	free(kt->conds);
+	free(kt->branches);
+	memset(kt, 0, sizeof(*kt));
+}
+
+/* Write @n fixed-size array entries starting at @base. */
+static int fill_array(int fd, uint32_t base, const void *vals, size_t size, size_t n)
+{
+	const char *v = vals;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t k = base + (uint32_t)i;
+
+		if (bpf_map_update_elem(fd, &k, v + i * size, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+int ktables_load(const struct ktables *kt, const struct ktable_fds *fds)
+{
+	uint32_t slot = kt->slot;
+	int r;
+
+	for (size_t i = 0; i < kt->n_paths; i++) {
+		struct bpfbus_pkey pk = {.hash = kt->path_hash[i], .slot = slot};
+
+		if (bpf_map_update_elem(fds->paths, &pk, &kt->path[i], BPF_ANY))
+			return -errno;
+	}
+	if ((r = fill_array(fds->kpaths, slot * BPFBUS_MAX_PATHS, kt->kpath, sizeof(*kt->kpath),
+			    kt->n_paths)) ||
+	    (r = fill_array(fds->postings, slot * BPFBUS_MAX_POSTINGS, kt->postings,
+			    sizeof(uint32_t), kt->n_postings)) ||
+	    (r = fill_array(fds->conds, slot * BPFBUS_MAX_CONDS, kt->conds, sizeof(*kt->conds),
+			    kt->hdr.n_conds)) ||
+	    (r = fill_array(fds->branches, slot * BPFBUS_MAX_BRANCHES, kt->branches,
+			    sizeof(*kt->branches), kt->hdr.n_branches)))
+		return r;
+	for (size_t i = 0; i < kt->n_values; i++)
+		if (bpf_map_update_elem(fds->values, &kt->vkeys[i], &kt->vposts[i], BPF_ANY))
+			return -errno;
+	/* the header last: it is what makes the slot's contents meaningful */
+	if (bpf_map_update_elem(fds->header, &slot, &kt->hdr, BPF_ANY))
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Lowering a compiled ruleset to the kernel's tables (include/bpfbus/
+ * tables.h) and writing them into BPF maps, one slot at a time.
+ */
+#ifndef BPFBUS_KTABLES_H
+#define BPFBUS_KTABLES_H
+
+#include "bpfbus/scan.h"
+#include "bpfbus/tables.h"
+#include "ruleset.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ktables {
+	uint8_t slot;
+	struct bpfbus_ktable hdr;
+	/* path table for the scanner: hash -> bpfbus_path */
+	uint64_t *path_hash;
+	struct bpfbus_path *path;
+	struct bpfbus_kpath *kpath;
+	size_t n_paths;
+	struct bpfbus_vkey *vkeys;
+	struct bpfbus_posting *vposts;
+	size_t n_values;
+	uint32_t *postings;
+	size_t n_postings, cap_postings;
+	struct bpfbus_kcond *conds;
+	struct bpfbus_kbranch *branches;
+};
+
+/* File descriptors of the maps the tables go into. */
+struct ktable_fds {
+	int paths;    /* HASH: u64 path hash -> struct bpfbus_path (slot-free) */
+	int kpaths;   /* ARRAY: slot * MAX_PATHS + id -> struct bpfbus_kpath */
+	int values;   /* HASH: struct bpfbus_vkey -> struct bpfbus_posting */
+	int postings; /* ARRAY: slot * MAX_POSTINGS + i -> u32 */
+	int conds;    /* ARRAY: slot * MAX_CONDS + id -> struct bpfbus_kcond */
+	int branches; /* ARRAY: slot * MAX_BRANCHES + id -> struct bpfbus_kbranch */
+	int header;   /* ARRAY: slot -> struct bpfbus_ktable */
+};
+
+/* Build the tables of a compiled ruleset for @slot; -1 with @err if the
+ * ruleset exceeds the kernel's table sizes. */
+int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen,
+		  struct ktables *kt, char *err, size_t err_len);
+void ktables_free(struct ktables *kt);
+
+/* Write the tables into the maps; 0 or -errno. */
+int ktables_load(const struct ktables *kt, const struct ktable_fds *fds);
+
+#endif
