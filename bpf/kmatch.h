@@ -343,6 +343,89 @@ KM_NOINLINE int km_numkey(__u32 off, __u32 len)
 	return 0;
 }
 
+/* ---- numeric ranges ---------------------------------------------------- */
+
+struct km_stab_ctx {
+	__u32 slot, node, objarr;
+	__u64 x;
+	/* the slice being scanned */
+	__u32 first, mode; /* 0: by lower bound, 1: by upper bound, 2: all */
+};
+
+static __always_inline int km_contains(struct bpfbus_ival *iv, __u64 x)
+{
+	if ((iv->open & 1) ? !(x > iv->lo) : !(x >= iv->lo))
+		return 0;
+	if ((iv->open & 2) ? !(x < iv->hi) : !(x <= iv->hi))
+		return 0;
+	return 1;
+}
+
+static long km_ival_cb(__u64 i, void *arg)
+{
+	struct km_stab_ctx *c = arg;
+	__u32 idx = c->slot * BPFBUS_MAX_IVALS + c->first + (__u32)i;
+	struct bpfbus_ival *iv = bpf_map_lookup_elem(&km_ivals, &idx);
+
+	if (!iv)
+		return 1;
+	/* sorted slices: past the first interval that cannot hold x, none can */
+	if (c->mode == 0 && iv->lo > c->x)
+		return 1;
+	if (c->mode == 1 && iv->hi < c->x)
+		return 1;
+	if (km_contains(iv, c->x))
+		km_mark_cond(iv->cond, c->objarr);
+	return 0;
+}
+
+static long km_node_cb(__u64 i, void *arg)
+{
+	struct km_stab_ctx *c = arg;
+
+	(void)i;
+	if (c->node == BPFBUS_NO_NODE)
+		return 1;
+	__u32 idx = c->slot * BPFBUS_MAX_INODES + c->node;
+	struct bpfbus_inode *n = bpf_map_lookup_elem(&km_inodes, &idx);
+
+	if (!n)
+		return 1;
+	__u32 count = n->count;
+
+	if (c->x < n->center) {
+		c->first = n->lo_first;
+		c->mode = 0;
+		c->node = n->left;
+	} else if (c->x > n->center) {
+		c->first = n->hi_first;
+		c->mode = 1;
+		c->node = n->right;
+	} else {
+		c->first = n->lo_first;
+		c->mode = 2;
+		c->node = BPFBUS_NO_NODE;
+	}
+	bpf_loop(count, km_ival_cb, c, 0);
+	return 0;
+}
+
+/* Mark every numeric range of the tree at @root holding the number whose
+ * order key is in m->key.val. */
+KM_NOINLINE int km_stab(__u32 root, __u32 objarr)
+{
+	struct km_state *m = km_match_state();
+
+	if (!m)
+		return 0;
+	struct km_stab_ctx c = {.slot = m->slot, .node = root, .objarr = objarr};
+
+	__builtin_memcpy(&c.x, m->key.val, sizeof(c.x));
+	/* a balanced tree over at most 2^18 intervals is far shallower */
+	bpf_loop(64, km_node_cb, &c, 0);
+	return 0;
+}
+
 static __always_inline void km_number(struct km_state *m, struct bpfbus_kpath *kp, __u32 off,
 				      __u32 len, __u32 oa)
 {
@@ -350,7 +433,7 @@ static __always_inline void km_number(struct km_state *m, struct bpfbus_kpath *k
 		m->verify |= KM_VERIFY_VALUE;
 		return;
 	}
-	if (!(kp->flags & (BPFBUS_P_NUM | BPFBUS_P_AB_NUM)))
+	if (!(kp->flags & (BPFBUS_P_NUM | BPFBUS_P_AB_NUM)) && kp->num_root == BPFBUS_NO_NODE)
 		return;
 	if (km_numkey(off, len) < 0) {
 		m->verify |= KM_VERIFY_VALUE;
@@ -364,6 +447,8 @@ static __always_inline void km_number(struct km_state *m, struct bpfbus_kpath *k
 		m->key.kind = BPFBUS_K_AB_NUM;
 		km_lookup_visit(1, oa);
 	}
+	if (kp->num_root != BPFBUS_NO_NODE)
+		km_stab(kp->num_root, oa);
 }
 
 struct km_ab_ctx {

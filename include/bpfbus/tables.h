@@ -25,6 +25,9 @@
 #define BPFBUS_MAX_AB 65536
 #define BPFBUS_MAX_POSTINGS 1048576
 #define BPFBUS_MAX_VALUES 1048576 /* value keys over both slots */
+#define BPFBUS_MAX_IVALS 262144	  /* numeric intervals, each listed twice */
+#define BPFBUS_MAX_INODES 262144
+#define BPFBUS_NO_NODE 0xffffffffu
 
 /* Longest value a key holds; longer pattern values make the path VERIFY. */
 #define BPFBUS_VAL_MAX 64
@@ -88,6 +91,27 @@ struct bpfbus_kpath {
 	__u32 max_len;		/* longest exact/eic string key (else 0) */
 	struct bpfbus_posting exists; /* exists:true conditions */
 	struct bpfbus_posting ab;     /* anything-but ids */
+	__u32 num_root;		/* interval tree of numeric ranges, or NO_NODE */
+	__u32 pad;
+};
+
+/*
+ * Numeric ranges: a centered interval tree over number order keys
+ * (numkey.h), flattened. A node's intervals all contain its center; they
+ * are listed twice, by lower bound ascending (ivals[lo_first ..]) and by
+ * upper bound descending (ivals[hi_first ..]), so a query scans only hits.
+ */
+struct bpfbus_inode {
+	__u64 center;
+	__u32 lo_first, hi_first, count;
+	__u32 left, right; /* node index or NO_NODE */
+	__u32 pad;
+};
+
+struct bpfbus_ival {
+	__u64 lo, hi; /* order keys; 0 and ~0 stand for -inf and +inf */
+	__u32 cond;
+	__u32 open;   /* bit 0: lower bound open, bit 1: upper bound open */
 };
 
 struct bpfbus_kcond {
@@ -158,7 +182,9 @@ struct km_state {
 _Static_assert(sizeof(struct km_mark) == 8, "km_mark is ABI");
 _Static_assert(sizeof(struct bpfbus_vkey) == 8 + BPFBUS_VAL_MAX, "bpfbus_vkey is ABI");
 _Static_assert(sizeof(struct bpfbus_posting) == 8, "bpfbus_posting is ABI");
-_Static_assert(sizeof(struct bpfbus_kpath) == 72, "bpfbus_kpath is ABI");
+_Static_assert(sizeof(struct bpfbus_kpath) == 80, "bpfbus_kpath is ABI");
+_Static_assert(sizeof(struct bpfbus_inode) == 32, "bpfbus_inode is ABI");
+_Static_assert(sizeof(struct bpfbus_ival) == 24, "bpfbus_ival is ABI");
 _Static_assert(sizeof(struct bpfbus_kcond) == 16, "bpfbus_kcond is ABI");
 _Static_assert(sizeof(struct bpfbus_kbranch) == 16, "bpfbus_kbranch is ABI");
 _Static_assert(sizeof(struct bpfbus_ktable) == 40, "bpfbus_ktable is ABI");

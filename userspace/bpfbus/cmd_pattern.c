@@ -34,6 +34,7 @@ static struct {
 	enum engine engine;
 	struct kengine *k;
 	int kv; /* enum kverdict of the last case, -1 when the kernel did not run */
+	uint32_t verify_why; /* its VERIFY reason bits */
 	bool disagree;
 	enum result user;
 	size_t cases, decided, verify, pass, disagreements;
@@ -61,6 +62,7 @@ static enum result with_kernel(const struct bb_ruleset *rs, const char *event, s
 		return R_ERROR;
 	}
 	eng.kv = (int)kr.verdict;
+	eng.verify_why = kr.verify;
 	eng.cases++;
 	if (kr.verdict == KV_VERIFY) {
 		eng.verify++;
@@ -233,6 +235,12 @@ static void add_kernel_fields(struct strbuf *out)
 	if (eng.kv < 0)
 		return;
 	sb_printf(out, ", \"kernel\": \"%s\"", kverdict_name((enum kverdict)eng.kv));
+	if (eng.kv == KV_VERIFY) {
+		char why[256];
+
+		kverify_reasons(eng.verify_why, why, sizeof(why));
+		sb_printf(out, ", \"verify\": \"%s\"", why);
+	}
 	if (eng.engine == ENGINE_BOTH)
 		sb_printf(out, ", \"user\": %s", eng.user == R_MATCH ? "true" : "false");
 	if (eng.disagree)

@@ -38,6 +38,27 @@ const char *kverdict_name(enum kverdict v)
 	return v <= KV_PASS ? names[v] : "?";
 }
 
+void kverify_reasons(uint32_t bits, char *buf, size_t len)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} names[] = {
+		{BPFBUS_VERIFY_DEPTH, "depth"},	       {BPFBUS_VERIFY_LEAVES, "leaves"},
+		{BPFBUS_VERIFY_KEY_ESCAPE, "key-escape"}, {BPFBUS_VERIFY_ARRAYS, "array-depth"},
+		{BPFBUS_VERIFY_SIZE, "size"},	       {KM_VERIFY_VALUE, "value"},
+		{KM_VERIFY_ARRAYS, "array-consistency"},  {KM_VERIFY_CANDS, "candidates"},
+		{KM_VERIFY_OUT, "rules"},
+	};
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if ((bits & names[i].bit) && n < len)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "",
+					      names[i].name);
+}
+
 static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	(void)level;
@@ -69,6 +90,8 @@ struct kengine *kengine_open(char *err, size_t err_len)
 		.conds = bpf_map__fd(k->skel->maps.km_conds),
 		.branches = bpf_map__fd(k->skel->maps.km_branches),
 		.header = bpf_map__fd(k->skel->maps.km_header),
+		.inodes = bpf_map__fd(k->skel->maps.km_inodes),
+		.ivals = bpf_map__fd(k->skel->maps.km_ivals),
 	};
 	k->frame = xmalloc(BPFBUS_SCAN_MAX_BODY + MIN_FRAME);
 	return k;

@@ -20,6 +20,8 @@ enum kverdict {
 };
 
 const char *kverdict_name(enum kverdict v);
+/* Names of the VERIFY reason bits, comma-separated, into @buf. */
+void kverify_reasons(uint32_t bits, char *buf, size_t len);
 
 struct kengine;
 

@@ -10,6 +10,7 @@
  */
 #include "ktables.h"
 #include "bpfbus/numkey.h"
+#include "numeric.h"
 #include "ruleset_int.h"
 #include "strbuf.h"
 
@@ -44,6 +45,116 @@ static int number_key(double d, __u64 *key)
 	return bpfbus_numkey(buf, (__u32)strlen(buf), key);
 }
 
+/* ---- numeric ranges: a centered interval tree over order keys ----------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_lo(const void *a, const void *b)
+{
+	const struct bpfbus_ival *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static int cmp_hi_desc(const void *a, const void *b)
+{
+	const struct bpfbus_ival *x = a, *y = b;
+
+	return x->hi > y->hi ? -1 : x->hi < y->hi;
+}
+
+static void push_ivals(struct ktables *kt, const struct bpfbus_ival *iv, size_t n)
+{
+	if (kt->n_ivals + n > kt->cap_ivals) {
+		kt->cap_ivals = (kt->n_ivals + n) * 2;
+		kt->ivals = xrealloc(kt->ivals, kt->cap_ivals * sizeof(*kt->ivals));
+	}
+	memcpy(kt->ivals + kt->n_ivals, iv, n * sizeof(*iv));
+	kt->n_ivals += n;
+}
+
+static uint32_t build_inode(struct ktables *kt, struct bpfbus_ival *iv, size_t n)
+{
+	if (!n)
+		return BPFBUS_NO_NODE;
+	/* center: the median finite endpoint */
+	uint64_t *pts = xmalloc(2 * n * sizeof(*pts));
+	size_t k = 0, nl = 0, nr = 0, nm = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (iv[i].lo != 0)
+			pts[k++] = iv[i].lo;
+		if (iv[i].hi != ~0ull)
+			pts[k++] = iv[i].hi;
+	}
+	qsort(pts, k, sizeof(*pts), cmp_u64);
+	uint64_t c = k ? pts[k / 2] : BPFBUS_NUMKEY_ZERO;
+
+	free(pts);
+	struct bpfbus_ival *l = xmalloc(n * sizeof(*l)), *r = xmalloc(n * sizeof(*r));
+	struct bpfbus_ival *m = xmalloc(n * sizeof(*m));
+
+	for (size_t i = 0; i < n; i++) {
+		if (iv[i].hi < c)
+			l[nl++] = iv[i];
+		else if (iv[i].lo > c)
+			r[nr++] = iv[i];
+		else
+			m[nm++] = iv[i];
+	}
+	if (kt->n_inodes == kt->cap_inodes) {
+		kt->cap_inodes = kt->cap_inodes ? 2 * kt->cap_inodes : 16;
+		kt->inodes = xrealloc(kt->inodes, kt->cap_inodes * sizeof(*kt->inodes));
+	}
+	uint32_t idx = (uint32_t)kt->n_inodes++;
+	struct bpfbus_inode node = {.center = c, .count = (uint32_t)nm};
+
+	qsort(m, nm, sizeof(*m), cmp_lo);
+	node.lo_first = (uint32_t)kt->n_ivals;
+	push_ivals(kt, m, nm);
+	qsort(m, nm, sizeof(*m), cmp_hi_desc);
+	node.hi_first = (uint32_t)kt->n_ivals;
+	push_ivals(kt, m, nm);
+	free(m);
+	node.left = build_inode(kt, l, nl);
+	node.right = build_inode(kt, r, nr);
+	free(l);
+	free(r);
+	kt->inodes[idx] = node;
+	return idx;
+}
+
+/* The path's numeric ranges as a key tree; -1 if a bound needs > 15 digits. */
+static int build_ranges(struct ktables *kt, const struct itree *t, uint32_t *root)
+{
+	const struct interval *src;
+	size_t n = itree_intervals(t, &src);
+	struct bpfbus_ival *iv = xmalloc((n + 1) * sizeof(*iv));
+
+	for (size_t i = 0; i < n; i++) {
+		__u64 lo = 0, hi = ~0ull;
+
+		if ((src[i].lo > -__builtin_inf() && number_key(src[i].lo, &lo) < 0) ||
+		    (src[i].hi < __builtin_inf() && number_key(src[i].hi, &hi) < 0)) {
+			free(iv);
+			return -1;
+		}
+		iv[i] = (struct bpfbus_ival){.lo = lo,
+					     .hi = hi,
+					     .cond = src[i].id,
+					     .open = (src[i].lo_open ? 1u : 0u) |
+						     (src[i].hi_open ? 2u : 0u)};
+	}
+	*root = build_inode(kt, iv, n);
+	free(iv);
+	return 0;
+}
+
 static void set_lens(__u64 *bits, const struct lenset *ls, uint32_t *flags)
 {
 	for (size_t i = 0; i < ls->n; i++) {
@@ -76,7 +187,8 @@ static void build_path(struct ktables *kt, const struct path_info *pi, size_t id
 		fl |= BPFBUS_P_ANY_FOLD;
 	if (pi->n_wc || pi->n_ab_wc || pi->has_cidr)
 		fl |= BPFBUS_P_VERIFY_STR;
-	if (pi->itree)
+	kp->num_root = BPFBUS_NO_NODE;
+	if (pi->itree && build_ranges(kt, pi->itree, &kp->num_root) < 0)
 		fl |= BPFBUS_P_VERIFY_NUM;
 	kp->flags = fl;
 	kp->exists.count = (uint32_t)pi->n_exists;
@@ -198,9 +310,12 @@ int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen,
 	kt->hdr.free_branches.first = add_postings(kt, rs->free_branches, rs->n_free);
 	kt->hdr.ab_cond.count = (uint32_t)rs->n_ab;
 	kt->hdr.ab_cond.first = add_postings(kt, rs->ab_cond, rs->n_ab);
-	if (kt->n_postings > BPFBUS_MAX_POSTINGS) {
-		snprintf(err, err_len, "rule set too large for the kernel tables (%zu postings)",
-			 kt->n_postings);
+	if (kt->n_postings > BPFBUS_MAX_POSTINGS || kt->n_ivals > BPFBUS_MAX_IVALS ||
+	    kt->n_inodes > BPFBUS_MAX_INODES) {
+		snprintf(err, err_len,
+			 "rule set too large for the kernel tables (%zu postings, %zu numeric "
+			 "interval entries)",
+			 kt->n_postings, kt->n_ivals);
 		ktables_free(kt);
 		return -1;
 	}
@@ -217,6 +332,8 @@ void ktables_free(struct ktables *kt)
 	free(kt->postings);
 	free(kt->conds);
 	free(kt->branches);
+	free(kt->inodes);
+	free(kt->ivals);
 	memset(kt, 0, sizeof(*kt));
 }
 
@@ -252,7 +369,11 @@ int ktables_load(const struct ktables *kt, const struct ktable_fds *fds)
 	    (r = fill_array(fds->conds, slot * BPFBUS_MAX_CONDS, kt->conds, sizeof(*kt->conds),
 			    kt->hdr.n_conds)) ||
 	    (r = fill_array(fds->branches, slot * BPFBUS_MAX_BRANCHES, kt->branches,
-			    sizeof(*kt->branches), kt->hdr.n_branches)))
+			    sizeof(*kt->branches), kt->hdr.n_branches)) ||
+	    (r = fill_array(fds->inodes, slot * BPFBUS_MAX_INODES, kt->inodes,
+			    sizeof(*kt->inodes), kt->n_inodes)) ||
+	    (r = fill_array(fds->ivals, slot * BPFBUS_MAX_IVALS, kt->ivals, sizeof(*kt->ivals),
+			    kt->n_ivals)))
 		return r;
 	for (size_t i = 0; i < kt->n_values; i++)
 		if (bpf_map_update_elem(fds->values, &kt->vkeys[i], &kt->vposts[i], BPF_ANY))

@@ -28,6 +28,10 @@ struct ktables {
 	size_t n_postings, cap_postings;
 	struct bpfbus_kcond *conds;
 	struct bpfbus_kbranch *branches;
+	struct bpfbus_inode *inodes; /* numeric interval trees */
+	size_t n_inodes, cap_inodes;
+	struct bpfbus_ival *ivals;
+	size_t n_ivals, cap_ivals;
 };
 
 /* File descriptors of the maps the tables go into. */
@@ -39,6 +43,8 @@ struct ktable_fds {
 	int conds;    /* ARRAY: slot * MAX_CONDS + id -> struct bpfbus_kcond */
 	int branches; /* ARRAY: slot * MAX_BRANCHES + id -> struct bpfbus_kbranch */
 	int header;   /* ARRAY: slot -> struct bpfbus_ktable */
+	int inodes;   /* ARRAY: slot * MAX_INODES + i -> struct bpfbus_inode */
+	int ivals;    /* ARRAY: slot * MAX_IVALS + i -> struct bpfbus_ival */
 };
 
 /* Build the tables of a compiled ruleset for @slot; -1 with @err if the

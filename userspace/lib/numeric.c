@@ -192,3 +192,9 @@ void itree_stab(const struct itree *t, double x,
 		}
 	}
 }
+
+size_t itree_intervals(const struct itree *t, const struct interval **out)
+{
+	*out = t->by_lo;
+	return t->n;
+}

@@ -30,4 +30,7 @@ void itree_stab(const struct itree *t, double x,
 
 bool interval_contains(const struct interval *iv, double x);
 
+/* All intervals of the tree (in lower-bound order); their count. */
+size_t itree_intervals(const struct itree *t, const struct interval **out);
+
 #endif
