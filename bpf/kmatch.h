@@ -148,11 +148,25 @@ KM_NOINLINE int km_lookup_visit(__u32 mode, __u32 objarr)
 
 /* ---- keys ----------------------------------------------------------------- */
 
+/* Where a string value's bytes are: the body, the case-folded copy, or the
+ * copy with its escapes decoded. */
+enum km_src { KM_SRC_BODY = 0, KM_SRC_FOLD = 1, KM_SRC_STR = 2 };
+
+static __always_inline __u8 km_byte(struct scan_state *s, struct km_state *m, __u32 src,
+				    __u32 i)
+{
+	if (src == KM_SRC_FOLD)
+		return m->fold[i & (BPFBUS_VAL_MAX - 1)];
+	if (src == KM_SRC_STR)
+		return m->str[i & (BPFBUS_VAL_MAX - 1)];
+	return s->buf[i & SCAN_BODY_MASK];
+}
+
 struct km_copy_ctx {
 	struct scan_state *s;
 	struct km_state *m;
 	__u32 off;
-	__u32 fold; /* copy from m->fold instead of the body */
+	__u32 src; /* enum km_src; km_fold_cb sets it to 9 on a non-ASCII byte */
 };
 
 static long km_copy_cb(__u64 i, void *arg)
@@ -160,20 +174,19 @@ static long km_copy_cb(__u64 i, void *arg)
 	struct km_copy_ctx *c = arg;
 	__u32 k = (__u32)i & (BPFBUS_VAL_MAX - 1);
 
-	c->m->key.val[k] = c->fold ? c->m->fold[(c->off + k) & (BPFBUS_VAL_MAX - 1)]
-				    : c->s->buf[(c->off + k) & SCAN_BODY_MASK];
+	c->m->key.val[k] = km_byte(c->s, c->m, c->src, c->off + k);
 	return 0;
 }
 
-/* m->key.val = len bytes from the body at off (or from m->fold), zero padded. */
-KM_NOINLINE int km_fill_key(__u32 kind, __u32 off, __u32 len, __u32 fold)
+/* m->key.val = len bytes of the value source at off, zero padded. */
+KM_NOINLINE int km_fill_key(__u32 kind, __u32 off, __u32 len, __u32 src)
 {
 	struct scan_state *s = km_scan_state();
 	struct km_state *m = km_match_state();
 
 	if (!s || !m)
 		return 0;
-	struct km_copy_ctx c = {.s = s, .m = m, .off = off, .fold = fold};
+	struct km_copy_ctx c = {.s = s, .m = m, .off = off, .src = src};
 
 	__builtin_memset(m->key.val, 0, BPFBUS_VAL_MAX);
 	m->key.kind = kind;
@@ -187,35 +200,41 @@ KM_NOINLINE int km_fill_key(__u32 kind, __u32 off, __u32 len, __u32 fold)
 static long km_fold_cb(__u64 i, void *arg)
 {
 	struct km_copy_ctx *c = arg;
-	__u8 b = c->s->buf[(c->off + (__u32)i) & SCAN_BODY_MASK];
+	__u8 b = km_byte(c->s, c->m, c->src, c->off + (__u32)i);
 
 	if (b >= 0x80) {
-		c->fold = 1; /* reused as "not ASCII" */
+		c->src = 9; /* not ASCII: full Unicode folding is userspace's */
 		return 1;
 	}
 	c->m->fold[i & (BPFBUS_VAL_MAX - 1)] = (b >= 'A' && b <= 'Z') ? b + 32 : b;
 	return 0;
 }
 
-/* Fold the body's bytes at off into m->fold; -1 if they are not all ASCII. */
-KM_NOINLINE int km_fold(__u32 off, __u32 len)
+/* Fold the value source's bytes at off into m->fold; -1 if not all ASCII. */
+KM_NOINLINE int km_fold(__u32 off, __u32 len, __u32 src)
 {
 	struct scan_state *s = km_scan_state();
 	struct km_state *m = km_match_state();
 
 	if (!s || !m)
 		return -1;
-	struct km_copy_ctx c = {.s = s, .m = m, .off = off};
+	struct km_copy_ctx c = {.s = s, .m = m, .off = off, .src = src};
 
 	if (len > BPFBUS_VAL_MAX)
 		len = BPFBUS_VAL_MAX;
 	bpf_loop(len, km_fold_cb, &c, 0);
-	return c.fold ? -1 : 0;
+	return c.src == 9 ? -1 : 0;
 }
+
+#define KM_AFFIX_FOLD 1
+#define KM_AFFIX_SUFFIX 2
+#define KM_AFFIX_EXCLUDE 4
+#define KM_AFFIX_OBJARR 8
+#define KM_AFFIX_SRC(src) ((src) << 4) /* the value source when not folded */
 
 struct km_affix_ctx {
 	__u64 bits;
-	__u32 kind, off, len, fold, suffix, mode, objarr;
+	__u32 kind, off, len, src, suffix, mode, objarr;
 };
 
 static long km_affix_cb(__u64 i, void *arg)
@@ -229,7 +248,7 @@ static long km_affix_cb(__u64 i, void *arg)
 		return 0;
 	__u32 start = a->suffix ? a->len - L : 0;
 
-	km_fill_key(a->kind, a->fold ? start : a->off + start, L, a->fold);
+	km_fill_key(a->kind, a->off + start, L, a->src);
 	km_lookup_visit(a->mode, a->objarr);
 	return 0;
 }
@@ -241,7 +260,8 @@ KM_NOINLINE int km_affixes(__u64 bits, __u32 kind, __u32 off, __u32 len, __u32 f
 				 .kind = kind,
 				 .off = off,
 				 .len = len,
-				 .fold = flags & 1,
+				 .src = (flags & KM_AFFIX_FOLD) ? KM_SRC_FOLD
+								: (flags >> 4) & 3,
 				 .suffix = (flags >> 1) & 1,
 				 .mode = (flags >> 2) & 1,
 				 .objarr = (flags >> 3) & 1};
@@ -252,96 +272,8 @@ KM_NOINLINE int km_affixes(__u64 bits, __u32 kind, __u32 off, __u32 len, __u32 f
 	return 0;
 }
 
-#define KM_AFFIX_FOLD 1
-#define KM_AFFIX_SUFFIX 2
-#define KM_AFFIX_EXCLUDE 4
-#define KM_AFFIX_OBJARR 8
 
 /* ---- one leaf -------------------------------------------------------------- */
-
-static __always_inline void km_string(struct km_state *m, struct bpfbus_kpath *kp, __u32 off,
-				      __u32 len, __u32 escaped, __u32 oa)
-{
-	__u32 fl = kp->flags;
-	__u32 oaf = oa ? KM_AFFIX_OBJARR : 0;
-
-	/* wildcards and CIDR are not in the tables; escaped text differs from
-	 * the value; long values may exceed every key */
-	if ((fl & BPFBUS_P_VERIFY_STR) || escaped ||
-	    (len > BPFBUS_AFFIX_MAX && (fl & BPFBUS_P_VERIFY_LONG))) {
-		m->verify |= KM_VERIFY_VALUE;
-		return;
-	}
-	if ((fl & BPFBUS_P_STR) && len <= kp->max_len) {
-		km_fill_key(BPFBUS_K_STR, off, len, 0);
-		km_lookup_visit(0, oa);
-	}
-	if ((fl & BPFBUS_P_AB_STR) && len <= BPFBUS_VAL_MAX) {
-		km_fill_key(BPFBUS_K_AB_STR, off, len, 0);
-		km_lookup_visit(1, oa);
-	}
-	km_affixes(kp->pfx, BPFBUS_K_PFX, off, len, oaf);
-	km_affixes(kp->sfx, BPFBUS_K_SFX, off, len, oaf | KM_AFFIX_SUFFIX);
-	km_affixes(kp->ab_pfx, BPFBUS_K_AB_PFX, off, len, KM_AFFIX_EXCLUDE);
-	km_affixes(kp->ab_sfx, BPFBUS_K_AB_SFX, off, len, KM_AFFIX_EXCLUDE | KM_AFFIX_SUFFIX);
-	if (!(fl & BPFBUS_P_ANY_FOLD))
-		return;
-	if (len > BPFBUS_VAL_MAX) {
-		/* longer than any folded key: only folded affixes could match */
-		if (kp->pfx_eic || kp->sfx_eic)
-			m->verify |= KM_VERIFY_VALUE;
-		return;
-	}
-	if (km_fold(off, len) < 0) {
-		m->verify |= KM_VERIFY_VALUE; /* non-ASCII: full Unicode folding */
-		return;
-	}
-	if ((fl & BPFBUS_P_EIC) && len <= kp->max_len) {
-		km_fill_key(BPFBUS_K_EIC, 0, len, 1);
-		km_lookup_visit(0, oa);
-	}
-	if (fl & BPFBUS_P_AB_EIC) {
-		km_fill_key(BPFBUS_K_AB_EIC, 0, len, 1);
-		km_lookup_visit(1, oa);
-	}
-	km_affixes(kp->pfx_eic, BPFBUS_K_PFX_EIC, 0, len, oaf | KM_AFFIX_FOLD);
-	km_affixes(kp->sfx_eic, BPFBUS_K_SFX_EIC, 0, len, oaf | KM_AFFIX_FOLD | KM_AFFIX_SUFFIX);
-}
-
-struct km_num_ctx {
-	struct scan_state *s;
-	struct km_state *m;
-	__u32 off;
-};
-
-static long km_num_cb(__u64 i, void *arg)
-{
-	struct km_num_ctx *n = arg;
-
-	return bpfbus_numkey_step(&n->m->num, n->s->buf[(n->off + (__u32)i) & SCAN_BODY_MASK],
-				  (__u32)i);
-}
-
-/* The order key of the number text at off (see numkey.h); -1 if refused. */
-KM_NOINLINE int km_numkey(__u32 off, __u32 len)
-{
-	struct scan_state *s = km_scan_state();
-	struct km_state *m = km_match_state();
-	__u64 key;
-
-	if (!s || !m || len == 0 || len > BPFBUS_NUM_MAX_TEXT)
-		return -1;
-	struct km_num_ctx n = {.s = s, .m = m, .off = off};
-
-	bpfbus_numkey_init(&m->num);
-	bpf_loop(len, km_num_cb, &n, 0);
-	if (bpfbus_numkey_finish(&m->num, &key) < 0)
-		return -1;
-	__builtin_memset(m->key.val, 0, BPFBUS_VAL_MAX);
-	__builtin_memcpy(m->key.val, &key, sizeof(key));
-	m->key.len = sizeof(key);
-	return 0;
-}
 
 /* ---- numeric ranges ---------------------------------------------------- */
 
@@ -423,6 +355,406 @@ KM_NOINLINE int km_stab(__u32 root, __u32 objarr)
 	__builtin_memcpy(&c.x, m->key.val, sizeof(c.x));
 	/* a balanced tree over at most 2^18 intervals is far shallower */
 	bpf_loop(64, km_node_cb, &c, 0);
+	return 0;
+}
+
+/* ---- escapes, wildcards, CIDR -------------------------------------------- */
+
+static __always_inline int km_hex(__u8 c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static __always_inline void km_put(struct km_state *m, __u8 b)
+{
+	if (m->str_len >= BPFBUS_VAL_MAX) {
+		m->ubad = 1;
+		return;
+	}
+	m->str[m->str_len & (BPFBUS_VAL_MAX - 1)] = b;
+	m->str_len++;
+}
+
+struct km_esc_ctx {
+	struct scan_state *s;
+	struct km_state *m;
+	__u32 off;
+};
+
+static long km_unescape_cb(__u64 i, void *arg)
+{
+	struct km_esc_ctx *c = arg;
+	struct km_state *m = c->m;
+	__u8 b = c->s->buf[(c->off + (__u32)i) & SCAN_BODY_MASK];
+
+	if (m->ubad)
+		return 1;
+	if (m->esc == 0) {
+		if (b == '\\')
+			m->esc = 1;
+		else
+			km_put(m, b);
+		return 0;
+	}
+	if (m->esc == 1) {
+		m->esc = 0;
+		switch (b) {
+		case 'b': km_put(m, 8); break;
+		case 'f': km_put(m, 12); break;
+		case 'n': km_put(m, 10); break;
+		case 'r': km_put(m, 13); break;
+		case 't': km_put(m, 9); break;
+		case 'u':
+			m->esc = 2;
+			m->uval = 0;
+			m->ucnt = 0;
+			break;
+		default: km_put(m, b); break; /* " \\ / */
+		}
+		return 0;
+	}
+	/* \uXXXX */
+	int h = km_hex(b);
+
+	if (h < 0) {
+		m->ubad = 1;
+		return 1;
+	}
+	m->uval = m->uval * 16 + h;
+	if (++m->ucnt < 4)
+		return 0;
+	m->esc = 0;
+	__u32 cp = m->uval;
+
+	if (cp >= 0xd800 && cp <= 0xdfff) {
+		m->ubad = 1; /* surrogate pairs: decoded by userspace */
+		return 1;
+	}
+	if (cp < 0x80) {
+		km_put(m, cp);
+	} else if (cp < 0x800) {
+		km_put(m, 0xc0 | (cp >> 6));
+		km_put(m, 0x80 | (cp & 0x3f));
+	} else {
+		km_put(m, 0xe0 | (cp >> 12));
+		km_put(m, 0x80 | ((cp >> 6) & 0x3f));
+		km_put(m, 0x80 | (cp & 0x3f));
+	}
+	return 0;
+}
+
+/* Decode the string's escapes into m->str; -1 if it cannot (too long for
+ * the buffer, a surrogate pair). */
+KM_NOINLINE int km_unescape(__u32 off, __u32 len)
+{
+	struct scan_state *s = km_scan_state();
+	struct km_state *m = km_match_state();
+
+	if (!s || !m)
+		return -1;
+	struct km_esc_ctx c = {.s = s, .m = m, .off = off};
+
+	m->str_len = 0;
+	m->esc = 0;
+	m->ubad = 0;
+	bpf_loop(len, km_unescape_cb, &c, 0);
+	return m->ubad || m->esc ? -1 : 0;
+}
+
+struct km_wc_ctx {
+	struct scan_state *s;
+	struct km_state *m;
+	__u32 slot, first, src, off, len, mode, objarr, stamp, unfinished;
+};
+
+/* One step of the glob matcher ('*' any run; \* and \\ literal), with
+ * backtracking to the latest star; its state is in m->wc_*. */
+static long km_wc_step_cb(__u64 i, void *arg)
+{
+	struct km_wc_ctx *c = arg;
+	struct km_state *m = c->m;
+	__u32 plen = m->wild.len;
+	__u32 pi = m->wc_pi, si = m->wc_si;
+
+	(void)i;
+	if (si < c->len) {
+		if (pi < plen) {
+			__u8 p = m->wild.pat[pi & (BPFBUS_WILD_MAX - 1)];
+			__u32 step = 1;
+
+			if (p == '\\' && pi + 1 < plen) {
+				p = m->wild.pat[(pi + 1) & (BPFBUS_WILD_MAX - 1)];
+				step = 2;
+			} else if (p == '*') {
+				m->wc_star_p = pi + 1;
+				m->wc_star_s = si;
+				m->wc_pi = pi + 1;
+				return 0;
+			}
+			if (p == km_byte(c->s, m, c->src, c->off + si)) {
+				m->wc_pi = pi + step;
+				m->wc_si = si + 1;
+				return 0;
+			}
+		}
+		if (m->wc_star_p == BPFBUS_NO_NODE) {
+			m->wc_result = 0;
+			return 1;
+		}
+		m->wc_pi = m->wc_star_p;
+		m->wc_star_s++;
+		m->wc_si = m->wc_star_s;
+		return 0;
+	}
+	if (pi < plen && m->wild.pat[pi & (BPFBUS_WILD_MAX - 1)] == '*') {
+		m->wc_pi = pi + 1;
+		return 0;
+	}
+	m->wc_result = pi == plen;
+	return 1;
+}
+
+#define KM_WC_STEPS 65536
+
+static long km_wc_entry_cb(__u64 i, void *arg)
+{
+	struct km_wc_ctx *c = arg;
+	struct km_state *m = c->m;
+	__u32 idx = c->slot * BPFBUS_MAX_WILD + c->first + (__u32)i;
+	struct bpfbus_wild *w = bpf_map_lookup_elem(&km_wild, &idx);
+
+	if (!w)
+		return 1;
+	__builtin_memcpy(&m->wild, w, sizeof(*w));
+	m->wc_pi = 0;
+	m->wc_si = 0;
+	m->wc_star_p = BPFBUS_NO_NODE;
+	m->wc_star_s = 0;
+	m->wc_result = 2; /* unfinished */
+	bpf_loop(KM_WC_STEPS, km_wc_step_cb, c, 0);
+	if (m->wc_result == 2) {
+		c->unfinished = 1; /* pathological: let userspace decide */
+		return 1;
+	}
+	if (!m->wc_result)
+		return 0;
+	if (c->mode) {
+		__u32 aidx = c->slot * BPFBUS_MAX_AB + w->id;
+		__u32 *ex = bpf_map_lookup_elem(&km_ab_excl, &aidx);
+
+		if (ex)
+			*ex = c->stamp;
+	} else {
+		km_mark_cond(w->id, c->objarr);
+	}
+	return 0;
+}
+
+/* Try the wildcard patterns of a posting (mode 1: exclusions) on the value. */
+KM_NOINLINE int km_wildcards(__u32 first, __u32 count, __u32 off, __u32 len, __u32 flags)
+{
+	struct scan_state *s = km_scan_state();
+	struct km_state *m = km_match_state();
+
+	if (!s || !m || !count)
+		return 0;
+	struct km_wc_ctx c = {.s = s,
+			      .m = m,
+			      .slot = m->slot,
+			      .first = first,
+			      .src = (flags >> 4) & 3,
+			      .off = off,
+			      .len = len,
+			      .mode = (flags & KM_AFFIX_EXCLUDE) ? 1 : 0,
+			      .objarr = (flags & KM_AFFIX_OBJARR) ? 1 : 0,
+			      .stamp = m->leaf_stamp};
+
+	bpf_loop(count, km_wc_entry_cb, &c, 0);
+	if (c.unfinished)
+		m->verify |= KM_VERIFY_VALUE;
+	return 0;
+}
+
+struct km_ip_ctx {
+	struct scan_state *s;
+	struct km_state *m;
+	__u32 src, off;
+};
+
+static long km_ip_cb(__u64 i, void *arg)
+{
+	struct km_ip_ctx *c = arg;
+	struct km_state *m = c->m;
+	__u8 b = km_byte(c->s, m, c->src, c->off + (__u32)i);
+
+	/* any ':' makes it a candidate IPv6 address, as userspace sees it, so
+	 * keep looking for one even after the text stopped being IPv4 */
+	if (b == ':') {
+		m->ip_bad = 2;
+		return 1;
+	}
+	if (m->ip_bad)
+		return 0;
+	if (b >= '0' && b <= '9' && m->ip_digits < 3) {
+		m->ip_part = m->ip_part * 10 + (b - '0');
+		m->ip_digits++;
+		if (m->ip_part > 255)
+			m->ip_bad = 1;
+		return 0;
+	}
+	if (b == '.' && m->ip_digits && m->ip_parts < 3) {
+		m->ip_addr = (m->ip_addr << 8) | m->ip_part;
+		m->ip_parts++;
+		m->ip_part = 0;
+		m->ip_digits = 0;
+		return 0;
+	}
+	m->ip_bad = 1;
+	return 0;
+}
+
+/* IPv4 blocks: the value as an address, looked up in the block tree.
+ * Returns -1 when the value may be an IPv6 address (userspace decides). */
+KM_NOINLINE int km_cidr(__u32 root, __u32 src, __u32 off, __u32 len, __u32 objarr)
+{
+	struct scan_state *s = km_scan_state();
+	struct km_state *m = km_match_state();
+
+	if (!s || !m)
+		return 0;
+	struct km_ip_ctx c = {.s = s, .m = m, .src = src, .off = off};
+
+	m->ip_addr = 0;
+	m->ip_part = 0;
+	m->ip_digits = 0;
+	m->ip_parts = 0;
+	m->ip_bad = 0;
+	if (len > 15 + 24) /* longer than any IPv4 text; may still be IPv6 */
+		return -1;
+	bpf_loop(len, km_ip_cb, &c, 0);
+	if (m->ip_bad == 2)
+		return -1;
+	if (m->ip_bad || m->ip_parts != 3 || !m->ip_digits || root == BPFBUS_NO_NODE)
+		return 0;
+	__u64 key = ((__u64)m->ip_addr << 8) | m->ip_part;
+
+	__builtin_memset(m->key.val, 0, BPFBUS_VAL_MAX);
+	__builtin_memcpy(m->key.val, &key, sizeof(key));
+	km_stab(root, objarr);
+	return 0;
+}
+
+/* ---- one string leaf --------------------------------------------------- */
+
+static __always_inline void km_string(struct km_state *m, struct bpfbus_kpath *kp, __u32 off,
+				      __u32 len, __u32 escaped, __u32 oa)
+{
+	__u32 fl = kp->flags;
+	__u32 oaf = oa ? KM_AFFIX_OBJARR : 0;
+	__u32 src = KM_SRC_BODY;
+
+	if (fl & BPFBUS_P_VERIFY_STR) {
+		m->verify |= KM_VERIFY_VALUE;
+		return;
+	}
+	if (escaped) {
+		/* compare the decoded value: it fits the key buffer, or ask */
+		if (km_unescape(off, len) < 0) {
+			m->verify |= KM_VERIFY_VALUE;
+			return;
+		}
+		src = KM_SRC_STR;
+		off = 0;
+		len = m->str_len;
+	}
+	/* a value longer than a key may still match a longer pattern value */
+	if (len > BPFBUS_AFFIX_MAX && (fl & BPFBUS_P_VERIFY_LONG)) {
+		m->verify |= KM_VERIFY_VALUE;
+		return;
+	}
+	__u32 sf = KM_AFFIX_SRC(src);
+
+	if ((fl & BPFBUS_P_STR) && len <= kp->max_len) {
+		km_fill_key(BPFBUS_K_STR, off, len, src);
+		km_lookup_visit(0, oa);
+	}
+	if ((fl & BPFBUS_P_AB_STR) && len <= BPFBUS_VAL_MAX) {
+		km_fill_key(BPFBUS_K_AB_STR, off, len, src);
+		km_lookup_visit(1, oa);
+	}
+	km_affixes(kp->pfx, BPFBUS_K_PFX, off, len, oaf | sf);
+	km_affixes(kp->sfx, BPFBUS_K_SFX, off, len, oaf | sf | KM_AFFIX_SUFFIX);
+	km_affixes(kp->ab_pfx, BPFBUS_K_AB_PFX, off, len, sf | KM_AFFIX_EXCLUDE);
+	km_affixes(kp->ab_sfx, BPFBUS_K_AB_SFX, off, len, sf | KM_AFFIX_EXCLUDE | KM_AFFIX_SUFFIX);
+	km_wildcards(kp->wild.first, kp->wild.count, off, len, oaf | sf);
+	km_wildcards(kp->ab_wild.first, kp->ab_wild.count, off, len, sf | KM_AFFIX_EXCLUDE);
+	if ((kp->cidr4_root != BPFBUS_NO_NODE || (fl & BPFBUS_P_CIDR6)) &&
+	    km_cidr(kp->cidr4_root, src, off, len, oa) < 0 && (fl & BPFBUS_P_CIDR6)) {
+		m->verify |= KM_VERIFY_VALUE; /* IPv6 blocks are userspace's */
+		return;
+	}
+	if (!(fl & BPFBUS_P_ANY_FOLD))
+		return;
+	if (len > BPFBUS_VAL_MAX) {
+		/* longer than any folded key: only folded affixes could match */
+		if (kp->pfx_eic || kp->sfx_eic)
+			m->verify |= KM_VERIFY_VALUE;
+		return;
+	}
+	if (km_fold(off, len, src) < 0) {
+		m->verify |= KM_VERIFY_VALUE; /* non-ASCII: full Unicode folding */
+		return;
+	}
+	if ((fl & BPFBUS_P_EIC) && len <= kp->max_len) {
+		km_fill_key(BPFBUS_K_EIC, 0, len, KM_SRC_FOLD);
+		km_lookup_visit(0, oa);
+	}
+	if (fl & BPFBUS_P_AB_EIC) {
+		km_fill_key(BPFBUS_K_AB_EIC, 0, len, KM_SRC_FOLD);
+		km_lookup_visit(1, oa);
+	}
+	km_affixes(kp->pfx_eic, BPFBUS_K_PFX_EIC, 0, len, oaf | KM_AFFIX_FOLD);
+	km_affixes(kp->sfx_eic, BPFBUS_K_SFX_EIC, 0, len, oaf | KM_AFFIX_FOLD | KM_AFFIX_SUFFIX);
+}
+
+struct km_num_ctx {
+	struct scan_state *s;
+	struct km_state *m;
+	__u32 off;
+};
+
+static long km_num_cb(__u64 i, void *arg)
+{
+	struct km_num_ctx *n = arg;
+
+	return bpfbus_numkey_step(&n->m->num, n->s->buf[(n->off + (__u32)i) & SCAN_BODY_MASK],
+				  (__u32)i);
+}
+
+/* The order key of the number text at off (see numkey.h); -1 if refused. */
+KM_NOINLINE int km_numkey(__u32 off, __u32 len)
+{
+	struct scan_state *s = km_scan_state();
+	struct km_state *m = km_match_state();
+	__u64 key;
+
+	if (!s || !m || len == 0 || len > BPFBUS_NUM_MAX_TEXT)
+		return -1;
+	struct km_num_ctx n = {.s = s, .m = m, .off = off};
+
+	bpfbus_numkey_init(&m->num);
+	bpf_loop(len, km_num_cb, &n, 0);
+	if (bpfbus_numkey_finish(&m->num, &key) < 0)
+		return -1;
+	__builtin_memset(m->key.val, 0, BPFBUS_VAL_MAX);
+	__builtin_memcpy(m->key.val, &key, sizeof(key));
+	m->key.len = sizeof(key);
 	return 0;
 }
 

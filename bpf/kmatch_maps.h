@@ -75,6 +75,13 @@ struct {
 	__type(value, struct bpfbus_ival);
 } km_ivals SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_WILD);
+	__type(key, __u32);
+	__type(value, struct bpfbus_wild);
+} km_wild SEC(".maps");
+
 /*
  * The scanner's and matcher's state for the event in hand. Per-CPU in the
  * datapath; a test program may define KM_STATE_MAP_TYPE as a plain array to

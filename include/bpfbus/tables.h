@@ -28,6 +28,8 @@
 #define BPFBUS_MAX_IVALS 262144	  /* numeric intervals, each listed twice */
 #define BPFBUS_MAX_INODES 262144
 #define BPFBUS_NO_NODE 0xffffffffu
+#define BPFBUS_MAX_WILD 65536 /* wildcard patterns */
+#define BPFBUS_WILD_MAX 128   /* bytes of one wildcard pattern in the kernel */
 
 /* Longest value a key holds; longer pattern values make the path VERIFY. */
 #define BPFBUS_VAL_MAX 64
@@ -83,6 +85,7 @@ enum bpfbus_kpath_flags {
 	BPFBUS_P_VERIFY_STR = 1 << 8,  /* wildcard, cidr, a long value */
 	BPFBUS_P_VERIFY_NUM = 1 << 9,  /* numeric ranges, unusual numbers */
 	BPFBUS_P_VERIFY_LONG = 1 << 10, /* strings longer than VAL_MAX */
+	BPFBUS_P_CIDR6 = 1 << 11,	/* IPv6 blocks: IPv6 strings VERIFY */
 };
 
 struct bpfbus_kpath {
@@ -92,7 +95,17 @@ struct bpfbus_kpath {
 	struct bpfbus_posting exists; /* exists:true conditions */
 	struct bpfbus_posting ab;     /* anything-but ids */
 	__u32 num_root;		/* interval tree of numeric ranges, or NO_NODE */
-	__u32 pad;
+	__u32 cidr4_root;	/* interval tree of IPv4 blocks, or NO_NODE */
+	struct bpfbus_posting wild;    /* wildcard patterns (bpfbus_wild) */
+	struct bpfbus_posting ab_wild; /* anything-but wildcard exclusions */
+};
+
+/* A wildcard pattern as written (escapes kept), and what a match marks. */
+struct bpfbus_wild {
+	__u32 id; /* cond id, or anything-but id for an exclusion */
+	__u16 len;
+	__u16 pad;
+	__u8 pat[BPFBUS_WILD_MAX];
 };
 
 /*
@@ -177,12 +190,21 @@ struct km_state {
 	/* number parsing lives here, not on the stack: the verifier does not
 	 * track map contents, so its bpf_loop over the digits converges */
 	struct bpfbus_numkey_state num;
+	/* wildcard matching (see kmatch.h), kept here for the same reason */
+	__u32 wc_pi, wc_si, wc_star_p, wc_star_s, wc_result;
+	/* IPv4 parsing */
+	__u32 ip_addr, ip_part, ip_digits, ip_parts, ip_bad;
+	/* a string value with its escapes decoded */
+	__u32 str_len, esc, uval, ucnt, ubad;
+	__u8 str[BPFBUS_VAL_MAX];
+	struct bpfbus_wild wild; /* the pattern being tried */
 };
 
 _Static_assert(sizeof(struct km_mark) == 8, "km_mark is ABI");
 _Static_assert(sizeof(struct bpfbus_vkey) == 8 + BPFBUS_VAL_MAX, "bpfbus_vkey is ABI");
 _Static_assert(sizeof(struct bpfbus_posting) == 8, "bpfbus_posting is ABI");
-_Static_assert(sizeof(struct bpfbus_kpath) == 80, "bpfbus_kpath is ABI");
+_Static_assert(sizeof(struct bpfbus_kpath) == 96, "bpfbus_kpath is ABI");
+_Static_assert(sizeof(struct bpfbus_wild) == 136, "bpfbus_wild is ABI");
 _Static_assert(sizeof(struct bpfbus_inode) == 32, "bpfbus_inode is ABI");
 _Static_assert(sizeof(struct bpfbus_ival) == 24, "bpfbus_ival is ABI");
 _Static_assert(sizeof(struct bpfbus_kcond) == 16, "bpfbus_kcond is ABI");

@@ -13,7 +13,7 @@ static bool parse_v4(const char *s, size_t len, uint8_t out[4])
 		unsigned v = 0;
 		size_t digits = 0;
 
-		while (i < len && s[i] >= '0' && s[i] <= '9' && digits < 4) {
+		while (i < len && s[i] >= '0' && s[i] <= '9' && digits < 3) {
 			v = v * 10 + (unsigned)(s[i] - '0');
 			i++;
 			digits++;

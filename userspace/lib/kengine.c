@@ -92,6 +92,7 @@ struct kengine *kengine_open(char *err, size_t err_len)
 		.header = bpf_map__fd(k->skel->maps.km_header),
 		.inodes = bpf_map__fd(k->skel->maps.km_inodes),
 		.ivals = bpf_map__fd(k->skel->maps.km_ivals),
+		.wild = bpf_map__fd(k->skel->maps.km_wild),
 	};
 	k->frame = xmalloc(BPFBUS_SCAN_MAX_BODY + MIN_FRAME);
 	return k;

@@ -155,6 +155,88 @@ static int build_ranges(struct ktables *kt, const struct itree *t, uint32_t *roo
 	return 0;
 }
 
+/* Wildcard patterns as written, for the kernel's glob matcher. */
+static struct bpfbus_posting add_wild(struct ktables *kt, const struct wc_entry *wc, size_t n,
+				      uint32_t *flags)
+{
+	struct bpfbus_posting p = {.first = (uint32_t)kt->n_wild, .count = (uint32_t)n};
+
+	kt->wild = xrealloc(kt->wild, (kt->n_wild + n + 1) * sizeof(*kt->wild));
+	for (size_t i = 0; i < n; i++) {
+		struct bpfbus_wild *w = &kt->wild[kt->n_wild++];
+
+		memset(w, 0, sizeof(*w));
+		if (wc[i].len > BPFBUS_WILD_MAX) {
+			*flags |= BPFBUS_P_VERIFY_STR;
+			continue;
+		}
+		w->id = wc[i].id;
+		w->len = (uint16_t)wc[i].len;
+		memcpy(w->pat, wc[i].pat, wc[i].len);
+	}
+	return p;
+}
+
+/* IPv4 blocks of one path, gathered from its CIDR prefix keys. */
+struct cidr_ival {
+	uint32_t path;
+	struct bpfbus_ival iv;
+};
+
+static int cmp_cidr_path(const void *a, const void *b)
+{
+	const struct cidr_ival *x = a, *y = b;
+
+	return x->path < y->path ? -1 : x->path > y->path;
+}
+
+static void build_cidr_trees(struct ktables *kt, const struct bb_ruleset *rs)
+{
+	struct cidr_ival *v = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < rs->vt.cap; i++) {
+		const struct vtable_slot *s = &rs->vt.slots[i];
+
+		if (!s->key_len)
+			continue;
+		const uint8_t *k = rs->vt.keys + s->key_off;
+		uint32_t path;
+
+		memcpy(&path, k, 4);
+		if (k[4] == K_CIDR6)
+			kt->kpath[path].flags |= BPFBUS_P_CIDR6;
+		if (k[4] != K_CIDR4)
+			continue;
+		/* key: 4 address bytes (network order), prefix length */
+		uint32_t addr = ((uint32_t)k[5] << 24) | ((uint32_t)k[6] << 16) |
+				((uint32_t)k[7] << 8) | k[8];
+		uint8_t bits = k[9];
+		uint64_t host = bits >= 32 ? 0 : (1ull << (32 - bits)) - 1;
+
+		for (uint32_t p = rs->vt.post_off[s->post]; p < rs->vt.post_off[s->post + 1]; p++) {
+			v = xrealloc(v, (n + 1) * sizeof(*v));
+			v[n++] = (struct cidr_ival){
+				path, {.lo = addr, .hi = addr | host, .cond = rs->vt.flat[p]}};
+		}
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_cidr_path);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		struct bpfbus_ival *iv = xmalloc((n - i) * sizeof(*iv));
+
+		while (j < n && v[j].path == v[i].path) {
+			iv[j - i] = v[j].iv;
+			j++;
+		}
+		kt->kpath[v[i].path].cidr4_root = build_inode(kt, iv, j - i);
+		free(iv);
+		i = j;
+	}
+	free(v);
+}
+
 static void set_lens(__u64 *bits, const struct lenset *ls, uint32_t *flags)
 {
 	for (size_t i = 0; i < ls->n; i++) {
@@ -185,9 +267,10 @@ static void build_path(struct ktables *kt, const struct path_info *pi, size_t id
 		fl |= BPFBUS_P_AB_EIC;
 	if (pi->want_eic || pi->ab_eic || pi->pfx_eic.n || pi->sfx_eic.n)
 		fl |= BPFBUS_P_ANY_FOLD;
-	if (pi->n_wc || pi->n_ab_wc || pi->has_cidr)
-		fl |= BPFBUS_P_VERIFY_STR;
+	kp->wild = add_wild(kt, pi->wc, pi->n_wc, &fl);
+	kp->ab_wild = add_wild(kt, pi->ab_wc, pi->n_ab_wc, &fl);
 	kp->num_root = BPFBUS_NO_NODE;
+	kp->cidr4_root = BPFBUS_NO_NODE;
 	if (pi->itree && build_ranges(kt, pi->itree, &kp->num_root) < 0)
 		fl |= BPFBUS_P_VERIFY_NUM;
 	kp->flags = fl;
@@ -284,6 +367,7 @@ int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen,
 	for (size_t i = 0; i < rs->vt.cap; i++)
 		if (rs->vt.slots[i].key_len)
 			build_value(kt, rs, &rs->vt.slots[i]);
+	build_cidr_trees(kt, rs);
 	kt->conds = xcalloc(rs->n_conds + 1, sizeof(*kt->conds));
 	for (size_t i = 0; i < rs->n_conds; i++) {
 		const struct cond *c = &rs->conds[i];
@@ -311,7 +395,7 @@ int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen,
 	kt->hdr.ab_cond.count = (uint32_t)rs->n_ab;
 	kt->hdr.ab_cond.first = add_postings(kt, rs->ab_cond, rs->n_ab);
 	if (kt->n_postings > BPFBUS_MAX_POSTINGS || kt->n_ivals > BPFBUS_MAX_IVALS ||
-	    kt->n_inodes > BPFBUS_MAX_INODES) {
+	    kt->n_inodes > BPFBUS_MAX_INODES || kt->n_wild > BPFBUS_MAX_WILD) {
 		snprintf(err, err_len,
 			 "rule set too large for the kernel tables (%zu postings, %zu numeric "
 			 "interval entries)",
@@ -334,6 +418,7 @@ void ktables_free(struct ktables *kt)
 	free(kt->branches);
 	free(kt->inodes);
 	free(kt->ivals);
+	free(kt->wild);
 	memset(kt, 0, sizeof(*kt));
 }
 
@@ -373,7 +458,9 @@ int ktables_load(const struct ktables *kt, const struct ktable_fds *fds)
 	    (r = fill_array(fds->inodes, slot * BPFBUS_MAX_INODES, kt->inodes,
 			    sizeof(*kt->inodes), kt->n_inodes)) ||
 	    (r = fill_array(fds->ivals, slot * BPFBUS_MAX_IVALS, kt->ivals, sizeof(*kt->ivals),
-			    kt->n_ivals)))
+			    kt->n_ivals)) ||
+	    (r = fill_array(fds->wild, slot * BPFBUS_MAX_WILD, kt->wild, sizeof(*kt->wild),
+			    kt->n_wild)))
 		return r;
 	for (size_t i = 0; i < kt->n_values; i++)
 		if (bpf_map_update_elem(fds->values, &kt->vkeys[i], &kt->vposts[i], BPF_ANY))

@@ -32,6 +32,8 @@ struct ktables {
 	size_t n_inodes, cap_inodes;
 	struct bpfbus_ival *ivals;
 	size_t n_ivals, cap_ivals;
+	struct bpfbus_wild *wild; /* wildcard patterns */
+	size_t n_wild;
 };
 
 /* File descriptors of the maps the tables go into. */
@@ -45,6 +47,7 @@ struct ktable_fds {
 	int header;   /* ARRAY: slot -> struct bpfbus_ktable */
 	int inodes;   /* ARRAY: slot * MAX_INODES + i -> struct bpfbus_inode */
 	int ivals;    /* ARRAY: slot * MAX_IVALS + i -> struct bpfbus_ival */
+	int wild;     /* ARRAY: slot * MAX_WILD + i -> struct bpfbus_wild */
 };
 
 /* Build the tables of a compiled ruleset for @slot; -1 with @err if the
