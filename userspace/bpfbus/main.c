@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include "datapath.h"
 #include "main.h"
 #include "strbuf.h"
 
@@ -88,9 +89,10 @@ static int do_help(int argc, char **argv)
 		"Usage: bpfbus [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       bpfbus version\n"
 		"\n"
-		"       OBJECT := { pattern | filter-policy | send }\n"
+		"       OBJECT := { pattern | filter-policy | send | link | bus | capture | stats }\n"
 		"       OPTIONS := { -j|--json [-p|--pretty] | -h|--help | "
-		"-V|--version }\n"
+		"-V|--version |\n"
+		"                    --pin-dir DIR }\n"
 		"\n"
 		"See 'bpfbus OBJECT help' and docs/patterns.md.\n");
 	return argc > 0 && argv ? EXIT_OK : EXIT_OK;
@@ -111,6 +113,10 @@ static const struct cmd objects[] = {
 	{"pattern", do_pattern},
 	{"filter-policy", do_filter_policy},
 	{"send", do_send},
+	{"link", do_link},
+	{"bus", do_bus},
+	{"capture", do_capture},
+	{"stats", do_stats},
 	{"version", do_version},
 	{"help", do_help},
 	{NULL, NULL},
@@ -123,6 +129,7 @@ int main(int argc, char **argv)
 		{"pretty", no_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"pin-dir", required_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -140,6 +147,9 @@ int main(int argc, char **argv)
 			return do_help(0, NULL);
 		case 'V':
 			return do_version(0, NULL);
+		case 'P':
+			bb_set_pin_dir(optarg);
+			break;
 		default:
 			return EXIT_INVALID;
 		}

@@ -40,5 +40,9 @@ char *read_file(const char *path, size_t *len);
 int do_pattern(int argc, char **argv);
 int do_filter_policy(int argc, char **argv);
 int do_send(int argc, char **argv);
+int do_link(int argc, char **argv);
+int do_bus(int argc, char **argv);
+int do_stats(int argc, char **argv);
+int do_capture(int argc, char **argv);
 
 #endif

@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * bpf/bpfbus.bpf.c under BPF_PROG_TEST_RUN, table-driven: each variant is one
+ * datagram (a valid wire v1 payload, mutated, wrapped in Ethernet/VLAN/IP/UDP
+ * headers) with its expected XDP verdict, the counters it must move (bus,
+ * pass reason, malformed reason, redirected/verify) and, when handed off, the
+ * metadata or ring-buffer record. Every counter not expected must stay 0.
+ */
+#include <arpa/inet.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpfbus/datapath.h"
+#include "wire.h"
+#include "bpfbus.skel.h"
+#include "../harness.h"
+
+#define BUS_ID 7
+#define BUS_NAME "orders"
+#define BODY "{\"source\":\"a\",\"detail\":{\"n\":1}}"
+#define PORT_OTHER 53
+#define MAXFRAME 8192
+
+/* How the frame around the payload is built. */
+enum l3 { V4, V6, V6_DSTOPTS, V6_FRAG, V4_FRAG_FIRST, V4_FRAG_LATER };
+
+struct dgram {
+	__u8 buf[MAXFRAME];
+	size_t len;
+};
+
+typedef void (*mutate_fn)(struct dgram *p);
+
+/* Header field mutators (the payload starts with struct bpfbus_wire_hdr). */
+static struct bpfbus_wire_hdr *hdr(struct dgram *p)
+{
+	return (struct bpfbus_wire_hdr *)p->buf;
+}
+static void m_magic(struct dgram *p)
+{
+	hdr(p)->magic = htonl(0x12345678);
+}
+static void m_version(struct dgram *p)
+{
+	hdr(p)->version = 2;
+}
+static void m_short(struct dgram *p)
+{
+	p->len = 3;
+}
+static void m_trunc_hdr(struct dgram *p)
+{
+	p->len = 30;
+}
+static void m_hdr_len(struct dgram *p)
+{
+	hdr(p)->hdr_len = htons(50);
+}
+static void m_hdr_len_past(struct dgram *p)
+{
+	/* hdr_len 128 > a 70-byte datagram: truncated header */
+	hdr(p)->hdr_len = htons(128);
+	p->len = 70;
+}
+static void m_kind(struct dgram *p)
+{
+	hdr(p)->kind = 9;
+}
+static void m_flags(struct dgram *p)
+{
+	hdr(p)->flags = htons(0x0080);
+}
+static void m_name_empty(struct dgram *p)
+{
+	hdr(p)->name_len = 0;
+}
+static void m_name_long(struct dgram *p)
+{
+	hdr(p)->name_len = htons(257);
+}
+static void m_group_long(struct dgram *p)
+{
+	hdr(p)->group_len = 129;
+}
+static void m_dedup_long(struct dgram *p)
+{
+	hdr(p)->dedup_len = 200;
+}
+static void m_attrs_long(struct dgram *p)
+{
+	hdr(p)->attrs_len = htons(8193);
+}
+static void m_body_long(struct dgram *p)
+{
+	hdr(p)->body_len = htonl(70000);
+}
+static void m_body_empty(struct dgram *p)
+{
+	hdr(p)->body_len = 0;
+}
+static void m_past_end(struct dgram *p)
+{
+	hdr(p)->body_len = htonl(ntohl(hdr(p)->body_len) + 10);
+}
+static void m_trailing(struct dgram *p)
+{
+	memcpy(p->buf + p->len, "xyz", 3);
+	p->len += 3;
+}
+static void m_fifo(struct dgram *p)
+{
+	hdr(p)->flags |= htons(BPFBUS_WIRE_F_FIFO);
+}
+static void m_garbage(struct dgram *p)
+{
+	for (size_t i = 0; i < 64; i++)
+		p->buf[i] = (__u8)(i * 37 + 11);
+	p->len = 64;
+}
+
+FIXTURE(dp)
+{
+	struct bpfbus_bpf *skel;
+	int ncpus;
+};
+
+FIXTURE_VARIANT(dp)
+{
+	enum l3 l3;
+	int vlan;
+	__u8 l4proto; /* 0: UDP */
+	__u16 dport; /* 0: the default port */
+	__u16 port; /* bpfbus_port to load with; 0: the default */
+	int ringbuf; /* load in ring-buffer hand-off mode */
+	const char *bus; /* bus name in the datagram; NULL: BUS_NAME */
+	int kind; /* 0: event */
+	const char *body; /* NULL: BODY */
+	size_t body_repeat; /* body of this many bytes ({"k":"xxx..."}) */
+	int attrs; /* SNS attributes */
+	mutate_fn mutate;
+	int lie_udp_len; /* UDP length larger than the frame */
+	/* expected */
+	int verdict;
+	int counted; /* 0: not bpfbus traffic, nothing counted */
+	int on_bus; /* counted on BUS_ID (else on bus 0) */
+	int pass_reason; /* -1: not passed */
+	int malformed; /* enum bpfbus_wire_err, 0: none */
+	int handed; /* redirected (verify) */
+	int meta_flags; /* expected meta flags when handed off or metadata written */
+	int store_name_differs; /* the bus map holds another name under the hash */
+};
+
+#define KNOWN .counted = 1, .on_bus = 1
+#define PASSED(r) .verdict = XDP_PASS, .pass_reason = (r)
+#define MALF(e) .verdict = XDP_PASS, .pass_reason = BPFBUS_PASS_MALFORMED, .malformed = (e)
+#define BAD(e) .counted = 1, MALF(e)
+
+/* Valid datagrams for a known bus. */
+FIXTURE_VARIANT_ADD(dp, v4_xsk_no_socket){
+	KNOWN,
+	PASSED(BPFBUS_PASS_NO_SOCKET),
+	.meta_flags = BPFBUS_META_F_VERIFY,
+};
+FIXTURE_VARIANT_ADD(dp, v4_ringbuf){
+	.ringbuf = 1,
+	KNOWN,
+	.verdict = XDP_DROP,
+	.pass_reason = -1,
+	.handed = 1,
+	.meta_flags = BPFBUS_META_F_VERIFY,
+};
+FIXTURE_VARIANT_ADD(dp, v6_ringbuf){
+	.l3 = V6,
+	.ringbuf = 1,
+	KNOWN,
+	.verdict = XDP_DROP,
+	.pass_reason = -1,
+	.handed = 1,
+	.meta_flags = BPFBUS_META_F_VERIFY | BPFBUS_META_F_IPV6,
+};
+FIXTURE_VARIANT_ADD(dp, vlan_v4_ringbuf){
+	.vlan = 1,
+	.ringbuf = 1,
+	KNOWN,
+	.verdict = XDP_DROP,
+	.pass_reason = -1,
+	.handed = 1,
+	.meta_flags = BPFBUS_META_F_VERIFY,
+};
+FIXTURE_VARIANT_ADD(dp, vlan_v6_xsk){
+	.vlan = 1,
+	.l3 = V6,
+	KNOWN,
+	PASSED(BPFBUS_PASS_NO_SOCKET),
+	.meta_flags = BPFBUS_META_F_VERIFY | BPFBUS_META_F_IPV6,
+};
+FIXTURE_VARIANT_ADD(dp, configured_port){
+	.port = 9999,
+	.dport = 9999,
+	.ringbuf = 1,
+	KNOWN,
+	.verdict = XDP_DROP,
+	.pass_reason = -1,
+	.handed = 1,
+	.meta_flags = BPFBUS_META_F_VERIFY,
+};
+/* (BPF_PROG_TEST_RUN takes linear frames of at most ~3.5 KiB: the
+ * bodies >= BPFBUS_SCAN_MAX_BODY of jumbo frames cannot be fed here.) */
+FIXTURE_VARIANT_ADD(dp, body_3000_scanned){
+	.ringbuf = 1,
+	.body_repeat = 3000,
+	KNOWN,
+	.verdict = XDP_DROP,
+	.pass_reason = -1,
+	.handed = 1,
+	.meta_flags = BPFBUS_META_F_VERIFY,
+};
+FIXTURE_VARIANT_ADD(dp, body_not_object){
+	.body = "[1,2]",
+	KNOWN,
+	MALF(BPFBUS_WIRE_ERR_BODY_JSON),
+};
+FIXTURE_VARIANT_ADD(dp, body_truncated_json){
+	.body = "{\"a\":\"x\"",
+	KNOWN,
+	MALF(BPFBUS_WIRE_ERR_BODY_JSON),
+};
+FIXTURE_VARIANT_ADD(dp, fifo_without_group){
+	.mutate = m_fifo,
+	KNOWN,
+	MALF(BPFBUS_WIRE_ERR_FIFO_GROUP),
+};
+
+/* Not for a known bus. */
+FIXTURE_VARIANT_ADD(dp, unknown_bus){
+	.bus = "nosuchbus",
+	.counted = 1,
+	PASSED(BPFBUS_PASS_UNKNOWN_BUS),
+};
+FIXTURE_VARIANT_ADD(dp, name_differs_same_hash){
+	.store_name_differs = 1,
+	.counted = 1,
+	PASSED(BPFBUS_PASS_UNKNOWN_BUS),
+};
+FIXTURE_VARIANT_ADD(dp, kind_differs){
+	.kind = BPFBUS_WIRE_KIND_SNS,
+	.counted = 1,
+	PASSED(BPFBUS_PASS_UNKNOWN_BUS),
+};
+
+/* Every wire malformation the kernel checks. */
+FIXTURE_VARIANT_ADD(dp, bad_magic){ .mutate = m_magic, BAD(BPFBUS_WIRE_ERR_MAGIC) };
+FIXTURE_VARIANT_ADD(dp, garbage){ .mutate = m_garbage, BAD(BPFBUS_WIRE_ERR_MAGIC) };
+FIXTURE_VARIANT_ADD(dp, bad_version){ .mutate = m_version, BAD(BPFBUS_WIRE_ERR_VERSION) };
+FIXTURE_VARIANT_ADD(dp, short_payload){ .mutate = m_short, BAD(BPFBUS_WIRE_ERR_SHORT) };
+FIXTURE_VARIANT_ADD(dp, truncated_header){
+	.mutate = m_trunc_hdr,
+	BAD(BPFBUS_WIRE_ERR_TRUNC_HDR),
+};
+FIXTURE_VARIANT_ADD(dp, header_len_past_datagram){
+	.mutate = m_hdr_len_past,
+	BAD(BPFBUS_WIRE_ERR_TRUNC_HDR),
+};
+FIXTURE_VARIANT_ADD(dp, bad_header_len){ .mutate = m_hdr_len, BAD(BPFBUS_WIRE_ERR_HDR_LEN) };
+FIXTURE_VARIANT_ADD(dp, bad_kind){ .mutate = m_kind, BAD(BPFBUS_WIRE_ERR_KIND) };
+FIXTURE_VARIANT_ADD(dp, unknown_flags){ .mutate = m_flags, BAD(BPFBUS_WIRE_ERR_FLAGS) };
+FIXTURE_VARIANT_ADD(dp, name_empty){ .mutate = m_name_empty, BAD(BPFBUS_WIRE_ERR_NAME_EMPTY) };
+FIXTURE_VARIANT_ADD(dp, name_too_long){ .mutate = m_name_long, BAD(BPFBUS_WIRE_ERR_NAME_LEN) };
+FIXTURE_VARIANT_ADD(dp, group_too_long){
+	.mutate = m_group_long,
+	BAD(BPFBUS_WIRE_ERR_GROUP_LEN),
+};
+FIXTURE_VARIANT_ADD(dp, dedup_too_long){
+	.mutate = m_dedup_long,
+	BAD(BPFBUS_WIRE_ERR_DEDUP_LEN),
+};
+FIXTURE_VARIANT_ADD(dp, attrs_too_long){
+	.mutate = m_attrs_long,
+	BAD(BPFBUS_WIRE_ERR_ATTRS_LEN),
+};
+FIXTURE_VARIANT_ADD(dp, body_too_long){ .mutate = m_body_long, BAD(BPFBUS_WIRE_ERR_BODY_LEN) };
+FIXTURE_VARIANT_ADD(dp, body_empty){ .mutate = m_body_empty, BAD(BPFBUS_WIRE_ERR_BODY_EMPTY) };
+FIXTURE_VARIANT_ADD(dp, body_len_past_end){
+	.mutate = m_past_end,
+	BAD(BPFBUS_WIRE_ERR_PAST_END),
+};
+FIXTURE_VARIANT_ADD(dp, trailing_bytes){ .mutate = m_trailing, BAD(BPFBUS_WIRE_ERR_TRAILING) };
+FIXTURE_VARIANT_ADD(dp, udp_len_past_frame){
+	.lie_udp_len = 1,
+	BAD(BPFBUS_WIRE_ERR_PAST_END),
+};
+FIXTURE_VARIANT_ADD(dp, attributes_not_sns){
+	.attrs = 1,
+	KNOWN,
+	MALF(BPFBUS_WIRE_ERR_ATTRS_KIND),
+};
+
+/* Datagrams the kernel leaves to the slow path, and traffic not ours. */
+FIXTURE_VARIANT_ADD(dp, v4_first_fragment){
+	.l3 = V4_FRAG_FIRST,
+	.counted = 1,
+	PASSED(BPFBUS_PASS_FRAGMENT),
+};
+FIXTURE_VARIANT_ADD(dp, v4_later_fragment){ .l3 = V4_FRAG_LATER, PASSED(-1) };
+FIXTURE_VARIANT_ADD(dp, v6_ext_header){
+	.l3 = V6_DSTOPTS,
+	.counted = 1,
+	PASSED(BPFBUS_PASS_EXT_HDR),
+};
+FIXTURE_VARIANT_ADD(dp, v6_fragment_header){
+	.l3 = V6_FRAG,
+	.counted = 1,
+	PASSED(BPFBUS_PASS_FRAGMENT),
+};
+FIXTURE_VARIANT_ADD(dp, tcp_not_ours){ .l4proto = IPPROTO_TCP, PASSED(-1) };
+FIXTURE_VARIANT_ADD(dp, other_port_not_ours){ .dport = PORT_OTHER, PASSED(-1) };
+FIXTURE_VARIANT_ADD(dp, v6_other_port_not_ours){ .l3 = V6, .dport = PORT_OTHER, PASSED(-1) };
+
+FIXTURE_SETUP(dp)
+{
+	struct bpf_map *map;
+	int err;
+
+	self->ncpus = libbpf_num_possible_cpus();
+	ASSERT_GT(self->ncpus, 0);
+	self->skel = bpfbus_bpf__open();
+	ASSERT_NE_NULL(self->skel);
+	/* Private maps: nothing pinned, nothing shared between tests. */
+	bpf_object__for_each_map(map, self->skel->obj)
+		ASSERT_EQ(0, bpf_map__set_pin_path(map, NULL));
+	if (variant->port)
+		self->skel->rodata->bpfbus_port = variant->port;
+	self->skel->rodata->bpfbus_handoff =
+		variant->ringbuf ? BPFBUS_HANDOFF_RINGBUF : BPFBUS_HANDOFF_XSK;
+	err = bpfbus_bpf__load(self->skel);
+	if (err == -EPERM || err == -EACCES)
+		SKIP("BPF not permitted (euid %u, bpf() %s): run as root or with CAP_BPF",
+		     geteuid(), strerror(-err));
+	ASSERT_EQ(0, err);
+
+	struct bpfbus_bus bus = { .id = BUS_ID, .generation = 3, .kind = BPFBUS_BUS_EVENT };
+	const char *name = variant->store_name_differs ? "ordert" : BUS_NAME;
+
+	bus.name_len = strlen(name);
+	memcpy(bus.name, name, bus.name_len);
+	__u32 key = bb_wire_name_hash(BUS_NAME, strlen(BUS_NAME));
+
+	ASSERT_EQ(0, bpf_map__update_elem(self->skel->maps.bb_buses, &key, sizeof(key), &bus,
+					  sizeof(bus), BPF_ANY));
+}
+
+FIXTURE_TEARDOWN(dp)
+{
+	bpfbus_bpf__destroy(self->skel);
+}
+
+/* The wire payload for the variant. */
+static void build_payload(const FIXTURE_VARIANT(dp) *v, struct dgram *p)
+{
+	static char big[MAXFRAME];
+	struct bb_wire_msg m = {
+		.kind = v->kind ? v->kind : BPFBUS_WIRE_KIND_EVENT,
+		.name = v->bus ? v->bus : BUS_NAME,
+		.body = v->body ? v->body : BODY,
+	};
+
+	if (v->body_repeat) {
+		size_t n = v->body_repeat;
+
+		memset(big, 'x', n);
+		memcpy(big, "{\"k\":\"", 6);
+		memcpy(big + n - 2, "\"}", 2);
+		m.body = big;
+		m.body_len = n;
+	} else {
+		m.body_len = strlen(m.body);
+	}
+	m.name_len = strlen(m.name);
+	long n = bb_wire_encode(&m, p->buf, sizeof(p->buf));
+
+	if (v->attrs) {
+		/* attributes on an event: encode refuses, so splice them in */
+		static const char attrs[] = "{\"a\":{\"Type\":\"String\",\"Value\":\"x\"}}";
+		size_t al = sizeof(attrs) - 1, body_off = n - m.body_len;
+
+		memmove(p->buf + body_off + al, p->buf + body_off, m.body_len);
+		memcpy(p->buf + body_off, attrs, al);
+		hdr(p)->attrs_len = htons(al);
+		n += al;
+	}
+	p->len = n > 0 ? (size_t)n : 0;
+	if (v->mutate)
+		v->mutate(p);
+}
+
+/* Ethernet [+VLAN] + IPv4/IPv6 [+ext] + UDP + payload; returns the length. */
+static size_t build_frame(const FIXTURE_VARIANT(dp) *v, __u8 *buf, const struct dgram *p)
+{
+	struct ethhdr *eth = (void *)buf;
+	__u8 *l3 = (void *)(eth + 1), *l4;
+	__u16 proto = v->l3 == V4 || v->l3 == V4_FRAG_FIRST || v->l3 == V4_FRAG_LATER ? ETH_P_IP
+										      : ETH_P_IPV6;
+	size_t l4len = sizeof(struct udphdr) + p->len;
+	__u8 l4proto = v->l4proto ? v->l4proto : IPPROTO_UDP;
+
+	memset(eth->h_dest, 0x02, ETH_ALEN);
+	memset(eth->h_source, 0x04, ETH_ALEN);
+	if (v->vlan) {
+		eth->h_proto = htons(ETH_P_8021Q);
+		l3[0] = 0;
+		l3[1] = 42; /* VLAN 42 */
+		*(__u16 *)(l3 + 2) = htons(proto);
+		l3 += 4;
+	} else {
+		eth->h_proto = htons(proto);
+	}
+	if (proto == ETH_P_IP) {
+		struct iphdr *ip = (void *)l3;
+
+		memset(ip, 0, sizeof(*ip));
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->ttl = 64;
+		ip->protocol = l4proto;
+		ip->tot_len = htons(sizeof(*ip) + l4len);
+		ip->saddr = htonl(0x0a000001);
+		ip->daddr = htonl(0x0a000002);
+		if (v->l3 == V4_FRAG_FIRST)
+			ip->frag_off = htons(0x2000); /* MF, offset 0 */
+		else if (v->l3 == V4_FRAG_LATER)
+			ip->frag_off = htons(185); /* offset 1480 */
+		l4 = (void *)(ip + 1);
+	} else {
+		struct ipv6hdr *ip6 = (void *)l3;
+		size_t ext = v->l3 == V6 ? 0 : 8;
+
+		memset(ip6, 0, sizeof(*ip6));
+		ip6->version = 6;
+		ip6->hop_limit = 64;
+		ip6->payload_len = htons(l4len + ext);
+		ip6->saddr.s6_addr[15] = 1;
+		ip6->daddr.s6_addr[15] = 2;
+		l4 = (void *)(ip6 + 1);
+		if (v->l3 == V6) {
+			ip6->nexthdr = l4proto;
+		} else {
+			/* one 8-byte extension header, then UDP */
+			memset(l4, 0, 8);
+			ip6->nexthdr = v->l3 == V6_FRAG ? 44 : 60;
+			l4[0] = l4proto;
+			if (v->l3 == V6_FRAG)
+				l4[3] = 1; /* M flag: first fragment of several */
+			l4 += 8;
+		}
+	}
+	struct udphdr *udp = (void *)l4;
+
+	udp->source = htons(40000);
+	udp->dest = htons(v->dport ? v->dport : BPFBUS_DEFAULT_PORT);
+	udp->len = htons(l4len + (v->lie_udp_len ? 100 : 0));
+	udp->check = 0;
+	memcpy(udp + 1, p->buf, p->len);
+	return (__u8 *)(udp + 1) - buf + p->len;
+}
+
+static void read_bus_stats(struct bpfbus_bpf *skel, int ncpus, __u32 id,
+			   struct bpfbus_bus_stats *sum)
+{
+	struct bpfbus_bus_stats vals[ncpus];
+
+	memset(sum, 0, sizeof(*sum));
+	if (bpf_map__lookup_elem(skel->maps.bb_bus_stats, &id, sizeof(id), vals, sizeof(vals), 0))
+		return;
+	for (int c = 0; c < ncpus; c++) {
+		__u64 *s = (__u64 *)sum, *x = (__u64 *)&vals[c];
+
+		for (size_t i = 0; i < sizeof(*sum) / 8; i++)
+			s[i] += x[i];
+	}
+}
+
+struct rb_seen {
+	int n;
+	struct bpfbus_rb_record rec;
+	__u8 frame[MAXFRAME];
+};
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct rb_seen *seen = ctx;
+
+	seen->n++;
+	if (len >= sizeof(seen->rec)) {
+		memcpy(&seen->rec, data, sizeof(seen->rec));
+		size_t fl = len - sizeof(seen->rec);
+
+		memcpy(seen->frame, (__u8 *)data + sizeof(seen->rec),
+		       fl < sizeof(seen->frame) ? fl : sizeof(seen->frame));
+	}
+	return 0;
+}
+
+static void check_meta(const FIXTURE_VARIANT(dp) *v, const struct bpfbus_meta *m, const __u8 *frame,
+		       size_t frame_len, const struct dgram *p)
+{
+	EXPECT_EQ(BPFBUS_META_MAGIC, m->magic);
+	EXPECT_EQ(BPFBUS_META_VERSION, m->version);
+	EXPECT_EQ(v->meta_flags, m->flags);
+	EXPECT_EQ(BUS_ID, m->bus_id);
+	EXPECT_EQ(3, m->generation);
+	EXPECT_EQ(0, m->n_rules);
+	ASSERT_LE(m->body_off + m->body_len, frame_len);
+	/* the body is the payload's last body_len bytes */
+	ASSERT_LE(m->body_len, p->len);
+	EXPECT_EQ(0, memcmp(frame + m->body_off, p->buf + p->len - m->body_len, m->body_len));
+	if (!v->body_repeat)
+		EXPECT_EQ(strlen(v->body ? v->body : BODY), m->body_len);
+	else
+		EXPECT_EQ(v->body_repeat, m->body_len);
+}
+
+TEST_F(dp, verdict_counters_handoff)
+{
+	static struct dgram payload;
+	static __u8 storage[MAXFRAME + 64 + 2] __attribute__((aligned(8)));
+	static __u8 out[MAXFRAME + 512];
+	__u8 *frame = storage + 2; /* NET_IP_ALIGN: IP header 4-aligned */
+	size_t len;
+
+	memset(&payload, 0, sizeof(payload));
+	build_payload(variant, &payload);
+	len = build_frame(variant, frame, &payload);
+
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
+	ASSERT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(self->skel->progs.bpfbus_xdp), &opts));
+	EXPECT_EQ(variant->verdict, opts.retval);
+
+	/* Counters: the expected slot moved exactly as expected, all others 0. */
+	for (__u32 id = 0; id < 2; id++) {
+		__u32 bus = id ? BUS_ID : 0;
+		int here = variant->counted && (!!variant->on_bus == !!id);
+		struct bpfbus_bus_stats s;
+
+		read_bus_stats(self->skel, self->ncpus, bus, &s);
+		TH_LOG("bus %u: received %llu redirected %llu verify %llu passed %llu", bus,
+		       (unsigned long long)s.received, (unsigned long long)s.redirected,
+		       (unsigned long long)s.verify, (unsigned long long)s.passed);
+		EXPECT_EQ(here, s.received);
+		EXPECT_EQ(0, s.dropped);
+		EXPECT_EQ(here && variant->handed, s.redirected);
+		EXPECT_EQ(here && variant->handed, s.verify);
+		EXPECT_EQ(0, s.matched);
+		EXPECT_EQ(here && variant->pass_reason >= 0, s.passed);
+		for (int r = 0; r < BPFBUS_PASS_MAX; r++)
+			EXPECT_EQ(here && variant->pass_reason == r, s.pass_reason[r]);
+		for (int e = 1; e < BPFBUS_WIRE_ERR_MAX; e++)
+			EXPECT_EQ(here && variant->malformed == e, s.malformed[e]);
+		if (here && variant->pass_reason != BPFBUS_PASS_FRAGMENT &&
+		    variant->pass_reason != BPFBUS_PASS_EXT_HDR)
+			EXPECT_GT(s.bytes, 0);
+		else
+			EXPECT_EQ(0, s.bytes);
+	}
+
+	/* Hand-off: the ring-buffer record or the metadata in front of the frame. */
+	struct rb_seen *seen = calloc(1, sizeof(*seen));
+	struct ring_buffer *rb =
+		ring_buffer__new(bpf_map__fd(self->skel->maps.bb_ring), on_record, seen, NULL);
+
+	ASSERT_NE_NULL(rb);
+	ASSERT_GE(ring_buffer__consume(rb), 0);
+	ring_buffer__free(rb);
+	if (variant->ringbuf && variant->handed) {
+		EXPECT_EQ(1, seen->n);
+		EXPECT_EQ(len, seen->rec.frame_len);
+		EXPECT_EQ(0, seen->rec.n_ids);
+		EXPECT_EQ(0, memcmp(seen->frame, frame, len));
+		check_meta(variant, &seen->rec.meta, seen->frame, len, &payload);
+	} else {
+		EXPECT_EQ(0, seen->n);
+	}
+	free(seen);
+
+	if (variant->meta_flags && !variant->ringbuf) {
+		/* data_out starts at data_meta: 32 bytes of meta, then the frame */
+		ASSERT_EQ(len + sizeof(struct bpfbus_meta), opts.data_size_out);
+		check_meta(variant, (struct bpfbus_meta *)out, out + sizeof(struct bpfbus_meta),
+			   len, &payload);
+	} else {
+		EXPECT_EQ(len, opts.data_size_out);
+	}
+}
+
+TEST_HARNESS_MAIN
