@@ -913,6 +913,9 @@ KM_NOINLINE int km_branch(__u32 branch)
 		return 1;
 	struct km_check_ctx c = {.slot = m->slot, .epoch = m->epoch, .first = kb->first_cond};
 
+	/* tables hold every bus's rules; an event only reaches its own */
+	if (kb->bus != m->bus)
+		return 0;
 	bpf_loop(kb->n_cond, km_check_cb, &c, 0);
 	if (c.failed)
 		return 0;
@@ -963,11 +966,12 @@ static long km_free_cb(__u64 i, void *arg)
 }
 
 /*
- * Match the scanned event (km_scan) against table slot @slot. On return
+ * Match the scanned event (km_scan) against table slot @slot, reporting the
+ * rules of bus @bus. On return
  * m->verify is nonzero when userspace must decide; otherwise m->out lists
  * the matched rules (m->n_out of them, possibly none).
  */
-static __always_inline int kmatch(__u32 slot)
+static __always_inline int kmatch(__u32 slot, __u32 bus)
 {
 	struct scan_state *s = km_scan_state();
 	struct km_state *m = km_match_state();
@@ -975,6 +979,7 @@ static __always_inline int kmatch(__u32 slot)
 	if (!s || !m)
 		return -1;
 	m->slot = slot & (BPFBUS_SLOTS - 1);
+	m->bus = bus;
 	m->epoch++;
 	m->verify = s->res.verify;
 	m->n_cands = 0;

@@ -10,12 +10,19 @@
 #include "bpfbus/scan.h"
 #include "bpfbus/tables.h"
 
+/* The datapath pins its rule tables so they outlive a reload (KM_PIN);
+ * test programs keep private ones. */
+#ifndef KM_PIN
+#define KM_PIN
+#endif
+
 /* Rule tables, two slots (see tables.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_PATHS);
 	__type(key, struct bpfbus_pkey);
 	__type(value, struct bpfbus_path);
+	KM_PIN
 } km_paths SEC(".maps");
 
 struct {
@@ -24,6 +31,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC); /* sized for the worst case */
 	__type(key, struct bpfbus_vkey);
 	__type(value, struct bpfbus_posting);
+	KM_PIN
 } km_values SEC(".maps");
 
 struct {
@@ -31,6 +39,7 @@ struct {
 	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_POSTINGS);
 	__type(key, __u32);
 	__type(value, __u32);
+	KM_PIN
 } km_postings SEC(".maps");
 
 struct {
@@ -38,6 +47,7 @@ struct {
 	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_PATHS);
 	__type(key, __u32);
 	__type(value, struct bpfbus_kpath);
+	KM_PIN
 } km_kpaths SEC(".maps");
 
 struct {
@@ -45,6 +55,7 @@ struct {
 	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_CONDS);
 	__type(key, __u32);
 	__type(value, struct bpfbus_kcond);
+	KM_PIN
 } km_conds SEC(".maps");
 
 struct {
@@ -52,6 +63,7 @@ struct {
 	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_BRANCHES);
 	__type(key, __u32);
 	__type(value, struct bpfbus_kbranch);
+	KM_PIN
 } km_branches SEC(".maps");
 
 struct {
@@ -59,6 +71,7 @@ struct {
 	__uint(max_entries, BPFBUS_SLOTS);
 	__type(key, __u32);
 	__type(value, struct bpfbus_ktable);
+	KM_PIN
 } km_header SEC(".maps");
 
 struct {
@@ -66,6 +79,7 @@ struct {
 	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_INODES);
 	__type(key, __u32);
 	__type(value, struct bpfbus_inode);
+	KM_PIN
 } km_inodes SEC(".maps");
 
 struct {
@@ -73,6 +87,7 @@ struct {
 	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_IVALS);
 	__type(key, __u32);
 	__type(value, struct bpfbus_ival);
+	KM_PIN
 } km_ivals SEC(".maps");
 
 struct {
@@ -80,6 +95,7 @@ struct {
 	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_WILD);
 	__type(key, __u32);
 	__type(value, struct bpfbus_wild);
+	KM_PIN
 } km_wild SEC(".maps");
 
 /*

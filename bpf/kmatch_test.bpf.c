@@ -39,7 +39,7 @@ int kmatch_frame(struct xdp_md *ctx)
 	s->len = len;
 	s->slot = table_slot & (BPFBUS_SLOTS - 1);
 	json_scan(s, &km_paths);
-	kmatch(s->slot);
+	kmatch(s->slot, 0);
 	return XDP_PASS;
 }
 

@@ -1,63 +1,59 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * The kernel matcher: one function the datapath (bpfbus.bpf.c) calls per
- * event, with the body in the per-CPU scan buffer.
+ * The kernel matcher as the datapath (bpfbus.bpf.c) calls it: one function
+ * per event, with the body in the per-CPU scan buffer.
  *
- * PLACEHOLDER: this version only scans the body (so malformed JSON is told
- * apart) and asks userspace to match every event that scans (VERIFY). The
- * real matcher replaces the body of bpfbus_match() and the maps below,
- * keeping the signature and the contract:
- *
+ * Contract:
  *  - on entry s->buf[0..s->len) holds the body, 1 <= s->len < BPFBUS_SCAN_MAX_BODY,
  *    and out->generation holds bus->generation, out->n_rules and out->verify 0;
- *  - return and set out->verdict: DROP (no rule matches), MATCH (out->n_rules
- *    rules match, the first min(n_rules, 64) ids in out->rule_ids), VERIFY (it
- *    cannot decide; out->verify says why), MALFORMED (the body is not a JSON
- *    object: the event goes to the slow path);
- *  - it may set out->generation to the generation it actually read.
+ *  - return and set out->verdict: DROP (no rule of the bus matches), MATCH
+ *    (out->n_rules rules match, the first min(n_rules, 64) ids in
+ *    out->rule_ids), VERIFY (the kernel cannot decide; out->verify says why),
+ *    MALFORMED (the body is not a JSON object: the event goes to the slow path).
+ *
+ * A bus whose generation is 0 has no tables in the kernel yet: its events
+ * are VERIFY, so userspace decides and nothing a rule wants is dropped.
  */
 #ifndef BPFBUS_MATCH_H
 #define BPFBUS_MATCH_H
 
 #include "bpfbus/datapath.h"
-#include "json_scan.h"
 
-/* The path table json_scan() reads (struct bpfbus_path by path hash). */
+/* the rule tables are pinned by name, so they outlive a program reload */
+#define KM_PIN __uint(pinning, LIBBPF_PIN_BY_NAME);
+#include "kmatch_maps.h"
+#include "kmatch.h"
+
+/* Rule names for `bpfbus rule show` (written with the tables). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct bpfbus_path);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bb_paths SEC(".maps");
-
-/* The scanner's per-CPU state: the datapath copies the body into ->buf. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, BPFBUS_MAX_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
-	__type(value, struct scan_state);
-} bb_scan SEC(".maps");
+	__type(value, struct bpfbus_rule_name);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} km_rule_names SEC(".maps");
 
 static __always_inline struct scan_state *bpfbus_scan_state(void)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&bb_scan, &zero);
+	return km_scan_state();
 }
 
 /*
- * The scan as a global function: the verifier checks it once on its own
- * instead of inside the datapath's packet parsing, whose states it would
- * otherwise multiply (the program then exceeds the 1M-instruction budget).
+ * Scan and match as one global function: the verifier checks it once on its
+ * own instead of inside the datapath's packet parsing, whose states it would
+ * otherwise multiply past its 1M-instruction budget.
  */
-__attribute__((noinline)) int bpfbus_scan_body(void)
+__attribute__((noinline)) int bpfbus_scan_match(__u32 generation, __u32 bus)
 {
-	struct scan_state *s = bpfbus_scan_state();
+	struct scan_state *s = km_scan_state();
 
 	if (!s)
 		return -1;
-	json_scan(s, &bb_paths);
+	s->slot = generation & (BPFBUS_SLOTS - 1);
+	json_scan(s, &km_paths);
+	if (generation)
+		kmatch(s->slot, bus);
 	return 0;
 }
 
@@ -66,17 +62,34 @@ static __always_inline int bpfbus_match(struct xdp_md *ctx, struct scan_state *s
 					struct bpfbus_match_result *out)
 {
 	(void)ctx;
-	(void)bus;
-	if (bpfbus_scan_body() < 0) {
+	struct km_state *m = km_match_state();
+
+	if (bpfbus_scan_match(bus->generation, bus->id) < 0 || !m) {
 		out->verdict = BPFBUS_VERDICT_VERIFY;
 		return out->verdict;
 	}
 	if (s->res.error) {
 		out->verdict = BPFBUS_VERDICT_MALFORMED;
-		return out->verdict;
+	} else if (!bus->generation) {
+		/* no tables yet: the scan only told malformed bodies apart */
+		out->verify = s->res.verify;
+		out->verdict = BPFBUS_VERDICT_VERIFY;
+	} else if (m->verify) {
+		out->verify = m->verify;
+		out->verdict = BPFBUS_VERDICT_VERIFY;
+	} else if (m->n_out) {
+		__u32 n = m->n_out;
+
+		out->n_rules = n;
+		for (__u32 i = 0; i < BPFBUS_MATCH_MAX_RULES && i < KM_MAX_OUT; i++) {
+			if (i >= n)
+				break;
+			out->rule_ids[i] = m->out[i];
+		}
+		out->verdict = BPFBUS_VERDICT_MATCH;
+	} else {
+		out->verdict = BPFBUS_VERDICT_DROP;
 	}
-	out->verify = s->res.verify;
-	out->verdict = BPFBUS_VERDICT_VERIFY;
 	return out->verdict;
 }
 

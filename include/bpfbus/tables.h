@@ -139,7 +139,15 @@ struct bpfbus_kbranch {
 	__u32 rule; /* reported rule id */
 	__u32 first_cond;
 	__u32 n_cond;
-	__u32 pad;
+	__u32 bus; /* the bus (or topic) the rule belongs to */
+};
+
+/* Name and bus of a rule id, for `bpfbus rule show` without a daemon. */
+#define BPFBUS_RULE_NAME_MAX 120
+struct bpfbus_rule_name {
+	__u32 bus;
+	__u32 gen; /* table generation that holds the rule */
+	char name[BPFBUS_RULE_NAME_MAX];
 };
 
 /* Per-slot header. */
@@ -180,6 +188,7 @@ struct km_state {
 	__u32 epoch;
 	__u32 leaf_stamp;
 	__u32 slot;
+	__u32 bus; /* the event's bus: only its rules are reported */
 	__u32 verify;
 	__u32 n_cands;
 	__u32 n_out;
@@ -208,6 +217,7 @@ _Static_assert(sizeof(struct bpfbus_wild) == 136, "bpfbus_wild is ABI");
 _Static_assert(sizeof(struct bpfbus_inode) == 32, "bpfbus_inode is ABI");
 _Static_assert(sizeof(struct bpfbus_ival) == 24, "bpfbus_ival is ABI");
 _Static_assert(sizeof(struct bpfbus_kcond) == 16, "bpfbus_kcond is ABI");
+_Static_assert(sizeof(struct bpfbus_rule_name) == 128, "bpfbus_rule_name is ABI");
 _Static_assert(sizeof(struct bpfbus_kbranch) == 16, "bpfbus_kbranch is ABI");
 _Static_assert(sizeof(struct bpfbus_ktable) == 40, "bpfbus_ktable is ABI");
 

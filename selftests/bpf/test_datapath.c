@@ -18,6 +18,8 @@
 
 #include "bpfbus/datapath.h"
 #include "wire.h"
+#include "ktables.h"
+#include "ruleset.h"
 #include "bpfbus.skel.h"
 #include "../harness.h"
 
@@ -344,7 +346,9 @@ FIXTURE_SETUP(dp)
 		     geteuid(), strerror(-err));
 	ASSERT_EQ(0, err);
 
-	struct bpfbus_bus bus = { .id = BUS_ID, .generation = 3, .kind = BPFBUS_BUS_EVENT };
+	/* generation 0: no rule tables in the kernel, so every event that scans
+	 * is VERIFY (userspace decides); the "rules" tests load real tables */
+	struct bpfbus_bus bus = { .id = BUS_ID, .generation = 0, .kind = BPFBUS_BUS_EVENT };
 	const char *name = variant->store_name_differs ? "ordert" : BUS_NAME;
 
 	bus.name_len = strlen(name);
@@ -513,7 +517,7 @@ static void check_meta(const FIXTURE_VARIANT(dp) *v, const struct bpfbus_meta *m
 	EXPECT_EQ(BPFBUS_META_VERSION, m->version);
 	EXPECT_EQ(v->meta_flags, m->flags);
 	EXPECT_EQ(BUS_ID, m->bus_id);
-	EXPECT_EQ(3, m->generation);
+	EXPECT_EQ(0, m->generation);
 	EXPECT_EQ(0, m->n_rules);
 	ASSERT_LE(m->body_off + m->body_len, frame_len);
 	/* the body is the payload's last body_len bytes */
@@ -596,6 +600,138 @@ TEST_F(dp, verdict_counters_handoff)
 	} else {
 		EXPECT_EQ(len, opts.data_size_out);
 	}
+}
+
+/*
+ * With rule tables loaded (userspace/lib/ktables.c into the program's own
+ * maps) the datapath decides: a matching event is handed off with its rule
+ * ids, a non-matching one is dropped in the driver and counted, and a rule
+ * of another bus never matches this bus's events.
+ */
+struct rule_case {
+	const char *body;
+	int verdict;
+	int n_ids;  /* rule ids in the record */
+	__u32 id0;  /* first rule id */
+};
+
+static void run_rule_case(struct bpfbus_bpf *skel, int ncpus, const struct rule_case *rc,
+			  __u64 *dropped, __u64 *matched)
+{
+	static struct dgram payload;
+	static __u8 storage[MAXFRAME + 64 + 2] __attribute__((aligned(8)));
+	__u8 *frame = storage + 2;
+	FIXTURE_VARIANT(dp) v = { .ringbuf = 1, .body = rc->body };
+
+	memset(&payload, 0, sizeof(payload));
+	build_payload(&v, &payload);
+	size_t len = build_frame(&v, frame, &payload);
+
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .repeat = 1);
+	ASSERT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(skel->progs.bpfbus_xdp), &opts));
+	EXPECT_EQ(rc->verdict, opts.retval);
+
+	struct rb_seen *seen = calloc(1, sizeof(*seen));
+	struct ring_buffer *rb =
+		ring_buffer__new(bpf_map__fd(skel->maps.bb_ring), on_record, seen, NULL);
+
+	ASSERT_NE_NULL(rb);
+	ASSERT_GE(ring_buffer__consume(rb), 0);
+	ring_buffer__free(rb);
+	EXPECT_EQ(rc->n_ids ? 1 : 0, seen->n);
+	if (rc->n_ids) {
+		EXPECT_EQ(rc->n_ids, seen->rec.n_ids);
+		EXPECT_EQ(rc->id0, seen->rec.rule_ids[0]);
+		EXPECT_EQ(0, seen->rec.meta.flags & BPFBUS_META_F_VERIFY);
+		EXPECT_EQ(1, seen->rec.meta.generation);
+	}
+	free(seen);
+
+	struct bpfbus_bus_stats st;
+
+	read_bus_stats(skel, ncpus, BUS_ID, &st);
+	EXPECT_EQ(*dropped + (rc->verdict == XDP_DROP && !rc->n_ids), st.dropped);
+	EXPECT_EQ(*matched + (rc->n_ids ? 1 : 0), st.matched);
+	*dropped = st.dropped;
+	*matched = st.matched;
+}
+
+TEST(rules_decided_in_the_kernel)
+{
+	struct bpfbus_bpf *skel = bpfbus_bpf__open();
+	struct bpf_map *map;
+	int ncpus = libbpf_num_possible_cpus();
+
+	ASSERT_NE_NULL(skel);
+	bpf_object__for_each_map(map, skel->obj)
+		ASSERT_EQ(0, bpf_map__set_pin_path(map, NULL));
+	skel->rodata->bpfbus_handoff = BPFBUS_HANDOFF_RINGBUF;
+	int err = bpfbus_bpf__load(skel);
+
+	if (err == -EPERM || err == -EACCES)
+		SKIP("BPF not permitted (euid %u): run as root or with CAP_BPF", geteuid());
+	ASSERT_EQ(0, err);
+
+	/* rules 0 and 2 belong to this bus, rule 1 to another one */
+	static const char *const patterns[] = {
+		"{\"source\": [\"a\"], \"detail\": {\"n\": [{\"numeric\": [\">\", 0]}]}}",
+		"{\"source\": [\"a\"]}",
+		"{\"detail\": {\"n\": [{\"numeric\": [\">\", 100]}]}}",
+	};
+	const uint32_t rule_bus[] = { BUS_ID, BUS_ID + 2, BUS_ID };
+	struct bb_ruleset *rs = bb_ruleset_new();
+	struct ktables kt;
+	char msg[256];
+
+	for (size_t i = 0; i < 3; i++)
+		ASSERT_EQ((int)i, bb_ruleset_add_pattern(rs, "r", patterns[i], strlen(patterns[i]),
+							NULL));
+	bb_ruleset_compile(rs);
+	ASSERT_EQ(0, ktables_build(rs, 1, 1, rule_bus, &kt, msg, sizeof(msg)));
+	struct ktable_fds fds = {
+		.paths = bpf_map__fd(skel->maps.km_paths),
+		.kpaths = bpf_map__fd(skel->maps.km_kpaths),
+		.values = bpf_map__fd(skel->maps.km_values),
+		.postings = bpf_map__fd(skel->maps.km_postings),
+		.conds = bpf_map__fd(skel->maps.km_conds),
+		.branches = bpf_map__fd(skel->maps.km_branches),
+		.header = bpf_map__fd(skel->maps.km_header),
+		.inodes = bpf_map__fd(skel->maps.km_inodes),
+		.ivals = bpf_map__fd(skel->maps.km_ivals),
+		.wild = bpf_map__fd(skel->maps.km_wild),
+	};
+
+	ASSERT_EQ(0, ktables_load(&kt, &fds));
+	ktables_free(&kt);
+	bb_ruleset_free(rs);
+
+	/* the bus points at generation 1: table slot 1 */
+	struct bpfbus_bus bus = { .id = BUS_ID, .generation = 1, .kind = BPFBUS_BUS_EVENT };
+	__u32 key = bb_wire_name_hash(BUS_NAME, strlen(BUS_NAME));
+
+	bus.name_len = strlen(BUS_NAME);
+	memcpy(bus.name, BUS_NAME, bus.name_len);
+	ASSERT_EQ(0, bpf_map__update_elem(skel->maps.bb_buses, &key, sizeof(key), &bus,
+					  sizeof(bus), BPF_ANY));
+
+	static const struct rule_case cases[] = {
+		/* rule 0; rule 1 matches too but is another bus's */
+		{ "{\"source\":\"a\",\"detail\":{\"n\":1}}", XDP_DROP, 1, 0 },
+		/* rule 2 only */
+		{ "{\"source\":\"b\",\"detail\":{\"n\":500}}", XDP_DROP, 1, 2 },
+		/* nothing of this bus: dropped in the driver */
+		{ "{\"source\":\"a\",\"detail\":{\"n\":-1}}", XDP_DROP, 0, 0 },
+		{ "{\"other\":true}", XDP_DROP, 0, 0 },
+	};
+	__u64 dropped = 0, matched = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		TH_LOG("case %zu: %s", i, cases[i].body);
+		run_rule_case(skel, ncpus, &cases[i], &dropped, &matched);
+	}
+	EXPECT_EQ(2, dropped);
+	EXPECT_EQ(2, matched);
+	bpfbus_bpf__destroy(skel);
 }
 
 TEST_HARNESS_MAIN

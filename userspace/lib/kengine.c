@@ -130,7 +130,7 @@ int kengine_load(struct kengine *k, const struct bb_ruleset *rs, char *err, size
 
 	/* build beside the live slot, then switch with one store */
 	clear_slot(k, slot);
-	if (ktables_build(rs, (uint8_t)slot, gen, &kt, err, err_len) < 0)
+	if (ktables_build(rs, (uint8_t)slot, gen, NULL, &kt, err, err_len) < 0)
 		return -1;
 	int r = ktables_load(&kt, &k->fds);
 

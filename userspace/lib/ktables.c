@@ -343,7 +343,7 @@ static void build_value(struct ktables *kt, const struct bb_ruleset *rs,
 }
 
 int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen,
-		  struct ktables *kt, char *err, size_t err_len)
+		  const uint32_t *rule_bus, struct ktables *kt, char *err, size_t err_len)
 {
 	memset(kt, 0, sizeof(*kt));
 	if (rs->n_paths > BPFBUS_MAX_PATHS || rs->n_conds > BPFBUS_MAX_CONDS ||
@@ -381,8 +381,10 @@ int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen,
 	for (size_t i = 0; i < rs->n_branches; i++) {
 		const struct branch *b = &rs->branches[i];
 
-		kt->branches[i] = (struct bpfbus_kbranch){
-			.rule = b->rule, .first_cond = b->first_cond, .n_cond = b->n_cond};
+		kt->branches[i] = (struct bpfbus_kbranch){.rule = b->rule,
+							  .first_cond = b->first_cond,
+							  .n_cond = b->n_cond,
+							  .bus = rule_bus ? rule_bus[b->rule] : 0};
 	}
 	kt->hdr = (struct bpfbus_ktable){.gen = gen,
 					 .n_rules = (uint32_t)rs->n_rules,

@@ -50,10 +50,11 @@ struct ktable_fds {
 	int wild;     /* ARRAY: slot * MAX_WILD + i -> struct bpfbus_wild */
 };
 
-/* Build the tables of a compiled ruleset for @slot; -1 with @err if the
- * ruleset exceeds the kernel's table sizes. */
+/* Build the tables of a compiled ruleset for @slot; @rule_bus gives each
+ * rule's bus id (NULL: all bus 0). -1 with @err if the ruleset exceeds the
+ * kernel's table sizes. */
 int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen,
-		  struct ktables *kt, char *err, size_t err_len);
+		  const uint32_t *rule_bus, struct ktables *kt, char *err, size_t err_len);
 void ktables_free(struct ktables *kt);
 
 /* Write the tables into the maps; 0 or -errno. */
