@@ -89,7 +89,7 @@ static int do_help(int argc, char **argv)
 		"Usage: bpfbus [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       bpfbus version\n"
 		"\n"
-		"       OBJECT := { pattern | filter-policy | send | link | bus | capture | stats }\n"
+		"       OBJECT := { pattern | filter-policy | send | link | bus | rule | capture | stats }\n"
 		"       OPTIONS := { -j|--json [-p|--pretty] | -h|--help | "
 		"-V|--version |\n"
 		"                    --pin-dir DIR }\n"
@@ -117,6 +117,7 @@ static const struct cmd objects[] = {
 	{"bus", do_bus},
 	{"capture", do_capture},
 	{"stats", do_stats},
+	{"rule", do_rule},
 	{"version", do_version},
 	{"help", do_help},
 	{NULL, NULL},

@@ -44,5 +44,6 @@ int do_link(int argc, char **argv);
 int do_bus(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_capture(int argc, char **argv);
+int do_rule(int argc, char **argv);
 
 #endif
