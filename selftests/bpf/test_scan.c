@@ -61,23 +61,6 @@ static void collect(void *arg, const struct path_info *pi, const struct scan_val
 	}
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct strbuf sb = STRBUF_INIT;
-	char buf[65536];
-	size_t n;
-
-	if (!f)
-		return NULL;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sb_add(&sb, buf, n);
-	fclose(f);
-	sb_reserve(&sb, 0);
-	*len = sb.len;
-	return sb.buf;
-}
-
 /* Corpus: patterns (rules) and events, from the project and ../shared. */
 struct corpus {
 	char **patterns, **events;
@@ -94,7 +77,7 @@ static void add(char ***v, size_t *n, const char *s, size_t len)
 static void load_cases(struct corpus *c, const char *path)
 {
 	size_t len;
-	char *text = slurp(path, &len);
+	char *text = read_whole_file(path, &len);
 
 	for (char *p = text; text && p < text + len;) {
 		char *nl = memchr(p, '\n', (size_t)(text + len - p));
@@ -116,7 +99,7 @@ static void load_cases(struct corpus *c, const char *path)
 static void load_lines(struct corpus *c, const char *path, size_t max)
 {
 	size_t len, k = 0;
-	char *text = slurp(path, &len);
+	char *text = read_whole_file(path, &len);
 
 	for (char *p = text; text && p < text + len && k < max; k++) {
 		char *nl = memchr(p, '\n', (size_t)(text + len - p));

@@ -26,29 +26,11 @@ void p_err(const char *fmt, ...)
 
 char *read_file(const char *path, size_t *len)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	struct strbuf sb = STRBUF_INIT;
-	char buf[65536];
-	size_t n;
+	char *text = read_whole_file(path, len);
 
-	if (!f) {
-		p_err("cannot open '%s': %s", path, strerror(errno));
-		return NULL;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sb_add(&sb, buf, n);
-	bool failed = ferror(f);
-
-	if (f != stdin)
-		fclose(f);
-	if (failed) {
-		p_err("cannot read '%s'", path);
-		sb_free(&sb);
-		return NULL;
-	}
-	sb_reserve(&sb, 0);
-	*len = sb.len;
-	return sb.buf;
+	if (!text)
+		p_err("cannot read '%s': %s", path, strerror(errno));
+	return text;
 }
 
 int cmd_select(const struct cmd *cmds, int argc, char **argv,

@@ -29,23 +29,6 @@ static void rules_path(char *buf, size_t len, const char *state_dir, const char 
 	snprintf(buf, len, "%s/rules/%s.json", state_dir, bus);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct strbuf sb = STRBUF_INIT;
-	char buf[65536];
-	size_t n;
-
-	if (!f)
-		return NULL;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		sb_add(&sb, buf, n);
-	fclose(f);
-	sb_reserve(&sb, 0);
-	*len = sb.len;
-	return sb.buf;
-}
-
 /* Add a rule file's patterns as rules of @bus_id; -1 with @err. */
 static int add_rules(struct bb_ruleset *rs, const char *bus, uint32_t bus_id, const char *text,
 		     size_t len, uint32_t **rule_bus, size_t *n, char *err, size_t err_len)
@@ -210,7 +193,7 @@ int bb_rules_reload(const char *pin_dir, const char *state_dir, struct bb_reload
 		if (buses[i].generation > gen)
 			gen = buses[i].generation;
 		rules_path(path, sizeof(path), state_dir, name);
-		char *text = slurp(path, &len);
+		char *text = read_whole_file(path, &len);
 
 		if (!text)
 			continue;

@@ -23,6 +23,9 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...)
 void sb_reset(struct strbuf *sb);
 void sb_free(struct strbuf *sb);
 
+/* A whole file ("-": stdin) as a NUL-terminated buffer; NULL with errno set. */
+char *read_whole_file(const char *path, size_t *len);
+
 /* malloc/calloc/realloc that abort on failure. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
