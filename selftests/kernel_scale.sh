@@ -1,0 +1,66 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# The kernel matcher at 1, 1,000, 10,000 and 100,000 rules: for each rule
+# set (our workload generator: 70% exact, 20% prefix, 10% numeric boxes) the
+# tables load into the BPF maps, the program runs under BPF_PROG_TEST_RUN on
+# every event, and its per-rule match counts equal the userspace matcher's.
+# Then every rule family of the benchmark the same way. Needs root (BPF).
+set -u
+
+SRCTREE=${SRCTREE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+BUILD=${BUILD:-$SRCTREE/build}
+BENCH=$BUILD/bench
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
+
+. "$SRCTREE/selftests/tap.sh"
+
+SCALES=(1 1000 10000 100000)
+FAMILIES=(EXACT PREFIX SUFFIX EQUALS_IGNORE_CASE PREFIX_EIC SUFFIX_EIC WILDCARD NUMERIC
+	ANYTHING_BUT ANYTHING_BUT_PREFIX ANYTHING_BUT_SUFFIX ANYTHING_BUT_IGNORE_CASE
+	ANYTHING_BUT_WILDCARD COMPLEX_ARRAYS)
+tap_plan $((${#SCALES[@]} + ${#FAMILIES[@]}))
+
+skip_all() {
+	for ((i = 0; i < ${#SCALES[@]} + ${#FAMILIES[@]}; i++)); do tap_skip "kernel_scale" "$1"; done
+	tap_done
+	exit 0
+}
+[[ $(id -u) -eq 0 ]] || skip_all "needs root (BPF)"
+[[ -x $BENCH ]] || skip_all "no bench binary at $BENCH"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if ! $PY "$SRCTREE/tools/gen-workloads" "$tmp/w" --n-citylots 2000 --n-ec2 200 \
+	--scale "$(IFS=,; echo "${SCALES[*]}")" >"$tmp/gen.log" 2>&1; then
+	sed 's/^/# /' "$tmp/gen.log"
+	skip_all "workload generator failed"
+fi
+
+# same_counts NAME RULES: user and kernel engines agree on every rule's count.
+same_counts() {
+	local name=$1 rules=$2 out
+	"$BENCH" --engine user --rules "$rules" --events "$tmp/w/citylots.jsonl" --passes 1 \
+		--warmup 0 --cpu -1 --counts "$tmp/$name.user" >"$tmp/$name.ulog" 2>&1 || return 1
+	out=$("$BENCH" --engine kernel --rules "$rules" --events "$tmp/w/citylots.jsonl" \
+		--passes 1 --warmup 0 --cpu -1 --counts "$tmp/$name.kernel" 2>&1) || {
+		echo "$out" | tail -3 | sed 's/^/# /'
+		return 1
+	}
+	tap_log "$(echo "$out" | grep -o 'rules=[0-9]*\|matches=[0-9]*\|verify_frac=[0-9.]*' |
+		tr '\n' ' ')"
+	# the first line is a comment naming the engine; the counts must be equal
+	diff <(tail -n +2 "$tmp/$name.user") <(tail -n +2 "$tmp/$name.kernel") | head -5 |
+		sed 's/^/# /'
+	cmp -s <(tail -n +2 "$tmp/$name.user") <(tail -n +2 "$tmp/$name.kernel")
+}
+
+for n in "${SCALES[@]}"; do
+	tap_run "scale-$n: tables load, kernel counts equal userspace" \
+		same_counts "scale-$n" "$tmp/w/rules/scale-$n.json"
+done
+for f in "${FAMILIES[@]}"; do
+	tap_run "$f: kernel counts equal userspace" same_counts "$f" "$tmp/w/rules/$f.json"
+done
+tap_done
