@@ -419,7 +419,7 @@ static long km_unescape_cb(__u64 i, void *arg)
 		}
 		return 0;
 	}
-	/* \uXXXX */
+	/* \u and four hex digits */
 	int h = km_hex(b);
 
 	if (h < 0) {

@@ -143,7 +143,7 @@ FIXTURE_VARIANT(dp)
 	const char *bus; /* bus name in the datagram; NULL: BUS_NAME */
 	int kind; /* 0: event */
 	const char *body; /* NULL: BODY */
-	size_t body_repeat; /* body of this many bytes ({"k":"xxx..."}) */
+	size_t body_repeat; /* body of this many bytes ({"k":"..."}, padded) */
 	int attrs; /* SNS attributes */
 	mutate_fn mutate;
 	int lie_udp_len; /* UDP length larger than the frame */

@@ -81,7 +81,7 @@ void json_write(struct strbuf *sb, const struct json_value *v);
 /* Append @s as a quoted JSON string with escapes. */
 void json_write_string(struct strbuf *sb, const char *s, size_t len);
 
-/* Decode one \uXXXX-aware JSON string body (between the quotes) into out
+/* Decode one JSON string body (\u escapes included) (between the quotes) into out
  * (at least len bytes). Returns the decoded length or -1 on a bad escape. */
 long json_unescape(const char *in, size_t len, char *out);
 
