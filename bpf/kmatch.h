@@ -86,6 +86,25 @@ static __always_inline int km_mark_cond(__u32 cond, __u32 objarr)
 	return 0;
 }
 
+/* Mark anything-but id @ab excluded by the leaf with stamp @stamp. */
+static __always_inline void km_exclude(__u32 slot, __u32 ab, __u32 stamp)
+{
+	__u32 aidx = slot * BPFBUS_MAX_AB + ab;
+	__u32 *ex = bpf_map_lookup_elem(&km_ab_excl, &aidx);
+
+	if (ex)
+		*ex = stamp;
+}
+
+/* A hit: mark condition @id, or (@mode 1) exclude anything-but id @id. */
+static __always_inline void km_hit(__u32 slot, __u32 id, __u32 mode, __u32 objarr, __u32 stamp)
+{
+	if (mode)
+		km_exclude(slot, id, stamp);
+	else
+		km_mark_cond(id, objarr);
+}
+
 struct km_visit_ctx {
 	__u32 slot, first, mode, objarr, stamp;
 };
@@ -98,15 +117,7 @@ static long km_visit_cb(__u64 i, void *arg)
 
 	if (!id)
 		return 1;
-	if (v->mode) {
-		__u32 aidx = v->slot * BPFBUS_MAX_AB + *id;
-		__u32 *ex = bpf_map_lookup_elem(&km_ab_excl, &aidx);
-
-		if (ex)
-			*ex = v->stamp;
-		return 0;
-	}
-	km_mark_cond(*id, v->objarr);
+	km_hit(v->slot, *id, v->mode, v->objarr, v->stamp);
 	return 0;
 }
 
@@ -542,17 +553,8 @@ static long km_wc_entry_cb(__u64 i, void *arg)
 		c->unfinished = 1; /* pathological: let userspace decide */
 		return 1;
 	}
-	if (!m->wc_result)
-		return 0;
-	if (c->mode) {
-		__u32 aidx = c->slot * BPFBUS_MAX_AB + w->id;
-		__u32 *ex = bpf_map_lookup_elem(&km_ab_excl, &aidx);
-
-		if (ex)
-			*ex = c->stamp;
-	} else {
-		km_mark_cond(w->id, c->objarr);
-	}
+	if (m->wc_result)
+		km_hit(c->slot, w->id, c->mode, c->objarr, c->stamp);
 	return 0;
 }
 
