@@ -410,6 +410,7 @@ static bool load_rules(const struct opts *o, const struct rules *r,
 struct pass {
 	double secs;
 	uint64_t flagged; /* kernel engine: events userspace had to decide */
+	uint64_t why[32];  /* kernel engine: flagged events by VERIFY reason bit */
 	uint64_t passed;  /* kernel engine: events the kernel passed on */
 	uint64_t matches;
 	uint64_t errors;     /* events the matcher refused (not a JSON object) */
@@ -484,6 +485,8 @@ static void run_pass_kernel(struct kengine *k, struct bb_match_ctx *ctx,
 			double t0 = now_s();
 
 			flagged += kr.verdict == KV_VERIFY;
+			for (int b = 0; b < 32; b++)
+				ps->why[b] += (kr.verify >> b) & 1;
 			passed += kr.verdict == KV_PASS;
 			n = bb_match_event(ctx, ev->text[i], ev->len[i], &ids, NULL);
 			user_s += now_s() - t0;
@@ -809,10 +812,25 @@ static void print_result(const struct bench *b, uint64_t total, int failed)
 	}
 	printf(" ns_per_event=%.1f mem_bytes=%zu maxrss_kb=%ld",
 	       1e9 / median(sorted, o->passes), bb_ruleset_memory(b->l.rs), maxrss_kb());
-	if (b->k)
-		printf(" engine=kernel kload_s=%.3f verify_frac=%.4f pass_frac=%.4f",
+	if (b->k) {
+		printf(" engine=kernel kload_s=%.3f verify_frac=%.4f pass_frac=%.4f verify_why=",
 		       b->kload_s, (double)b->last.flagged / (double)b->ev.n,
 		       (double)b->last.passed / (double)b->ev.n);
+		/* per reason (kengine's names), so a test can tell which limit fired */
+		const char *sep = "";
+
+		for (int bit = 0; bit < 32; bit++) {
+			char name[64];
+
+			if (!b->last.why[bit])
+				continue;
+			kverify_reasons(1u << bit, name, sizeof(name));
+			printf("%s%s:%" PRIu64, sep, name, b->last.why[bit]);
+			sep = ",";
+		}
+		if (!*sep)
+			printf("-");
+	}
 	printf("\n");
 	free(sorted);
 }
