@@ -121,18 +121,26 @@ static long km_visit_cb(__u64 i, void *arg)
 	return 0;
 }
 
+/* Walk a posting list in the caller's frame (no call of its own: see
+ * km_lookup_visit). */
+static __always_inline void km_walk(struct km_state *m, __u32 first, __u32 count, __u32 mode,
+				    __u32 objarr)
+{
+	struct km_visit_ctx v = {
+		.slot = m->slot, .first = first, .mode = mode, .objarr = objarr,
+		.stamp = m->leaf_stamp};
+
+	if (count)
+		bpf_loop(count, km_visit_cb, &v, 0);
+}
+
 /* Mark (mode 0) or exclude (mode 1: anything-but ids) a posting list. */
 KM_NOINLINE int km_visit(__u32 first, __u32 count, __u32 mode, __u32 objarr)
 {
 	struct km_state *m = km_match_state();
 
-	if (!m || !count)
-		return 0;
-	struct km_visit_ctx v = {
-		.slot = m->slot, .first = first, .mode = mode, .objarr = objarr,
-		.stamp = m->leaf_stamp};
-
-	bpf_loop(count, km_visit_cb, &v, 0);
+	if (m)
+		km_walk(m, first, count, mode, objarr);
 	return 0;
 }
 
@@ -147,13 +155,8 @@ KM_NOINLINE int km_lookup_visit(__u32 mode, __u32 objarr)
 		return 0;
 	struct bpfbus_posting *p = bpf_map_lookup_elem(&km_values, &m->key);
 
-	if (!p || !p->count)
-		return 0;
-	struct km_visit_ctx v = {
-		.slot = m->slot, .first = p->first, .mode = mode, .objarr = objarr,
-		.stamp = m->leaf_stamp};
-
-	bpf_loop(p->count, km_visit_cb, &v, 0);
+	if (p)
+		km_walk(m, p->first, p->count, mode, objarr);
 	return 0;
 }
 
@@ -652,6 +655,194 @@ KM_NOINLINE int km_cidr(__u32 root, __u32 src, __u32 off, __u32 len, __u32 objar
 	return 0;
 }
 
+/*
+ * IPv6 addresses, read exactly as glibc's inet_pton(AF_INET6) reads them
+ * (the userspace matcher's parser): 1-4 hex digits a group, one "::", and
+ * an optional dotted IPv4 tail (decimal octets without leading zeros).
+ * The decimal value of each group is tracked beside its hex value because
+ * a '.' turns the group just read into the tail's first octet.
+ */
+struct km_ip6_ctx {
+	struct scan_state *s;
+	struct km_state *m;
+	__u32 src, off;
+};
+
+static __always_inline int km_ip6_group(struct km_state *m, __u32 v)
+{
+	if (m->ip6_n >= 8)
+		return -1;
+	__u32 j = m->ip6_n;
+
+	asm volatile("%0 &= 7" : "+r"(j)); /* see km_ip6_finish */
+	m->ip6_grp[j] = (__u16)v;
+	m->ip6_n++;
+	return 0;
+}
+
+/* One byte of the IPv4 tail. */
+static __always_inline int km_ip6_tail(struct km_state *m, __u8 b)
+{
+	if (b >= '0' && b <= '9') {
+		if (m->ip6_sawd && m->ip6_cur == 0)
+			return -1; /* a leading zero */
+		m->ip6_cur = m->ip6_cur * 10 + (b - '0');
+		if (m->ip6_cur > 255)
+			return -1;
+		if (!m->ip6_sawd) {
+			if (++m->ip6_oct > 4)
+				return -1;
+			m->ip6_sawd = 1;
+		}
+		return 0;
+	}
+	if (b != '.' || !m->ip6_sawd || m->ip6_oct == 4)
+		return -1;
+	m->ip6_v4addr = (m->ip6_v4addr << 8) | m->ip6_cur;
+	m->ip6_cur = 0;
+	m->ip6_sawd = 0;
+	return 0;
+}
+
+static __always_inline int km_hexval(__u8 b)
+{
+	if (b >= '0' && b <= '9')
+		return b - '0';
+	if (b >= 'a' && b <= 'f')
+		return b - 'a' + 10;
+	if (b >= 'A' && b <= 'F')
+		return b - 'A' + 10;
+	return -1;
+}
+
+static __always_inline int km_ip6_byte(struct km_state *m, __u8 b, __u32 i)
+{
+	int d = km_hexval(b);
+
+	if (m->ip6_v4)
+		return km_ip6_tail(m, b);
+	if (i == 0 && b == ':') {
+		m->ip6_lead = 1; /* a leading ':' must start "::" */
+		return 0;
+	}
+	if (i == 1 && m->ip6_lead && b != ':')
+		return -1;
+	if (d >= 0) {
+		if (m->ip6_xd == 4)
+			return -1;
+		if (d > 9 || (m->ip6_xd && m->ip6_dec == 0))
+			m->ip6_decbad = 1;
+		else
+			m->ip6_dec = m->ip6_dec * 10 + d;
+		if (m->ip6_dec > 255)
+			m->ip6_decbad = 1;
+		m->ip6_val = (m->ip6_val << 4) | (__u32)d;
+		m->ip6_xd++;
+		return 0;
+	}
+	if (b == ':') {
+		if (!m->ip6_xd) {
+			if (m->ip6_colon != ~0u)
+				return -1;
+			m->ip6_colon = m->ip6_n;
+			return 0;
+		}
+		if (i + 1 == m->ip6_len || km_ip6_group(m, m->ip6_val) < 0)
+			return -1;
+		m->ip6_xd = 0;
+		m->ip6_val = 0;
+		m->ip6_dec = 0;
+		m->ip6_decbad = 0;
+		return 0;
+	}
+	/* '.': the group just read was the tail's first octet */
+	if (b != '.' || m->ip6_n > 6 || !m->ip6_xd || m->ip6_decbad)
+		return -1;
+	m->ip6_v4 = 1;
+	m->ip6_oct = 1;
+	m->ip6_v4addr = m->ip6_dec;
+	m->ip6_cur = 0;
+	m->ip6_sawd = 0;
+	return 0;
+}
+
+static long km_ip6_cb(__u64 i, void *arg)
+{
+	struct km_ip6_ctx *c = arg;
+	struct km_state *m = c->m;
+
+	if (km_ip6_byte(m, km_byte(c->s, m, c->src, c->off + (__u32)i), (__u32)i) < 0) {
+		m->ip6_bad = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The parsed groups as an address; -1 if they do not make one. */
+static __always_inline int km_ip6_finish(struct km_state *m, __u8 addr[16])
+{
+	if (m->ip6_v4) {
+		if (m->ip6_oct < 4 || !m->ip6_sawd)
+			return -1;
+		m->ip6_v4addr = (m->ip6_v4addr << 8) | m->ip6_cur;
+		km_ip6_group(m, m->ip6_v4addr >> 16);
+		km_ip6_group(m, m->ip6_v4addr & 0xffff);
+	} else if (m->ip6_xd && km_ip6_group(m, m->ip6_val) < 0) {
+		return -1;
+	}
+	__u32 n = m->ip6_n, cp = m->ip6_colon, gap;
+
+	if (cp == ~0u) {
+		if (n != 8)
+			return -1;
+		cp = 8;
+		gap = 0;
+	} else {
+		if (n >= 8 || cp > n) /* "::" must stand for at least one group */
+			return -1;
+		gap = 8 - n;
+	}
+	for (__u32 g = 0; g < 8; g++) {
+		__u32 j = g < cp ? g : g - gap, v;
+
+		/* clang drops a plain "& 7" it can prove redundant; the verifier
+		 * cannot, so the mask is kept in asm */
+		asm volatile("%0 &= 7" : "+r"(j));
+		v = g >= cp && g < cp + gap ? 0 : m->ip6_grp[j];
+		addr[2 * g] = (__u8)(v >> 8);
+		addr[2 * g + 1] = (__u8)v;
+	}
+	return 0;
+}
+
+/* IPv6 blocks: the value as an address, looked up in the trie of the path
+ * in m->key.path. */
+KM_NOINLINE int km_cidr6_leaf(__u32 src, __u32 off, __u32 len, __u32 objarr)
+{
+	struct scan_state *s = km_scan_state();
+	struct km_state *m = km_match_state();
+
+	if (!s || !m || len < 2 || len >= 64) /* inet_pton's buffer: not an address */
+		return 0;
+	struct km_ip6_ctx c = {.s = s, .m = m, .src = src, .off = off};
+	struct bpfbus_c6key key = {.prefixlen = 32 + 128, .path_slot = m->key.path | (m->slot << 16)};
+
+	m->ip6_n = 0;
+	m->ip6_colon = ~0u;
+	m->ip6_val = m->ip6_xd = m->ip6_dec = m->ip6_decbad = m->ip6_lead = 0;
+	m->ip6_v4 = m->ip6_oct = m->ip6_sawd = m->ip6_cur = m->ip6_v4addr = 0;
+	m->ip6_bad = 0;
+	m->ip6_len = len;
+	bpf_loop(len, km_ip6_cb, &c, 0);
+	if (m->ip6_bad || km_ip6_finish(m, key.addr) < 0)
+		return 0;
+	struct bpfbus_posting *p = bpf_map_lookup_elem(&km_cidr6, &key);
+
+	if (p)
+		km_walk(m, p->first, p->count, 0, objarr);
+	return 0;
+}
+
 /* ---- one string leaf --------------------------------------------------- */
 
 static __always_inline void km_string(struct km_state *m, struct bpfbus_kpath *kp, __u32 off,
@@ -697,10 +888,8 @@ static __always_inline void km_string(struct km_state *m, struct bpfbus_kpath *k
 	km_wildcards(kp->wild.first, kp->wild.count, off, len, oaf | sf);
 	km_wildcards(kp->ab_wild.first, kp->ab_wild.count, off, len, sf | KM_AFFIX_EXCLUDE);
 	if ((kp->cidr4_root != BPFBUS_NO_NODE || (fl & BPFBUS_P_CIDR6)) &&
-	    km_cidr(kp->cidr4_root, src, off, len, oa) < 0 && (fl & BPFBUS_P_CIDR6)) {
-		m->verify |= KM_VERIFY_VALUE; /* IPv6 blocks are userspace's */
-		return;
-	}
+	    km_cidr(kp->cidr4_root, src, off, len, oa) < 0 && (fl & BPFBUS_P_CIDR6))
+		km_cidr6_leaf(src, off, len, oa);
 	if (!(fl & BPFBUS_P_ANY_FOLD))
 		return;
 	if (len > BPFBUS_VAL_MAX) {

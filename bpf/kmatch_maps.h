@@ -98,6 +98,15 @@ struct {
 	KM_PIN
 } km_wild SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, BPFBUS_MAX_CIDR6);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* LPM tries require it */
+	__type(key, struct bpfbus_c6key);
+	__type(value, struct bpfbus_posting);
+	KM_PIN
+} km_cidr6 SEC(".maps");
+
 /*
  * The scanner's and matcher's state for the event in hand. Per-CPU in the
  * datapath; a test program may define KM_STATE_MAP_TYPE as a plain array to

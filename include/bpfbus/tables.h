@@ -30,6 +30,7 @@
 #define BPFBUS_NO_NODE 0xffffffffu
 #define BPFBUS_MAX_WILD 65536 /* wildcard patterns */
 #define BPFBUS_WILD_MAX 128   /* bytes of one wildcard pattern in the kernel */
+#define BPFBUS_MAX_CIDR6 65536 /* IPv6 block entries over both slots */
 
 /* Longest value a key holds; longer pattern values make the path VERIFY. */
 #define BPFBUS_VAL_MAX 64
@@ -85,7 +86,7 @@ enum bpfbus_kpath_flags {
 	BPFBUS_P_VERIFY_STR = 1 << 8,  /* wildcard, cidr, a long value */
 	BPFBUS_P_VERIFY_NUM = 1 << 9,  /* numeric ranges, unusual numbers */
 	BPFBUS_P_VERIFY_LONG = 1 << 10, /* strings longer than VAL_MAX */
-	BPFBUS_P_CIDR6 = 1 << 11,	/* IPv6 blocks: IPv6 strings VERIFY */
+	BPFBUS_P_CIDR6 = 1 << 11,	/* IPv6 blocks in km_cidr6 */
 };
 
 struct bpfbus_kpath {
@@ -125,6 +126,18 @@ struct bpfbus_ival {
 	__u64 lo, hi; /* order keys; 0 and ~0 stand for -inf and +inf */
 	__u32 cond;
 	__u32 open;   /* bit 0: lower bound open, bit 1: upper bound open */
+};
+
+/*
+ * IPv6 blocks: an LPM trie keyed by (slot, path) and the block's aligned
+ * prefix. An entry's posting list holds the conditions of its own block and
+ * of every shorter block containing it, so the one longest-prefix lookup an
+ * address gets finds all the blocks it is in.
+ */
+struct bpfbus_c6key {
+	__u32 prefixlen; /* 32 + the block's prefix length */
+	__u32 path_slot; /* path | slot << 16: always inside the prefix */
+	__u8 addr[16];	 /* network order */
 };
 
 struct bpfbus_kcond {
@@ -203,6 +216,10 @@ struct km_state {
 	__u32 wc_pi, wc_si, wc_star_p, wc_star_s, wc_result;
 	/* IPv4 parsing */
 	__u32 ip_addr, ip_part, ip_digits, ip_parts, ip_bad;
+	/* IPv6 parsing, as inet_pton(AF_INET6) reads (kmatch.h km_cidr6) */
+	__u16 ip6_grp[8];
+	__u32 ip6_n, ip6_colon, ip6_val, ip6_xd, ip6_dec, ip6_decbad, ip6_lead;
+	__u32 ip6_v4, ip6_oct, ip6_sawd, ip6_cur, ip6_v4addr, ip6_bad, ip6_len;
 	/* a string value with its escapes decoded */
 	__u32 str_len, esc, uval, ucnt, ubad;
 	__u8 str[BPFBUS_VAL_MAX];
@@ -216,6 +233,7 @@ _Static_assert(sizeof(struct bpfbus_kpath) == 96, "bpfbus_kpath is ABI");
 _Static_assert(sizeof(struct bpfbus_wild) == 136, "bpfbus_wild is ABI");
 _Static_assert(sizeof(struct bpfbus_inode) == 32, "bpfbus_inode is ABI");
 _Static_assert(sizeof(struct bpfbus_ival) == 24, "bpfbus_ival is ABI");
+_Static_assert(sizeof(struct bpfbus_c6key) == 24, "bpfbus_c6key is ABI");
 _Static_assert(sizeof(struct bpfbus_kcond) == 16, "bpfbus_kcond is ABI");
 _Static_assert(sizeof(struct bpfbus_rule_name) == 128, "bpfbus_rule_name is ABI");
 _Static_assert(sizeof(struct bpfbus_kbranch) == 16, "bpfbus_kbranch is ABI");

@@ -35,7 +35,8 @@ bool ip_parse(const char *s, size_t len, uint8_t addr[16], bool *v6)
 	char buf[64];
 
 	memset(addr, 0, 16);
-	if (len == 0 || len >= sizeof(buf))
+	/* inet_pton would stop at a NUL; such a string is no address at all */
+	if (len == 0 || len >= sizeof(buf) || memchr(s, '\0', len))
 		return false;
 	if (memchr(s, ':', len)) {
 		memcpy(buf, s, len);
@@ -60,8 +61,8 @@ void cidr_mask(uint8_t addr[16], uint8_t bits)
 	}
 }
 
-bool cidr_parse(const char *s, size_t len, uint8_t lo[16], uint8_t hi[16],
-		bool *v6, char *reason, size_t reason_len)
+bool cidr_parse(const char *s, size_t len, uint8_t lo[16], uint8_t hi[16], bool *v6, char *reason,
+		size_t reason_len)
 {
 	/* like Java's split("/"): trailing empty parts vanish */
 	size_t n = len;
@@ -93,15 +94,13 @@ bool cidr_parse(const char *s, size_t len, uint8_t lo[16], uint8_t hi[16],
 	if (v > 2147483647L + neg)
 		goto not_int;
 	if (neg && v > 0) {
-		snprintf(reason, reason_len,
-			 "Malformed CIDR, mask bits must not be negative");
+		snprintf(reason, reason_len, "Malformed CIDR, mask bits must not be negative");
 		return false;
 	}
 	size_t alen = (size_t)(slash - s);
 
 	if (!ip_parse(s, alen, lo, v6)) {
-		snprintf(reason, reason_len, "Nonstandard IP address: %.*s",
-			 (int)alen, s);
+		snprintf(reason, reason_len, "Nonstandard IP address: %.*s", (int)alen, s);
 		return false;
 	}
 	if (!*v6 && v > 31) {
@@ -123,8 +122,7 @@ bool cidr_parse(const char *s, size_t len, uint8_t lo[16], uint8_t hi[16],
 	}
 	return true;
 not_int:
-	snprintf(reason, reason_len,
-		 "Malformed CIDR, mask bits must be an integer");
+	snprintf(reason, reason_len, "Malformed CIDR, mask bits must be an integer");
 	return false;
 }
 
@@ -148,8 +146,7 @@ static bool aligned(const uint8_t *a, size_t alen, unsigned host)
 }
 
 /* a + 2^host - 1 (the block's last address) into out; false on overflow. */
-static bool block_end(const uint8_t *a, size_t alen, unsigned host,
-		      uint8_t *out)
+static bool block_end(const uint8_t *a, size_t alen, unsigned host, uint8_t *out)
 {
 	memcpy(out, a, alen);
 	for (size_t k = alen; k-- > 0 && host > 0;) {
@@ -170,9 +167,7 @@ static bool addr_inc(uint8_t *a, size_t alen)
 }
 
 void range_to_prefixes(const uint8_t lo[16], const uint8_t hi[16], size_t alen,
-		       void (*fn)(void *arg, const uint8_t *prefix,
-				  uint8_t bits),
-		       void *arg)
+		       void (*fn)(void *arg, const uint8_t *prefix, uint8_t bits), void *arg)
 {
 	uint8_t cur[16], end[16];
 	unsigned total = (unsigned)alen * 8;
@@ -182,8 +177,7 @@ void range_to_prefixes(const uint8_t lo[16], const uint8_t hi[16], size_t alen,
 		/* the largest aligned block at cur that stays within hi */
 		unsigned host = total;
 
-		while (host > 0 && !(aligned(cur, alen, host) &&
-				     block_end(cur, alen, host, end) &&
+		while (host > 0 && !(aligned(cur, alen, host) && block_end(cur, alen, host, end) &&
 				     addr_cmp(end, hi, alen) <= 0))
 			host--;
 		block_end(cur, alen, host, end);

@@ -16,24 +16,16 @@
 /* XDP test frames must hold at least an Ethernet header's worth of bytes. */
 #define MIN_FRAME 14
 
-struct slot_keys {
-	struct bpfbus_vkey *vkeys;
-	size_t n_vkeys;
-	struct bpfbus_pkey *pkeys;
-	size_t n_pkeys;
-};
-
 struct kengine {
 	struct kmatch_test_bpf *skel;
 	struct ktable_fds fds;
 	uint32_t gen;
-	struct slot_keys keys[BPFBUS_SLOTS]; /* what each slot holds, to clear */
 	char *frame;
 };
 
 const char *kverdict_name(enum kverdict v)
 {
-	static const char *const names[] = {"drop", "match", "verify", "pass"};
+	static const char *const names[] = { "drop", "match", "verify", "pass" };
 
 	return v <= KV_PASS ? names[v] : "?";
 }
@@ -44,11 +36,15 @@ void kverify_reasons(uint32_t bits, char *buf, size_t len)
 		uint32_t bit;
 		const char *name;
 	} names[] = {
-		{BPFBUS_VERIFY_DEPTH, "depth"},	       {BPFBUS_VERIFY_LEAVES, "leaves"},
-		{BPFBUS_VERIFY_KEY_ESCAPE, "key-escape"}, {BPFBUS_VERIFY_ARRAYS, "array-depth"},
-		{BPFBUS_VERIFY_SIZE, "size"},	       {KM_VERIFY_VALUE, "value"},
-		{KM_VERIFY_ARRAYS, "array-consistency"},  {KM_VERIFY_CANDS, "candidates"},
-		{KM_VERIFY_OUT, "rules"},
+		{ BPFBUS_VERIFY_DEPTH, "depth" },
+		{ BPFBUS_VERIFY_LEAVES, "leaves" },
+		{ BPFBUS_VERIFY_KEY_ESCAPE, "key-escape" },
+		{ BPFBUS_VERIFY_ARRAYS, "array-depth" },
+		{ BPFBUS_VERIFY_SIZE, "size" },
+		{ KM_VERIFY_VALUE, "value" },
+		{ KM_VERIFY_ARRAYS, "array-consistency" },
+		{ KM_VERIFY_CANDS, "candidates" },
+		{ KM_VERIFY_OUT, "rules" },
 	};
 	size_t n = 0;
 
@@ -93,30 +89,16 @@ struct kengine *kengine_open(char *err, size_t err_len)
 		.inodes = bpf_map__fd(k->skel->maps.km_inodes),
 		.ivals = bpf_map__fd(k->skel->maps.km_ivals),
 		.wild = bpf_map__fd(k->skel->maps.km_wild),
+		.cidr6 = bpf_map__fd(k->skel->maps.km_cidr6),
 	};
 	k->frame = xmalloc(BPFBUS_SCAN_MAX_BODY + MIN_FRAME);
 	return k;
-}
-
-static void clear_slot(struct kengine *k, unsigned slot)
-{
-	struct slot_keys *sk = &k->keys[slot];
-
-	for (size_t i = 0; i < sk->n_vkeys; i++)
-		bpf_map_delete_elem(k->fds.values, &sk->vkeys[i]);
-	for (size_t i = 0; i < sk->n_pkeys; i++)
-		bpf_map_delete_elem(k->fds.paths, &sk->pkeys[i]);
-	free(sk->vkeys);
-	free(sk->pkeys);
-	memset(sk, 0, sizeof(*sk));
 }
 
 void kengine_close(struct kengine *k)
 {
 	if (!k)
 		return;
-	for (unsigned s = 0; s < BPFBUS_SLOTS; s++)
-		clear_slot(k, s);
 	kmatch_test_bpf__destroy(k->skel);
 	free(k->frame);
 	free(k);
@@ -129,7 +111,7 @@ int kengine_load(struct kengine *k, const struct bb_ruleset *rs, char *err, size
 	struct ktables kt;
 
 	/* build beside the live slot, then switch with one store */
-	clear_slot(k, slot);
+	ktables_clear_slot(&k->fds, slot);
 	if (ktables_build(rs, (uint8_t)slot, gen, NULL, &kt, err, err_len) < 0)
 		return -1;
 	int r = ktables_load(&kt, &k->fds);
@@ -139,15 +121,6 @@ int kengine_load(struct kengine *k, const struct bb_ruleset *rs, char *err, size
 		ktables_free(&kt);
 		return -1;
 	}
-	struct slot_keys *sk = &k->keys[slot];
-
-	sk->n_vkeys = kt.n_values;
-	sk->vkeys = xmalloc((kt.n_values + 1) * sizeof(*sk->vkeys));
-	memcpy(sk->vkeys, kt.vkeys, kt.n_values * sizeof(*sk->vkeys));
-	sk->n_pkeys = kt.n_paths;
-	sk->pkeys = xcalloc(kt.n_paths + 1, sizeof(*sk->pkeys));
-	for (size_t i = 0; i < kt.n_paths; i++)
-		sk->pkeys[i] = (struct bpfbus_pkey){.hash = kt.path_hash[i], .slot = slot};
 	ktables_free(&kt);
 	k->skel->bss->table_slot = slot;
 	k->gen = gen;

@@ -3,13 +3,15 @@
  * Lowering the userspace ruleset (ruleset_int.h) to the kernel tables. The
  * kernel decides exactly what these tables can express; everything else is
  * marked on its path so that the kernel flags such events VERIFY:
- *   - wildcards, CIDR blocks and anything-but wildcards (strings VERIFY),
+ *   - wildcards and anything-but wildcards that need more than the kernel's
+ *     pattern length or NFA width (strings VERIFY),
  *   - numeric ranges and numbers that need more than 15 digits (numbers
  *     VERIFY),
  *   - values or prefixes longer than a key holds (long strings VERIFY).
  */
 #include "ktables.h"
 #include "bpfbus/numkey.h"
+#include "cidr.h"
 #include "numeric.h"
 #include "ruleset_int.h"
 #include "strbuf.h"
@@ -112,7 +114,7 @@ static uint32_t build_inode(struct ktables *kt, struct bpfbus_ival *iv, size_t n
 		kt->inodes = xrealloc(kt->inodes, kt->cap_inodes * sizeof(*kt->inodes));
 	}
 	uint32_t idx = (uint32_t)kt->n_inodes++;
-	struct bpfbus_inode node = {.center = c, .count = (uint32_t)nm};
+	struct bpfbus_inode node = { .center = c, .count = (uint32_t)nm };
 
 	qsort(m, nm, sizeof(*m), cmp_lo);
 	node.lo_first = (uint32_t)kt->n_ivals;
@@ -144,11 +146,11 @@ static int build_ranges(struct ktables *kt, const struct itree *t, uint32_t *roo
 			free(iv);
 			return -1;
 		}
-		iv[i] = (struct bpfbus_ival){.lo = lo,
-					     .hi = hi,
-					     .cond = src[i].id,
-					     .open = (src[i].lo_open ? 1u : 0u) |
-						     (src[i].hi_open ? 2u : 0u)};
+		iv[i] = (struct bpfbus_ival){ .lo = lo,
+					      .hi = hi,
+					      .cond = src[i].id,
+					      .open = (src[i].lo_open ? 1u : 0u) |
+						      (src[i].hi_open ? 2u : 0u) };
 	}
 	*root = build_inode(kt, iv, n);
 	free(iv);
@@ -159,7 +161,7 @@ static int build_ranges(struct ktables *kt, const struct itree *t, uint32_t *roo
 static struct bpfbus_posting add_wild(struct ktables *kt, const struct wc_entry *wc, size_t n,
 				      uint32_t *flags)
 {
-	struct bpfbus_posting p = {.first = (uint32_t)kt->n_wild, .count = (uint32_t)n};
+	struct bpfbus_posting p = { .first = (uint32_t)kt->n_wild, .count = (uint32_t)n };
 
 	kt->wild = xrealloc(kt->wild, (kt->n_wild + n + 1) * sizeof(*kt->wild));
 	for (size_t i = 0; i < n; i++) {
@@ -204,8 +206,6 @@ static void build_cidr_trees(struct ktables *kt, const struct bb_ruleset *rs)
 		uint32_t path;
 
 		memcpy(&path, k, 4);
-		if (k[4] == K_CIDR6)
-			kt->kpath[path].flags |= BPFBUS_P_CIDR6;
 		if (k[4] != K_CIDR4)
 			continue;
 		/* key: 4 address bytes (network order), prefix length */
@@ -217,7 +217,8 @@ static void build_cidr_trees(struct ktables *kt, const struct bb_ruleset *rs)
 		for (uint32_t p = rs->vt.post_off[s->post]; p < rs->vt.post_off[s->post + 1]; p++) {
 			v = xrealloc(v, (n + 1) * sizeof(*v));
 			v[n++] = (struct cidr_ival){
-				path, {.lo = addr, .hi = addr | host, .cond = rs->vt.flat[p]}};
+				path, { .lo = addr, .hi = addr | host, .cond = rs->vt.flat[p] }
+			};
 		}
 	}
 	if (n)
@@ -235,6 +236,107 @@ static void build_cidr_trees(struct ktables *kt, const struct bb_ruleset *rs)
 		i = j;
 	}
 	free(v);
+}
+
+/* One IPv6 block of a path: its aligned prefix and its own conditions. */
+struct c6_block {
+	uint32_t path;
+	uint8_t addr[16], bits;
+	const uint32_t *conds;
+	size_t n_conds;
+};
+
+static int cmp_c6(const void *a, const void *b)
+{
+	const struct c6_block *x = a, *y = b;
+	int c;
+
+	if (x->path != y->path)
+		return x->path < y->path ? -1 : 1;
+	if ((c = memcmp(x->addr, y->addr, 16)))
+		return c;
+	return (int)x->bits - (int)y->bits;
+}
+
+static bool c6_contains(const struct c6_block *outer, const struct c6_block *inner)
+{
+	uint8_t a[16];
+
+	if (outer->path != inner->path || outer->bits > inner->bits)
+		return false;
+	memcpy(a, inner->addr, 16);
+	cidr_mask(a, outer->bits);
+	return !memcmp(a, outer->addr, 16);
+}
+
+/*
+ * The IPv6 trie entries. Sorted by (path, address, length), a block comes
+ * after every block containing it, so a stack of the open blocks gives each
+ * one its ancestors: an entry's list is its own conditions plus its
+ * innermost ancestor's list (which already holds the rest).
+ */
+static void build_cidr6(struct ktables *kt, const struct bb_ruleset *rs)
+{
+	struct c6_block *b = NULL;
+	size_t n = 0, *stack, depth = 0;
+	uint32_t *ids = NULL;
+	size_t cap_ids = 0;
+
+	for (size_t i = 0; i < rs->vt.cap; i++) {
+		const struct vtable_slot *s = &rs->vt.slots[i];
+
+		if (!s->key_len)
+			continue;
+		const uint8_t *k = rs->vt.keys + s->key_off;
+
+		if (k[4] != K_CIDR6)
+			continue;
+		b = xrealloc(b, (n + 1) * sizeof(*b));
+		memcpy(&b[n].path, k, 4);
+		memcpy(b[n].addr, k + 5, 16); /* key: 16 address bytes, prefix length */
+		b[n].bits = k[21];
+		b[n].conds = rs->vt.flat + rs->vt.post_off[s->post];
+		b[n].n_conds = rs->vt.post_off[s->post + 1] - rs->vt.post_off[s->post];
+		kt->kpath[b[n].path].flags |= BPFBUS_P_CIDR6;
+		n++;
+	}
+	if (!n)
+		return;
+	qsort(b, n, sizeof(*b), cmp_c6);
+	stack = xmalloc(n * sizeof(*stack));
+	kt->c6keys = xcalloc(n, sizeof(*kt->c6keys));
+	kt->c6posts = xcalloc(n, sizeof(*kt->c6posts));
+	for (size_t i = 0; i < n; i++) {
+		size_t m = 0;
+
+		while (depth && !c6_contains(&b[stack[depth - 1]], &b[i]))
+			depth--;
+		if (depth) {
+			const struct bpfbus_posting *up = &kt->c6posts[stack[depth - 1]];
+
+			m = up->count;
+			if (m + b[i].n_conds > cap_ids) {
+				cap_ids = (m + b[i].n_conds) * 2;
+				ids = xrealloc(ids, cap_ids * sizeof(*ids));
+			}
+			memcpy(ids, kt->postings + up->first, m * sizeof(*ids));
+		} else if (b[i].n_conds > cap_ids) {
+			cap_ids = b[i].n_conds * 2;
+			ids = xrealloc(ids, cap_ids * sizeof(*ids));
+		}
+		memcpy(ids + m, b[i].conds, b[i].n_conds * sizeof(*ids));
+		m += b[i].n_conds;
+		kt->c6keys[i].prefixlen = 32 + b[i].bits;
+		kt->c6keys[i].path_slot = b[i].path | ((uint32_t)kt->slot << 16);
+		memcpy(kt->c6keys[i].addr, b[i].addr, 16);
+		kt->c6posts[i].count = (uint32_t)m;
+		kt->c6posts[i].first = add_postings(kt, ids, m);
+		stack[depth++] = i;
+	}
+	kt->n_c6 = n;
+	free(ids);
+	free(stack);
+	free(b);
 }
 
 static void set_lens(__u64 *bits, const struct lenset *ls, uint32_t *flags)
@@ -279,7 +381,8 @@ static void build_path(struct ktables *kt, const struct path_info *pi, size_t id
 	kp->ab.count = (uint32_t)pi->n_ab;
 	kp->ab.first = add_postings(kt, pi->ab, pi->n_ab);
 	kt->path_hash[id] = pi->hash;
-	kt->path[id] = (struct bpfbus_path){.id = (uint32_t)id, .leaf = pi->leaf, .inner = pi->inner};
+	kt->path[id] =
+		(struct bpfbus_path){ .id = (uint32_t)id, .leaf = pi->leaf, .inner = pi->inner };
 }
 
 /* One table key: keep it, or mark its path for VERIFY when it cannot be a key. */
@@ -342,8 +445,8 @@ static void build_value(struct ktables *kt, const struct bb_ruleset *rs,
 	kt->vposts[v].first = add_postings(kt, rs->vt.flat + rs->vt.post_off[s->post], n);
 }
 
-int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen,
-		  const uint32_t *rule_bus, struct ktables *kt, char *err, size_t err_len)
+int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen, const uint32_t *rule_bus,
+		  struct ktables *kt, char *err, size_t err_len)
 {
 	memset(kt, 0, sizeof(*kt));
 	if (rs->n_paths > BPFBUS_MAX_PATHS || rs->n_conds > BPFBUS_MAX_CONDS ||
@@ -368,40 +471,44 @@ int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen,
 		if (rs->vt.slots[i].key_len)
 			build_value(kt, rs, &rs->vt.slots[i]);
 	build_cidr_trees(kt, rs);
+	build_cidr6(kt, rs);
 	kt->conds = xcalloc(rs->n_conds + 1, sizeof(*kt->conds));
 	for (size_t i = 0; i < rs->n_conds; i++) {
 		const struct cond *c = &rs->conds[i];
 
-		kt->conds[i] = (struct bpfbus_kcond){
-			.branch = c->branch,
-			.need = c->absent_ok ? 0 : rs->branches[c->branch].need,
-			.path = c->path};
+		kt->conds[i] =
+			(struct bpfbus_kcond){ .branch = c->branch,
+					       .need = c->absent_ok ? 0
+								    : rs->branches[c->branch].need,
+					       .path = c->path };
 	}
 	kt->branches = xcalloc(rs->n_branches + 1, sizeof(*kt->branches));
 	for (size_t i = 0; i < rs->n_branches; i++) {
 		const struct branch *b = &rs->branches[i];
 
-		kt->branches[i] = (struct bpfbus_kbranch){.rule = b->rule,
-							  .first_cond = b->first_cond,
-							  .n_cond = b->n_cond,
-							  .bus = rule_bus ? rule_bus[b->rule] : 0};
+		kt->branches[i] =
+			(struct bpfbus_kbranch){ .rule = b->rule,
+						 .first_cond = b->first_cond,
+						 .n_cond = b->n_cond,
+						 .bus = rule_bus ? rule_bus[b->rule] : 0 };
 	}
-	kt->hdr = (struct bpfbus_ktable){.gen = gen,
-					 .n_rules = (uint32_t)rs->n_rules,
-					 .n_conds = (uint32_t)rs->n_conds,
-					 .n_branches = (uint32_t)rs->n_branches,
-					 .n_paths = (uint32_t)rs->n_paths,
-					 .n_ab = (uint32_t)rs->n_ab};
+	kt->hdr = (struct bpfbus_ktable){ .gen = gen,
+					  .n_rules = (uint32_t)rs->n_rules,
+					  .n_conds = (uint32_t)rs->n_conds,
+					  .n_branches = (uint32_t)rs->n_branches,
+					  .n_paths = (uint32_t)rs->n_paths,
+					  .n_ab = (uint32_t)rs->n_ab };
 	kt->hdr.free_branches.count = (uint32_t)rs->n_free;
 	kt->hdr.free_branches.first = add_postings(kt, rs->free_branches, rs->n_free);
 	kt->hdr.ab_cond.count = (uint32_t)rs->n_ab;
 	kt->hdr.ab_cond.first = add_postings(kt, rs->ab_cond, rs->n_ab);
 	if (kt->n_postings > BPFBUS_MAX_POSTINGS || kt->n_ivals > BPFBUS_MAX_IVALS ||
-	    kt->n_inodes > BPFBUS_MAX_INODES || kt->n_wild > BPFBUS_MAX_WILD) {
+	    kt->n_inodes > BPFBUS_MAX_INODES || kt->n_wild > BPFBUS_MAX_WILD ||
+	    kt->n_c6 > BPFBUS_MAX_CIDR6 / BPFBUS_SLOTS) {
 		snprintf(err, err_len,
 			 "rule set too large for the kernel tables (%zu postings, %zu numeric "
-			 "interval entries)",
-			 kt->n_postings, kt->n_ivals);
+			 "interval entries, %zu IPv6 blocks)",
+			 kt->n_postings, kt->n_ivals, kt->n_c6);
 		ktables_free(kt);
 		return -1;
 	}
@@ -421,7 +528,62 @@ void ktables_free(struct ktables *kt)
 	free(kt->inodes);
 	free(kt->ivals);
 	free(kt->wild);
+	free(kt->c6keys);
+	free(kt->c6posts);
 	memset(kt, 0, sizeof(*kt));
+}
+
+/*
+ * Delete from the hash map or trie @fd every key for which @of_slot says
+ * yes. The keys are gathered first and deleted after: deleting during the
+ * walk would make get_next_key restart from the beginning each time.
+ */
+static void delete_keys(int fd, size_t key_size, bool (*of_slot)(const void *key, uint32_t slot),
+			uint32_t slot)
+{
+	char *keys = NULL, *cur = xmalloc(key_size), *prev = NULL;
+	size_t n = 0, cap = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, cur)) {
+		if (of_slot(cur, slot)) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 256;
+				keys = xrealloc(keys, cap * key_size);
+			}
+			memcpy(keys + n * key_size, cur, key_size);
+			n++;
+		}
+		if (!prev)
+			prev = xmalloc(key_size);
+		memcpy(prev, cur, key_size);
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, keys + i * key_size);
+	free(keys);
+	free(cur);
+	free(prev);
+}
+
+static bool vkey_of_slot(const void *key, uint32_t slot)
+{
+	return ((const struct bpfbus_vkey *)key)->slot == slot;
+}
+
+static bool pkey_of_slot(const void *key, uint32_t slot)
+{
+	return ((const struct bpfbus_pkey *)key)->slot == slot;
+}
+
+static bool c6key_of_slot(const void *key, uint32_t slot)
+{
+	return ((const struct bpfbus_c6key *)key)->path_slot >> 16 == slot;
+}
+
+void ktables_clear_slot(const struct ktable_fds *fds, uint32_t slot)
+{
+	delete_keys(fds->values, sizeof(struct bpfbus_vkey), vkey_of_slot, slot);
+	delete_keys(fds->paths, sizeof(struct bpfbus_pkey), pkey_of_slot, slot);
+	delete_keys(fds->cidr6, sizeof(struct bpfbus_c6key), c6key_of_slot, slot);
 }
 
 /* Write @n fixed-size array entries starting at @base. */
@@ -444,7 +606,7 @@ int ktables_load(const struct ktables *kt, const struct ktable_fds *fds)
 	int r;
 
 	for (size_t i = 0; i < kt->n_paths; i++) {
-		struct bpfbus_pkey pk = {.hash = kt->path_hash[i], .slot = slot};
+		struct bpfbus_pkey pk = { .hash = kt->path_hash[i], .slot = slot };
 
 		if (bpf_map_update_elem(fds->paths, &pk, &kt->path[i], BPF_ANY))
 			return -errno;
@@ -457,8 +619,8 @@ int ktables_load(const struct ktables *kt, const struct ktable_fds *fds)
 			    kt->hdr.n_conds)) ||
 	    (r = fill_array(fds->branches, slot * BPFBUS_MAX_BRANCHES, kt->branches,
 			    sizeof(*kt->branches), kt->hdr.n_branches)) ||
-	    (r = fill_array(fds->inodes, slot * BPFBUS_MAX_INODES, kt->inodes,
-			    sizeof(*kt->inodes), kt->n_inodes)) ||
+	    (r = fill_array(fds->inodes, slot * BPFBUS_MAX_INODES, kt->inodes, sizeof(*kt->inodes),
+			    kt->n_inodes)) ||
 	    (r = fill_array(fds->ivals, slot * BPFBUS_MAX_IVALS, kt->ivals, sizeof(*kt->ivals),
 			    kt->n_ivals)) ||
 	    (r = fill_array(fds->wild, slot * BPFBUS_MAX_WILD, kt->wild, sizeof(*kt->wild),
@@ -466,6 +628,9 @@ int ktables_load(const struct ktables *kt, const struct ktable_fds *fds)
 		return r;
 	for (size_t i = 0; i < kt->n_values; i++)
 		if (bpf_map_update_elem(fds->values, &kt->vkeys[i], &kt->vposts[i], BPF_ANY))
+			return -errno;
+	for (size_t i = 0; i < kt->n_c6; i++)
+		if (bpf_map_update_elem(fds->cidr6, &kt->c6keys[i], &kt->c6posts[i], BPF_ANY))
 			return -errno;
 	/* the header last: it is what makes the slot's contents meaningful */
 	if (bpf_map_update_elem(fds->header, &slot, &kt->hdr, BPF_ANY))

@@ -34,28 +34,36 @@ struct ktables {
 	size_t n_ivals, cap_ivals;
 	struct bpfbus_wild *wild; /* wildcard patterns */
 	size_t n_wild;
+	struct bpfbus_c6key *c6keys; /* IPv6 blocks and their posting lists */
+	struct bpfbus_posting *c6posts;
+	size_t n_c6;
 };
 
 /* File descriptors of the maps the tables go into. */
 struct ktable_fds {
-	int paths;    /* HASH: u64 path hash -> struct bpfbus_path (slot-free) */
-	int kpaths;   /* ARRAY: slot * MAX_PATHS + id -> struct bpfbus_kpath */
-	int values;   /* HASH: struct bpfbus_vkey -> struct bpfbus_posting */
+	int paths; /* HASH: u64 path hash -> struct bpfbus_path (slot-free) */
+	int kpaths; /* ARRAY: slot * MAX_PATHS + id -> struct bpfbus_kpath */
+	int values; /* HASH: struct bpfbus_vkey -> struct bpfbus_posting */
 	int postings; /* ARRAY: slot * MAX_POSTINGS + i -> u32 */
-	int conds;    /* ARRAY: slot * MAX_CONDS + id -> struct bpfbus_kcond */
+	int conds; /* ARRAY: slot * MAX_CONDS + id -> struct bpfbus_kcond */
 	int branches; /* ARRAY: slot * MAX_BRANCHES + id -> struct bpfbus_kbranch */
-	int header;   /* ARRAY: slot -> struct bpfbus_ktable */
-	int inodes;   /* ARRAY: slot * MAX_INODES + i -> struct bpfbus_inode */
-	int ivals;    /* ARRAY: slot * MAX_IVALS + i -> struct bpfbus_ival */
-	int wild;     /* ARRAY: slot * MAX_WILD + i -> struct bpfbus_wild */
+	int header; /* ARRAY: slot -> struct bpfbus_ktable */
+	int inodes; /* ARRAY: slot * MAX_INODES + i -> struct bpfbus_inode */
+	int ivals; /* ARRAY: slot * MAX_IVALS + i -> struct bpfbus_ival */
+	int wild; /* ARRAY: slot * MAX_WILD + i -> struct bpfbus_wild */
+	int cidr6; /* LPM_TRIE: struct bpfbus_c6key -> struct bpfbus_posting */
 };
 
 /* Build the tables of a compiled ruleset for @slot; @rule_bus gives each
  * rule's bus id (NULL: all bus 0). -1 with @err if the ruleset exceeds the
  * kernel's table sizes. */
-int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen,
-		  const uint32_t *rule_bus, struct ktables *kt, char *err, size_t err_len);
+int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen, const uint32_t *rule_bus,
+		  struct ktables *kt, char *err, size_t err_len);
 void ktables_free(struct ktables *kt);
+
+/* Remove what a slot's previous tables left in the hash maps and the trie
+ * (the array maps are overwritten by the next load). */
+void ktables_clear_slot(const struct ktable_fds *fds, uint32_t slot);
 
 /* Write the tables into the maps; 0 or -errno. */
 int ktables_load(const struct ktables *kt, const struct ktable_fds *fds);

@@ -61,8 +61,8 @@ static int add_rules(struct bb_ruleset *rs, const char *bus, uint32_t bus_id, co
 	return 0;
 }
 
-int bb_rules_store(const char *state_dir, const char *bus, const char *text, size_t len,
-		   char *err, size_t err_len)
+int bb_rules_store(const char *state_dir, const char *bus, const char *text, size_t len, char *err,
+		   size_t err_len)
 {
 	char path[4096], tmp[4200];
 
@@ -113,12 +113,12 @@ int bb_rules_store(const char *state_dir, const char *bus, const char *text, siz
 /* Table maps, by pinned name. */
 static int open_tables(const char *pin_dir, struct ktable_fds *fds, int *names)
 {
-	static const char *const maps[] = {"km_paths", "km_kpaths", "km_values", "km_postings",
-					   "km_conds", "km_branches", "km_header", "km_inodes",
-					   "km_ivals", "km_wild"};
-	int *slots[] = {&fds->paths, &fds->kpaths, &fds->values, &fds->postings,
-			&fds->conds, &fds->branches, &fds->header, &fds->inodes,
-			&fds->ivals, &fds->wild};
+	static const char *const maps[] = { "km_paths", "km_kpaths",   "km_values", "km_postings",
+					    "km_conds", "km_branches", "km_header", "km_inodes",
+					    "km_ivals", "km_wild",     "km_cidr6" };
+	int *slots[] = { &fds->paths, &fds->kpaths,   &fds->values, &fds->postings,
+			 &fds->conds, &fds->branches, &fds->header, &fds->inodes,
+			 &fds->ivals, &fds->wild,     &fds->cidr6 };
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(*maps); i++) {
 		*slots[i] = bb_map_open_create(pin_dir, maps[i]);
@@ -131,38 +131,17 @@ static int open_tables(const char *pin_dir, struct ktable_fds *fds, int *names)
 
 static void close_tables(struct ktable_fds *fds, int names)
 {
-	int all[] = {fds->paths,    fds->kpaths, fds->values, fds->postings, fds->conds,
-		     fds->branches, fds->header, fds->inodes, fds->ivals,    fds->wild, names};
+	int all[] = { fds->paths, fds->kpaths,	 fds->values, fds->postings,
+		      fds->conds, fds->branches, fds->header, fds->inodes,
+		      fds->ivals, fds->wild,	 fds->cidr6,  names };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
 		if (all[i] >= 0)
 			close(all[i]);
 }
 
-/* Remove the keys a slot's previous tables left in the hash maps. */
-static void clear_slot(const struct ktable_fds *fds, uint32_t slot)
-{
-	struct bpfbus_vkey vk, next;
-	struct bpfbus_pkey pk, pnext;
-	void *prev = NULL;
-
-	while (!bpf_map_get_next_key(fds->values, prev, &next)) {
-		vk = next;
-		prev = &vk;
-		if (next.slot == slot && !bpf_map_delete_elem(fds->values, &next))
-			prev = NULL; /* deleted: restart the walk */
-	}
-	prev = NULL;
-	while (!bpf_map_get_next_key(fds->paths, prev, &pnext)) {
-		pk = pnext;
-		prev = &pk;
-		if (pnext.slot == slot && !bpf_map_delete_elem(fds->paths, &pnext))
-			prev = NULL;
-	}
-}
-
-int bb_rules_reload(const char *pin_dir, const char *state_dir, struct bb_reload *out,
-		    char *err, size_t err_len)
+int bb_rules_reload(const char *pin_dir, const char *state_dir, struct bb_reload *out, char *err,
+		    size_t err_len)
 {
 	struct ktable_fds fds;
 	int names = -1, busfd, r = -1;
@@ -211,7 +190,7 @@ int bb_rules_reload(const char *pin_dir, const char *state_dir, struct bb_reload
 	uint32_t slot = gen & (BPFBUS_SLOTS - 1);
 	struct ktables kt;
 
-	clear_slot(&fds, slot);
+	ktables_clear_slot(&fds, slot);
 	if (ktables_build(rs, (uint8_t)slot, gen, rule_bus, &kt, err, err_len) < 0)
 		goto out;
 	int l = ktables_load(&kt, &fds);
@@ -222,7 +201,7 @@ int bb_rules_reload(const char *pin_dir, const char *state_dir, struct bb_reload
 		goto out;
 	}
 	for (size_t id = 0; id < n_rules; id++) {
-		struct bpfbus_rule_name rn = {.bus = rule_bus[id], .gen = gen};
+		struct bpfbus_rule_name rn = { .bus = rule_bus[id], .gen = gen };
 		uint32_t k = (uint32_t)id;
 
 		snprintf(rn.name, sizeof(rn.name), "%s", bb_ruleset_rule_name(rs, k));
@@ -233,8 +212,8 @@ int bb_rules_reload(const char *pin_dir, const char *state_dir, struct bb_reload
 
 	if (sfd >= 0) {
 		int ncpu = libbpf_num_possible_cpus();
-		struct bpfbus_rule_stats *zero = xcalloc((size_t)(ncpu > 0 ? ncpu : 1),
-							 sizeof(*zero));
+		struct bpfbus_rule_stats *zero =
+			xcalloc((size_t)(ncpu > 0 ? ncpu : 1), sizeof(*zero));
 
 		for (uint32_t id = 0; id < n_rules; id++)
 			bpf_map_update_elem(sfd, &id, zero, BPF_ANY);
