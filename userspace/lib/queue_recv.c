@@ -292,6 +292,8 @@ static void group_output(struct recv_args *a)
 	size_t n = a->out->n, k = 0;
 	bool used[QUEUE_MAX_BATCH] = { 0 };
 
+	if (n < 2)
+		return;
 	for (size_t i = 0; i < n; i++) {
 		if (used[i])
 			continue;
