@@ -375,18 +375,210 @@ static __always_inline long scan_byte(struct scan_ctx *c, struct scan_state *s, 
 	}
 }
 
+/*
+ * Runs: most of an event's bytes sit inside skipped subtrees, keys and
+ * string values, where only a few characters matter. Each state of those
+ * gets a tight loop that keeps its state in registers for up to SCAN_RUN
+ * bytes and writes it back once; the byte-at-a-time machine above, whose
+ * state lives in the map value, runs only for the bytes in between.
+ * Carrying the state through memory from byte to byte was the scanner's
+ * critical path (a store-to-load round trip per byte).
+ */
+#define SCAN_RUN 64
+
+enum { SKIP_PLAIN, SKIP_QUOTE, SKIP_OPEN, SKIP_CLOSE, SKIP_ESC };
+
+/* What a byte means inside a skipped value, outside and inside strings:
+ * one load and one branch per plain byte. */
+static const __u8 skip_class[256] = {
+	['"'] = SKIP_QUOTE, ['{'] = SKIP_OPEN,	['['] = SKIP_OPEN,
+	['}'] = SKIP_CLOSE, [']'] = SKIP_CLOSE, ['\\'] = SKIP_ESC,
+};
+
+/*
+ * Skipped subtrees and skipped strings; stops where the skipped value ends
+ * or at an escape (the byte machine takes the escaped byte).
+ *
+ * Eight bytes at a time: a word with none of " \ { } [ ] is passed over
+ * whole, otherwise the scan jumps to the first such byte and decides it by
+ * skip_class. OR-ing 0x20 into every byte folds [ \ ] onto { | } so four
+ * zero-byte tests cover all six (| and 0x02 are harmless false alarms).
+ * The zero-byte test may also flag bytes above a true hit, never below, so
+ * the lowest flag is exact.
+ *
+ * The nesting count stays in the map value: the verifier does not track
+ * map contents, whereas a register counting brackets gave it a state per
+ * count in every iteration (it ran out of its budget that way).
+ */
+#define SKIP_STEPS 24
+#define BYTES_01 0x0101010101010101ULL
+#define BYTES_80 0x8080808080808080ULL
+
+static __always_inline __u64 zero_bytes(__u64 x)
+{
+	return (x - BYTES_01) & ~x & BYTES_80;
+}
+
+/* Offset of the first byte of @w that may be special to a skip, or 8. */
+static __always_inline __u64 first_skip_special(__u64 w)
+{
+	__u64 y = w | (BYTES_01 * 0x20);
+	__u64 m = zero_bytes(y ^ (BYTES_01 * '"')) | zero_bytes(y ^ (BYTES_01 * '{')) |
+		  zero_bytes(y ^ (BYTES_01 * '|')) | zero_bytes(y ^ (BYTES_01 * '}'));
+
+	if (!m)
+		return 8;
+	/* lowest flag 1 << (8i + 7): multiplying 1 << 8i by bytes 7..0 puts
+	 * byte 7 - i, which is i, on top */
+	return (((m & -m) >> 7) * 0x0001020304050607ULL) >> 56;
+}
+
+static __always_inline __u32 run_skip(struct scan_state *s, __u32 pos, __u32 len)
+{
+	__u64 p = pos, end = len, in_str;
+	__u32 st = s->st;
+
+	if (st == ST_SKIP_STR_ESC) {
+		s->st = ST_SKIP_STR; /* the escaped byte */
+		return pos + 1;
+	}
+	in_str = st == ST_SKIP_STR;
+	st = ST_SKIP;
+	s->pos = pos;
+	for (__u32 k = 0; k < SKIP_STEPS; k++) {
+		/* the position goes through the map value once a step: a
+		 * register would carry a different range into every iteration
+		 * and the verifier could not prune them */
+		p = *(volatile __u32 *)&s->pos;
+		if (p + 8 <= end) {
+			/* buf is followed by the rest of the map value, so an
+			 * 8-byte load at any masked offset stays inside it */
+			__u64 w = *(__u64 *)(s->buf + (p & SCAN_BODY_MASK));
+			__u64 skip = first_skip_special(w);
+
+			p += skip;
+			if (skip == 8) {
+				s->pos = p;
+				continue;
+			}
+		} else if (p >= end) {
+			break;
+		}
+		__u8 cl = skip_class[s->buf[p & SCAN_BODY_MASK]];
+
+		p++;
+		s->pos = p;
+		if (cl == SKIP_PLAIN)
+			continue;
+		if (in_str) {
+			if (cl == SKIP_QUOTE) {
+				in_str = 0;
+				if (!s->skip) { /* a skipped string value ends */
+					st = ST_AFTER;
+					break;
+				}
+			} else if (cl == SKIP_ESC) {
+				st = ST_SKIP_STR_ESC;
+				break;
+			}
+			continue;
+		}
+		if (cl == SKIP_QUOTE) {
+			in_str = 1;
+		} else if (cl == SKIP_OPEN) {
+			s->skip++;
+		} else if (cl == SKIP_CLOSE && --s->skip == 0) {
+			st = ST_AFTER;
+			break;
+		}
+	}
+	if (st == ST_SKIP && in_str)
+		st = ST_SKIP_STR;
+	s->st = st;
+	return (__u32)p;
+}
+
+/* A key's bytes into its path hash, up to its closing quote or an escape. */
+static __always_inline __u32 run_key(struct scan_state *s, __u32 pos, __u32 len)
+{
+	__u64 h = s->key_hash, base = pos, n = len - pos, k;
+
+	if (n > SCAN_RUN)
+		n = SCAN_RUN;
+	for (k = 0; k < n; k++) {
+		__u8 ch = s->buf[(base + k) & SCAN_BODY_MASK];
+
+		if (ch == '"' || ch == '\\')
+			break;
+		h = fnv_step(h, ch);
+	}
+	s->key_hash = h;
+	return (__u32)(base + k);
+}
+
+/* A string value's plain bytes, up to its closing quote or an escape. */
+static __always_inline __u32 run_str(struct scan_state *s, __u32 pos, __u32 len)
+{
+	__u64 base = pos, n = len - pos, k;
+
+	if (n > SCAN_RUN)
+		n = SCAN_RUN;
+	for (k = 0; k < n; k++) {
+		__u8 ch = s->buf[(base + k) & SCAN_BODY_MASK];
+
+		if (ch == '"' || ch == '\\')
+			break;
+	}
+	return (__u32)(base + k);
+}
+
+static __always_inline int in_run_state(__u32 st)
+{
+	return st == ST_SKIP || st == ST_SKIP_STR || st == ST_SKIP_STR_ESC || st == ST_KEY ||
+	       st == ST_STR;
+}
+
+/*
+ * One callback: a run in a run state, else up to SCAN_CHUNK bytes of the
+ * byte machine, stopping early when it enters a run state. Every callback
+ * consumes at least one byte, so len callbacks always suffice.
+ */
 static long scan_step(__u64 index, void *ctx)
 {
 	struct scan_ctx *c = ctx;
 	struct scan_state *s = c->s;
-	__u32 base = (__u32)index * SCAN_CHUNK;
+	__u32 p = s->pos, st = s->st;
 
-	for (__u32 k = 0; k < SCAN_CHUNK; k++) {
-		if (base + k >= c->len)
-			return 1;
-		if (scan_byte(c, s, base + k))
-			return 1;
+	(void)index;
+	if (p >= c->len || st == ST_DONE)
+		return 1;
+	if (st == ST_SKIP || st == ST_SKIP_STR || st == ST_SKIP_STR_ESC) {
+		s->pos = run_skip(s, p, c->len);
+		return 0;
 	}
+	if (st == ST_KEY || st == ST_STR) {
+		__u32 q = st == ST_KEY ? run_key(s, p, c->len) : run_str(s, p, c->len);
+
+		if (q != p) {
+			s->pos = q;
+			return 0;
+		}
+	}
+	/* the byte machine, from the byte a run stopped at */
+	for (__u32 k = 0; k < SCAN_CHUNK; k++) {
+		if (p >= c->len) {
+			s->pos = p;
+			return 1;
+		}
+		if (scan_byte(c, s, p)) {
+			s->pos = p + 1;
+			return 1;
+		}
+		p++;
+		if (in_run_state(s->st))
+			break;
+	}
+	s->pos = p;
 	return 0;
 }
 
@@ -401,6 +593,7 @@ static __always_inline void json_scan(struct scan_state *s, void *paths)
 
 
 	s->st = ST_START;
+	s->pos = 0;
 	s->depth = 0;
 	s->skip = 0;
 	s->next_arr = 0;
@@ -410,7 +603,7 @@ static __always_inline void json_scan(struct scan_state *s, void *paths)
 	if (len > BPFBUS_SCAN_MAX_BODY)
 		len = BPFBUS_SCAN_MAX_BODY;
 	c.len = len;
-	bpf_loop((len + SCAN_CHUNK - 1) / SCAN_CHUNK, scan_step, &c, 0);
+	bpf_loop(len, scan_step, &c, 0);
 	if (s->st != ST_DONE && !s->res.error && !s->res.verify)
 		s->res.error = s->st == ST_START ? BPFBUS_SCAN_NOT_OBJECT : BPFBUS_SCAN_TRUNCATED;
 }

@@ -104,6 +104,7 @@ struct scan_state {
 	__u32 depth; /* frames in use */
 	__u32 skip;  /* nesting inside a skipped value */
 	__u32 tok;   /* start of the current token */
+	__u32 pos;   /* next byte to read */
 	__u16 next_arr;
 	__u8 tok_escaped;
 	__u8 lit; /* enum bpfbus_leaf_type of the literal being read */
