@@ -713,4 +713,39 @@ TEST_F(q, full_map_is_a_clear_error)
 	EXPECT_EQ(acked, qt_attr(self, "orders", "ApproximateNumberOfMessages"));
 }
 
+TEST_F(q, full_map_inside_a_group)
+{
+	struct queue_store_opts o = { .clock = qt_clock,
+				      .clock_ctx = &self->now,
+				      .map_size = 1 << 20,
+				      .max_map_size = 4 << 20 };
+	static char body[64 * 1024];
+	struct queue_send_entry e = { .body = body, .body_len = sizeof(body), .delay_seconds = -1 };
+	struct queue_send_result s;
+	int rc = 0;
+
+	queue_store_close(self->st);
+	qt_rmrf(self->dir);
+	mkdir(self->dir, 0700);
+	self->st = queue_store_open(self->dir, &o, &self->res);
+	ASSERT_NE_NULL(self->st);
+	memset(body, 'z', sizeof(body));
+	qt_create(self, "orders", NULL, 0);
+	QOK(queue_txn_begin(self->st, &self->res));
+	for (int i = 0; i < 30 && !rc; i++)
+		rc = queue_send(self->st, "orders", &e, &s, &self->res);
+	ASSERT_EQ(-1, rc);
+	EXPECT_TRUE(strstr(self->res.message, "The queue store is full") != NULL);
+	/* The group is doomed: nothing of it commits, and nothing is acknowledged. */
+	QERR(QE_INTERNAL_ERROR, queue_send(self->st, "orders", &e, &s, &self->res));
+	QERR(QE_INTERNAL_ERROR, queue_txn_commit(self->st, &self->res));
+	EXPECT_EQ(0, qt_attr(self, "orders", "ApproximateNumberOfMessages"));
+	/* The map grew after the failed group: a retry of a smaller group fits. */
+	QOK(queue_txn_begin(self->st, &self->res));
+	for (int i = 0; i < 10; i++)
+		QOK(queue_send(self->st, "orders", &e, &s, &self->res));
+	QOK(queue_txn_commit(self->st, &self->res));
+	EXPECT_EQ(10, qt_attr(self, "orders", "ApproximateNumberOfMessages"));
+}
+
 TEST_HARNESS_MAIN

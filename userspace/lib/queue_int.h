@@ -57,6 +57,7 @@ struct queue_store {
 	MDB_dbi dbi[DB__COUNT];
 	MDB_txn *group; /* open queue_txn_begin transaction, or NULL */
 	bool group_failed;
+	bool group_full; /* it failed for lack of map space: grow after it */
 	struct meta_rec meta;
 	bool meta_dirty;
 	char region[32];

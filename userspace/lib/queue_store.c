@@ -189,6 +189,22 @@ static bool grow_map(struct queue_store *st)
 	return true;
 }
 
+/*
+ * Grow the map before it fills: a write that hits MDB_MAP_FULL inside a group
+ * dooms the whole group, and the map can only be resized between
+ * transactions.
+ */
+static void maybe_grow(struct queue_store *st)
+{
+	MDB_envinfo info;
+	MDB_stat stat;
+
+	if (mdb_env_info(st->env, &info) || mdb_env_stat(st->env, &stat))
+		return;
+	if ((info.me_last_pgno + 1) * (size_t)stat.ms_psize > st->map_size / 4 * 3)
+		grow_map(st);
+}
+
 int qtxn_write(struct queue_store *st, qtxn_fn fn, void *arg, struct queue_result *res)
 {
 	MDB_txn *txn;
@@ -201,10 +217,12 @@ int qtxn_write(struct queue_store *st, qtxn_fn fn, void *arg, struct queue_resul
 		if (fn(st, st->group, arg, res)) {
 			if (res->code == QE_INTERNAL_ERROR)
 				st->group_failed = true;
+			st->group_full |= qerr_is_full(res);
 			return -1;
 		}
 		return 0;
 	}
+	maybe_grow(st);
 	for (;;) {
 		rc = mdb_txn_begin(st->env, NULL, 0, &txn);
 		if (rc)
@@ -255,12 +273,14 @@ int queue_txn_begin(struct queue_store *st, struct queue_result *res)
 	qok(res);
 	if (st->group)
 		return qerr(res, QE_INTERNAL_ERROR, "A transaction is already open");
+	maybe_grow(st);
 	rc = mdb_txn_begin(st->env, NULL, 0, &st->group);
 	if (rc) {
 		st->group = NULL;
 		return qerr_mdb(res, rc);
 	}
 	st->group_failed = false;
+	st->group_full = false;
 	return 0;
 }
 
@@ -272,12 +292,11 @@ int queue_txn_commit(struct queue_store *st, struct queue_result *res)
 	qok(res);
 	if (!txn)
 		return qerr(res, QE_INTERNAL_ERROR, "No transaction is open");
-	st->group = NULL;
 	if (st->group_failed) {
-		mdb_txn_abort(txn);
-		reload_meta(st);
+		queue_txn_abort(st);
 		return qerr(res, QE_INTERNAL_ERROR, "The transaction has failed");
 	}
+	st->group = NULL;
 	rc = put_meta(st, txn);
 	if (!rc)
 		rc = mdb_txn_commit(txn);
@@ -301,6 +320,10 @@ void queue_txn_abort(struct queue_store *st)
 	mdb_txn_abort(st->group);
 	st->group = NULL;
 	reload_meta(st);
+	/* The caller retries the whole group; give it room for the next try. */
+	if (st->group_full)
+		grow_map(st);
+	st->group_full = false;
 }
 
 /* ------------------------------------------------------------ keys */
