@@ -680,24 +680,38 @@ TEST_F(q, group_commit)
 	EXPECT_EQ(1000, qt_attr(self, "orders", "ApproximateNumberOfMessages"));
 }
 
-TEST_F(q, full_map_is_a_clear_error)
+/*
+ * Start over with a small map (1 MiB growing to @max_mib) and a queue
+ * "orders"; returns a 64 KiB message to send.
+ */
+static struct queue_send_entry small_store(FIXTURE_DATA(q) *self, struct queue_store_opts *o,
+					   int max_mib)
 {
-	struct queue_store_opts o = { .clock = qt_clock,
-				      .clock_ctx = &self->now,
-				      .map_size = 1 << 20,
-				      .max_map_size = 2 << 20 };
 	static char body[64 * 1024];
-	struct queue_send_entry e = { .body = body, .body_len = sizeof(body), .delay_seconds = -1 };
-	struct queue_send_result s;
-	int acked = 0, rc = 0;
 
+	*o = (struct queue_store_opts){ .clock = qt_clock,
+					.clock_ctx = &self->now,
+					.map_size = 1 << 20,
+					.max_map_size = (size_t)max_mib << 20 };
 	queue_store_close(self->st);
 	qt_rmrf(self->dir);
 	mkdir(self->dir, 0700);
-	self->st = queue_store_open(self->dir, &o, &self->res);
+	self->st = queue_store_open(self->dir, o, &self->res);
 	ASSERT_NE_NULL(self->st);
 	memset(body, 'y', sizeof(body));
 	qt_create(self, "orders", NULL, 0);
+	return (struct queue_send_entry){ .body = body,
+					  .body_len = sizeof(body),
+					  .delay_seconds = -1 };
+}
+
+TEST_F(q, full_map_is_a_clear_error)
+{
+	struct queue_store_opts o;
+	struct queue_send_entry e = small_store(self, &o, 2);
+	struct queue_send_result s;
+	int acked = 0, rc = 0;
+
 	for (int i = 0; i < 100 && !rc; i++) {
 		rc = queue_send(self->st, "orders", &e, &s, &self->res);
 		acked += !rc;
@@ -715,22 +729,11 @@ TEST_F(q, full_map_is_a_clear_error)
 
 TEST_F(q, full_map_inside_a_group)
 {
-	struct queue_store_opts o = { .clock = qt_clock,
-				      .clock_ctx = &self->now,
-				      .map_size = 1 << 20,
-				      .max_map_size = 4 << 20 };
-	static char body[64 * 1024];
-	struct queue_send_entry e = { .body = body, .body_len = sizeof(body), .delay_seconds = -1 };
+	struct queue_store_opts o;
+	struct queue_send_entry e = small_store(self, &o, 4);
 	struct queue_send_result s;
 	int rc = 0;
 
-	queue_store_close(self->st);
-	qt_rmrf(self->dir);
-	mkdir(self->dir, 0700);
-	self->st = queue_store_open(self->dir, &o, &self->res);
-	ASSERT_NE_NULL(self->st);
-	memset(body, 'z', sizeof(body));
-	qt_create(self, "orders", NULL, 0);
 	QOK(queue_txn_begin(self->st, &self->res));
 	for (int i = 0; i < 30 && !rc; i++)
 		rc = queue_send(self->st, "orders", &e, &s, &self->res);
