@@ -44,6 +44,14 @@ TEST_F(q, create_lookup_list)
 	QOK(queue_lookup(self->st, "orders", &self->res));
 	QERR(QE_QUEUE_DOES_NOT_EXIST, queue_lookup(self->st, "nope", &self->res));
 	EXPECT_STREQ("The specified queue does not exist.", self->res.message);
+	{
+		char long_name[600];
+
+		memset(long_name, 'x', sizeof(long_name) - 1);
+		long_name[sizeof(long_name) - 1] = '\0';
+		QERR(QE_QUEUE_DOES_NOT_EXIST, queue_lookup(self->st, long_name, &self->res));
+		QERR(QE_QUEUE_DOES_NOT_EXIST, queue_lookup(self->st, "", &self->res));
+	}
 	QOK(queue_list(self->st, "orders", 0, &l, &self->res));
 	ASSERT_EQ(2, l.n);
 	EXPECT_STREQ("orders", l.v[0].name);

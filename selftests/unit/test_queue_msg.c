@@ -242,6 +242,17 @@ TEST_F(q, dead_letter_queue)
 	queue_arn(self->st, "orders", arn, sizeof(arn));
 	EXPECT_STREQ(arn, r.msgs[0].dead_letter_source_arn);
 	queue_received_free(&r);
+	/* With the dead-letter queue gone, the source delivers instead of losing it. */
+	qt_send(self, "orders", "second", NULL, NULL);
+	for (int i = 0; i < 2; i++) {
+		qt_recv(self, "orders", 1, 0, &r);
+		queue_received_free(&r);
+	}
+	QOK(queue_delete(self->st, "dlq", &self->res));
+	qt_recv(self, "orders", 1, 0, &r);
+	ASSERT_EQ(1, r.n);
+	EXPECT_EQ(3, r.msgs[0].receive_count);
+	queue_received_free(&r);
 }
 
 /* Put @n messages into "dlq" through redrive from "orders". */

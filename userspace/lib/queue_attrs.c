@@ -58,9 +58,12 @@ int qconf_load(struct queue_store *st, MDB_txn *txn, const char *name, struct qc
 	MDB_val k = { .mv_size = strlen(name), .mv_data = (void *)name }, v;
 	struct qrec r;
 	const uint8_t *p, *end;
-	int rc = mdb_get(txn, st->dbi[DB_QUEUES], &k, &v);
+	int rc = MDB_NOTFOUND;
 
-	if (rc == MDB_NOTFOUND || !*name)
+	/* No valid name is empty or longer than 80 (LMDB rejects such keys). */
+	if (*name && k.mv_size <= QUEUE_NAME_MAX)
+		rc = mdb_get(txn, st->dbi[DB_QUEUES], &k, &v);
+	if (rc == MDB_NOTFOUND)
 		return qerr(res, QE_QUEUE_DOES_NOT_EXIST, "The specified queue does not exist.");
 	if (rc)
 		return qerr_mdb(res, rc);

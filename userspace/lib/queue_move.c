@@ -351,7 +351,10 @@ static long step_task(struct queue_store *st, MDB_txn *txn, struct task *t, long
 		qkey_u64(&k, seq);
 		mkv = qkey_val(&k);
 		if (mdb_get(txn, st->dbi[DB_MSGS], &mkv, &mv) || qmsg_decode(&mv, &m)) {
-			mdb_del(txn, st->dbi[DB_VIS], &kv, NULL);
+			/* An orphan index entry (or a broken record): drop both. */
+			if (qmsg_del(st, txn, q.id, seq,
+				     (int64_t)get_be64((uint8_t *)kv.mv_data + 8), res))
+				break;
 			continue;
 		}
 		if (queue_name_from_arn(st, *t->dest ? t->dest : m.dlq_src, dst, sizeof(dst))) {

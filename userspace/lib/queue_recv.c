@@ -205,9 +205,14 @@ static int receive_standard(struct queue_store *st, MDB_txn *txn, struct recv_ar
 		qkey_u64(&mk, seq);
 		mkv = qkey_val(&mk);
 		rc = mdb_get(txn, st->dbi[DB_MSGS], &mkv, &mv);
-		if (rc == MDB_NOTFOUND) /* an orphan index entry: drop it */
-			rc = mdb_del(txn, st->dbi[DB_VIS], &k, NULL);
-		else if (!rc && take(st, txn, a, seq, &mv, res) == T_ERROR) {
+		if (rc == MDB_NOTFOUND) { /* an orphan index entry: drop it */
+			if (qmsg_del(st, txn, a->q.id, seq, vis, res)) {
+				mdb_cursor_close(c);
+				return -1;
+			}
+			continue;
+		}
+		if (!rc && take(st, txn, a, seq, &mv, res) == T_ERROR) {
 			mdb_cursor_close(c);
 			return -1;
 		}
