@@ -7,7 +7,8 @@
  * is one LMDB write transaction committed with fsync before it returns, so a
  * successful return means durable. queue_txn_begin/commit wrap many calls in
  * one transaction (group commit): then nothing is durable, and nothing may be
- * acknowledged, until queue_txn_commit returns 0.
+ * acknowledged, until queue_txn_commit returns 0; that includes what calls
+ * inside returned (message ids, receipt handles), which die with an abort.
  *
  * Errors come back in a struct queue_result: an SQS error (enum queue_err)
  * and a message worded like SQS's. Calls return 0 on success and -1 on error.
