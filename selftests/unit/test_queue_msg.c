@@ -595,6 +595,16 @@ TEST_F(q, message_attribute_errors)
 		     self->res.message);
 	e.nattrs = 10;
 	QOK(queue_send(self->st, "orders", &e, &s, &self->res));
+	/* Leading zeros are not significant digits; exponents are numbers too. */
+	many[0].value = "0000000000000000000000000000000000000000.5";
+	many[0].len = strlen(many[0].value);
+	many[1].value = "-1.5E+10";
+	many[1].len = strlen(many[1].value);
+	e.nattrs = 2;
+	QOK(queue_send(self->st, "orders", &e, &s, &self->res));
+	many[1].value = "1e";
+	many[1].len = 2;
+	QERR(QE_INVALID_PARAMETER_VALUE, queue_send(self->st, "orders", &e, &s, &self->res));
 }
 
 TEST_F(q, body_limits)

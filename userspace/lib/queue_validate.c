@@ -117,39 +117,46 @@ static const char *base_type(const char *t)
 	return NULL;
 }
 
+/* Digits from @*i on; counts the significant ones (after leading zeros). */
+static void scan_digits(const char *s, size_t len, size_t *i, size_t *sig, bool *any)
+{
+	for (; *i < len && isdigit((unsigned char)s[*i]); (*i)++) {
+		*any = true;
+		if (*sig || s[*i] != '0')
+			(*sig)++;
+	}
+}
+
 /*
  * SQS numbers: up to 38 significant digits, from -10^128 to 10^126 (we check
- * the syntax and the digit count; the exponent range is checked loosely).
+ * the syntax and the digit count; the exponent only for its length).
  */
 static bool number_valid(const char *s, size_t len)
 {
-	size_t i = 0, digits = 0;
-	bool any = false, lead = true;
+	size_t i = 0, sig = 0, e0;
+	bool any = false, exp_any = false;
 
 	if (i < len && (s[i] == '-' || s[i] == '+'))
 		i++;
-	for (; i < len && isdigit((unsigned char)s[i]); i++, any = true)
-		if (!(lead && s[i] == '0') && (lead = false, true))
-			digits++;
-	if (i < len && s[i] == '.')
-		for (i++; i < len && isdigit((unsigned char)s[i]); i++, any = true)
-			if (!(lead && s[i] == '0') && (lead = false, true))
-				digits++;
+	scan_digits(s, len, &i, &sig, &any);
+	if (i < len && s[i] == '.') {
+		i++;
+		scan_digits(s, len, &i, &sig, &any);
+	}
 	if (!any)
 		return false;
 	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-		size_t e0;
+		size_t unused = 0;
 
 		i++;
 		if (i < len && (s[i] == '-' || s[i] == '+'))
 			i++;
 		e0 = i;
-		while (i < len && isdigit((unsigned char)s[i]))
-			i++;
-		if (i == e0 || i - e0 > 3)
+		scan_digits(s, len, &i, &unused, &exp_any);
+		if (!exp_any || i - e0 > 3)
 			return false;
 	}
-	return i == len && digits <= 38;
+	return i == len && sig <= 38;
 }
 
 int qattrs_validate(const struct queue_msg_attr *a, size_t n, size_t *size,
