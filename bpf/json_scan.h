@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * The kernel's JSON event scanner: a byte-at-a-time state machine driven by
- * bpf_loop over a per-CPU copy of the body. It walks the event the way the
+ * The kernel's JSON event scanner: a state machine driven by bpf_loop over a
+ * per-CPU copy of the body, with register-resident runs for skipped values,
+ * keys and strings (see run_skip) and a byte machine for the rest. It walks the event the way the
  * userspace scanner does (userspace/lib/event_scan.c): each key extends the
  * FNV-1a hash of the flattened path, the path table says whether any rule
  * uses that path, unused subtrees are skipped without being decoded, and
@@ -68,6 +69,19 @@ static __always_inline int is_num_char(__u8 c)
 {
 	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' ||
 	       c == 'E';
+}
+
+/* The path of a key's hash in the path table (scan.h), or NULL. */
+static __always_inline struct bpfbus_path *scan_path(void *table, __u32 slot, __u64 hash)
+{
+	for (int second = 0; second < 2; second++) {
+		__u32 i = slot * BPFBUS_PATH_BUCKETS + bpfbus_path_bucket(hash, second);
+		struct bpfbus_pbucket *b = bpf_map_lookup_elem(table, &i);
+
+		if (b && b->path.used && b->hash == hash)
+			return &b->path;
+	}
+	return NULL;
 }
 
 /* Stop the loop with an error or a VERIFY reason. */
@@ -293,8 +307,7 @@ static __always_inline long scan_byte(struct scan_ctx *c, struct scan_state *s, 
 			return 0;
 		if (ch != ':')
 			return scan_stop_error(s, BPFBUS_SCAN_SYNTAX);
-		struct bpfbus_pkey pk = {.hash = s->key_hash, .slot = s->slot};
-		struct bpfbus_path *p = bpf_map_lookup_elem(c->paths, &pk);
+		struct bpfbus_path *p = scan_path(c->paths, s->slot, s->key_hash);
 
 		/* an unused path has neither flag: its value is skipped */
 		s->val_hash = s->key_hash;

@@ -18,12 +18,12 @@
 
 /* Rule tables, two slots (see tables.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_PATHS);
-	__type(key, struct bpfbus_pkey);
-	__type(value, struct bpfbus_path);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_PATH_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct bpfbus_pbucket);
 	KM_PIN
-} km_paths SEC(".maps");
+} km_pathtab SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

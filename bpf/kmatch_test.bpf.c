@@ -38,7 +38,7 @@ int kmatch_frame(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	s->len = len;
 	s->slot = table_slot & (BPFBUS_SLOTS - 1);
-	json_scan(s, &km_paths);
+	json_scan(s, &km_pathtab);
 	kmatch(s->slot, 0);
 	return XDP_PASS;
 }

@@ -51,7 +51,7 @@ __attribute__((noinline)) int bpfbus_scan_match(__u32 generation, __u32 bus)
 	if (!s)
 		return -1;
 	s->slot = generation & (BPFBUS_SLOTS - 1);
-	json_scan(s, &km_paths);
+	json_scan(s, &km_pathtab);
 	if (generation)
 		kmatch(s->slot, bus);
 	return 0;

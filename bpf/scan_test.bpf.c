@@ -9,11 +9,12 @@
 #include <bpf/bpf_helpers.h>
 #include "json_scan.h"
 
+/* The path table of slot 0 (scan.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct bpfbus_pkey);
-	__type(value, struct bpfbus_path);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBUS_PATH_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct bpfbus_pbucket);
 } paths SEC(".maps");
 
 /* A plain array (one entry) so the test reads the result directly. */

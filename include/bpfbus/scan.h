@@ -24,19 +24,32 @@
 /* Enclosing arrays a leaf records for array consistency. */
 #define BPFBUS_SCAN_LEAF_ARRAYS 4
 
-/* Key of the path map: the path's hash in one table slot. */
-struct bpfbus_pkey {
-	__u64 hash;
-	__u32 slot;
-	__u32 pad;
-};
+/*
+ * The path table: an array map holding, per table slot, BPFBUS_PATH_BUCKETS
+ * buckets. A path sits in one of two buckets picked by its hash (cuckoo
+ * hashing; userspace places the paths, ktables.c), so the scanner finds a
+ * key's path, or learns that no rule uses it, with two array reads instead
+ * of a hash-map lookup hashing a key. At most a quarter full.
+ */
+#define BPFBUS_PATH_BUCKETS 65536
 
-/* Value of the path map. */
+static inline __u32 bpfbus_path_bucket(__u64 hash, int second)
+{
+	return (__u32)(second ? hash >> 32 : hash) & (BPFBUS_PATH_BUCKETS - 1);
+}
+
+/* What a path table bucket says of a path. */
 struct bpfbus_path {
 	__u32 id;    /* path id in the compiled ruleset */
 	__u8 leaf;   /* some condition reads values at this path */
 	__u8 inner;  /* some used path continues below it */
-	__u16 pad;
+	__u8 used;   /* the bucket holds a path */
+	__u8 pad;
+};
+
+struct bpfbus_pbucket {
+	__u64 hash; /* the path's FNV-1a hash */
+	struct bpfbus_path path;
 };
 
 enum bpfbus_leaf_type {
@@ -121,7 +134,7 @@ struct scan_state {
 _Static_assert(sizeof(struct scan_frame) == 24, "scan_frame is ABI");
 _Static_assert(__builtin_offsetof(struct scan_state, res) % 8 == 0, "scan_state is ABI");
 _Static_assert(sizeof(struct bpfbus_path) == 8, "bpfbus_path is ABI");
-_Static_assert(sizeof(struct bpfbus_pkey) == 16, "bpfbus_pkey is ABI");
+_Static_assert(sizeof(struct bpfbus_pbucket) == 16, "bpfbus_pbucket is ABI");
 _Static_assert(sizeof(struct bpfbus_leaf) == 28, "bpfbus_leaf is ABI");
 _Static_assert(__builtin_offsetof(struct bpfbus_leaf, arr_id) == 12, "bpfbus_leaf is ABI");
 _Static_assert(sizeof(struct bpfbus_scan_result) == 16 + 28 * BPFBUS_SCAN_MAX_LEAVES,

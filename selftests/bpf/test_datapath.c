@@ -689,7 +689,7 @@ TEST(rules_decided_in_the_kernel)
 	bb_ruleset_compile(rs);
 	ASSERT_EQ(0, ktables_build(rs, 1, 1, rule_bus, &kt, msg, sizeof(msg)));
 	struct ktable_fds fds = {
-		.paths = bpf_map__fd(skel->maps.km_paths),
+		.paths = bpf_map__fd(skel->maps.km_pathtab),
 		.kpaths = bpf_map__fd(skel->maps.km_kpaths),
 		.values = bpf_map__fd(skel->maps.km_values),
 		.postings = bpf_map__fd(skel->maps.km_postings),

@@ -17,6 +17,7 @@
 #include "bpfbus/scan.h"
 #include "event_scan.h"
 #include "json.h"
+#include "ktables.h"
 #include "ruleset_int.h"
 #include "strbuf.h"
 #include "scan_test.skel.h"
@@ -191,14 +192,19 @@ FIXTURE_SETUP(scan)
 		bb_ruleset_add_pattern(self->rs, "p", self->c.patterns[i],
 				       strlen(self->c.patterns[i]), NULL);
 	bb_ruleset_compile(self->rs);
+	struct bpfbus_pbucket *tab = calloc(BPFBUS_PATH_BUCKETS, sizeof(*tab));
+
+	ASSERT_NE(NULL, tab);
 	for (size_t i = 0; i < self->rs->n_paths; i++) {
 		const struct path_info *pi = &self->rs->paths[i];
 		struct bpfbus_path v = {.id = (uint32_t)i, .leaf = pi->leaf, .inner = pi->inner};
-		struct bpfbus_pkey k = {.hash = pi->hash, .slot = 0};
 
-		ASSERT_EQ(0, bpf_map__update_elem(self->skel->maps.paths, &k, sizeof(k), &v,
-						  sizeof(v), BPF_ANY));
+		ASSERT_EQ(0, ktables_place_path(tab, pi->hash, v));
 	}
+	for (uint32_t b = 0; b < BPFBUS_PATH_BUCKETS; b++)
+		ASSERT_EQ(0, bpf_map__update_elem(self->skel->maps.paths, &b, sizeof(b), &tab[b],
+						  sizeof(tab[b]), BPF_ANY));
+	free(tab);
 }
 
 FIXTURE_TEARDOWN(scan)

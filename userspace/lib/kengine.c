@@ -79,7 +79,7 @@ struct kengine *kengine_open(char *err, size_t err_len)
 		return NULL;
 	}
 	k->fds = (struct ktable_fds){
-		.paths = bpf_map__fd(k->skel->maps.km_paths),
+		.paths = bpf_map__fd(k->skel->maps.km_pathtab),
 		.kpaths = bpf_map__fd(k->skel->maps.km_kpaths),
 		.values = bpf_map__fd(k->skel->maps.km_values),
 		.postings = bpf_map__fd(k->skel->maps.km_postings),

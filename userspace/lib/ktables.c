@@ -385,6 +385,38 @@ static void build_path(struct ktables *kt, const struct path_info *pi, size_t id
 		(struct bpfbus_path){ .id = (uint32_t)id, .leaf = pi->leaf, .inner = pi->inner };
 }
 
+/*
+ * Cuckoo placement into the path table (scan.h): a path goes to its first
+ * free bucket, else it evicts the first bucket's path, which moves to its
+ * other bucket, and so on. At a quarter full this ends within a few moves;
+ * the bound only stops a cycle.
+ */
+int ktables_place_path(struct bpfbus_pbucket *tab, uint64_t hash, struct bpfbus_path path)
+{
+	struct bpfbus_pbucket cur = { .hash = hash, .path = path };
+
+	cur.path.used = 1;
+	for (int moves = 0; moves < 512; moves++) {
+		uint32_t b1 = bpfbus_path_bucket(cur.hash, 0), b2 = bpfbus_path_bucket(cur.hash, 1);
+
+		if (!tab[b1].path.used || tab[b1].hash == cur.hash) {
+			tab[b1] = cur;
+			return 0;
+		}
+		if (!tab[b2].path.used || tab[b2].hash == cur.hash) {
+			tab[b2] = cur;
+			return 0;
+		}
+		/* evict from the bucket the evicted path did not come from */
+		uint32_t b = (moves & 1) ? b2 : b1;
+		struct bpfbus_pbucket out = tab[b];
+
+		tab[b] = cur;
+		cur = out;
+	}
+	return -1;
+}
+
 /* One table key: keep it, or mark its path for VERIFY when it cannot be a key. */
 static void build_value(struct ktables *kt, const struct bb_ruleset *rs,
 			const struct vtable_slot *s)
@@ -465,6 +497,15 @@ int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen, const
 	kt->kpath = xcalloc(rs->n_paths + 1, sizeof(*kt->kpath));
 	for (size_t i = 0; i < rs->n_paths; i++)
 		build_path(kt, &rs->paths[i], i);
+	kt->pbuckets = xcalloc(BPFBUS_PATH_BUCKETS, sizeof(*kt->pbuckets));
+	for (size_t i = 0; i < rs->n_paths; i++) {
+		if (ktables_place_path(kt->pbuckets, kt->path_hash[i], kt->path[i]) < 0) {
+			snprintf(err, err_len, "the kernel path table cannot place %zu paths",
+				 rs->n_paths);
+			ktables_free(kt);
+			return -1;
+		}
+	}
 	kt->vkeys = xcalloc(rs->vt.n_lists + 1, sizeof(*kt->vkeys));
 	kt->vposts = xcalloc(rs->vt.n_lists + 1, sizeof(*kt->vposts));
 	for (size_t i = 0; i < rs->vt.cap; i++)
@@ -530,6 +571,7 @@ void ktables_free(struct ktables *kt)
 	free(kt->wild);
 	free(kt->c6keys);
 	free(kt->c6posts);
+	free(kt->pbuckets);
 	memset(kt, 0, sizeof(*kt));
 }
 
@@ -569,11 +611,6 @@ static bool vkey_of_slot(const void *key, uint32_t slot)
 	return ((const struct bpfbus_vkey *)key)->slot == slot;
 }
 
-static bool pkey_of_slot(const void *key, uint32_t slot)
-{
-	return ((const struct bpfbus_pkey *)key)->slot == slot;
-}
-
 static bool c6key_of_slot(const void *key, uint32_t slot)
 {
 	return ((const struct bpfbus_c6key *)key)->path_slot >> 16 == slot;
@@ -582,19 +619,23 @@ static bool c6key_of_slot(const void *key, uint32_t slot)
 void ktables_clear_slot(const struct ktable_fds *fds, uint32_t slot)
 {
 	delete_keys(fds->values, sizeof(struct bpfbus_vkey), vkey_of_slot, slot);
-	delete_keys(fds->paths, sizeof(struct bpfbus_pkey), pkey_of_slot, slot);
 	delete_keys(fds->cidr6, sizeof(struct bpfbus_c6key), c6key_of_slot, slot);
 }
 
-/* Write @n fixed-size array entries starting at @base. */
+/* Write @n fixed-size array entries starting at @base, in batches of
+ * consecutive keys (one syscall each). */
 static int fill_array(int fd, uint32_t base, const void *vals, size_t size, size_t n)
 {
+	enum { BATCH = 4096 };
 	const char *v = vals;
+	uint32_t keys[BATCH];
 
-	for (size_t i = 0; i < n; i++) {
-		uint32_t k = base + (uint32_t)i;
+	for (size_t i = 0; i < n; i += BATCH) {
+		__u32 count = n - i < BATCH ? (__u32)(n - i) : BATCH;
 
-		if (bpf_map_update_elem(fd, &k, v + i * size, BPF_ANY))
+		for (__u32 j = 0; j < count; j++)
+			keys[j] = base + (uint32_t)(i + j);
+		if (bpf_map_update_batch(fd, keys, v + i * size, &count, NULL))
 			return -errno;
 	}
 	return 0;
@@ -605,13 +646,9 @@ int ktables_load(const struct ktables *kt, const struct ktable_fds *fds)
 	uint32_t slot = kt->slot;
 	int r;
 
-	for (size_t i = 0; i < kt->n_paths; i++) {
-		struct bpfbus_pkey pk = { .hash = kt->path_hash[i], .slot = slot };
-
-		if (bpf_map_update_elem(fds->paths, &pk, &kt->path[i], BPF_ANY))
-			return -errno;
-	}
-	if ((r = fill_array(fds->kpaths, slot * BPFBUS_MAX_PATHS, kt->kpath, sizeof(*kt->kpath),
+	if ((r = fill_array(fds->paths, slot * BPFBUS_PATH_BUCKETS, kt->pbuckets,
+			    sizeof(*kt->pbuckets), BPFBUS_PATH_BUCKETS)) ||
+	    (r = fill_array(fds->kpaths, slot * BPFBUS_MAX_PATHS, kt->kpath, sizeof(*kt->kpath),
 			    kt->n_paths)) ||
 	    (r = fill_array(fds->postings, slot * BPFBUS_MAX_POSTINGS, kt->postings,
 			    sizeof(uint32_t), kt->n_postings)) ||

@@ -37,11 +37,12 @@ struct ktables {
 	struct bpfbus_c6key *c6keys; /* IPv6 blocks and their posting lists */
 	struct bpfbus_posting *c6posts;
 	size_t n_c6;
+	struct bpfbus_pbucket *pbuckets; /* the slot's path table */
 };
 
 /* File descriptors of the maps the tables go into. */
 struct ktable_fds {
-	int paths; /* HASH: u64 path hash -> struct bpfbus_path (slot-free) */
+	int paths; /* ARRAY: slot * PATH_BUCKETS + bucket -> struct bpfbus_pbucket */
 	int kpaths; /* ARRAY: slot * MAX_PATHS + id -> struct bpfbus_kpath */
 	int values; /* HASH: struct bpfbus_vkey -> struct bpfbus_posting */
 	int postings; /* ARRAY: slot * MAX_POSTINGS + i -> u32 */
@@ -60,6 +61,10 @@ struct ktable_fds {
 int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen, const uint32_t *rule_bus,
 		  struct ktables *kt, char *err, size_t err_len);
 void ktables_free(struct ktables *kt);
+
+/* Put a path into a path table of BPFBUS_PATH_BUCKETS buckets; -1 if it
+ * cannot be placed. */
+int ktables_place_path(struct bpfbus_pbucket *tab, uint64_t hash, struct bpfbus_path path);
 
 /* Remove what a slot's previous tables left in the hash maps and the trie
  * (the array maps are overwritten by the next load). */

@@ -113,7 +113,7 @@ int bb_rules_store(const char *state_dir, const char *bus, const char *text, siz
 /* Table maps, by pinned name. */
 static int open_tables(const char *pin_dir, struct ktable_fds *fds, int *names)
 {
-	static const char *const maps[] = { "km_paths", "km_kpaths",   "km_values", "km_postings",
+	static const char *const maps[] = { "km_pathtab", "km_kpaths",   "km_values", "km_postings",
 					    "km_conds", "km_branches", "km_header", "km_inodes",
 					    "km_ivals", "km_wild",     "km_cidr6" };
 	int *slots[] = { &fds->paths, &fds->kpaths,   &fds->values, &fds->postings,
