@@ -175,7 +175,7 @@ struct bpfbus_ktable {
 	struct bpfbus_posting ab_cond; /* anything-but id -> cond id */
 };
 
-#define KM_MAX_CANDS 256
+#define KM_MAX_CANDS 2048
 #define KM_MAX_OUT 64
 
 /* Why the matcher asked userspace (beyond the scanner's reasons). */
