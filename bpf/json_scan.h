@@ -358,25 +358,8 @@ static __always_inline long scan_byte(struct scan_ctx *c, struct scan_state *s, 
 		return scan_after(s, ch);
 	case ST_AFTER:
 		return scan_after(s, ch);
-	case ST_SKIP:
-		if (ch == '"')
-			s->st = ST_SKIP_STR;
-		else if (ch == '{' || ch == '[')
-			s->skip++;
-		else if (ch == '}' || ch == ']') {
-			if (--s->skip == 0)
-				s->st = ST_AFTER;
-		}
-		return 0;
-	case ST_SKIP_STR:
-		if (ch == '\\')
-			s->st = ST_SKIP_STR_ESC;
-		else if (ch == '"')
-			s->st = s->skip ? ST_SKIP : ST_AFTER;
-		return 0;
-	case ST_SKIP_STR_ESC:
-		s->st = ST_SKIP_STR;
-		return 0;
+	/* ST_SKIP, ST_SKIP_STR and ST_SKIP_STR_ESC never reach the byte
+	 * machine: scan_step hands them to run_skip */
 	case ST_SKIP_SCALAR:
 		if (ch == ',' || ch == '}' || ch == ']' || is_ws(ch)) {
 			s->st = ST_AFTER;

@@ -715,20 +715,9 @@ static __always_inline int km_ip6_tail(struct km_state *m, __u8 b)
 	return 0;
 }
 
-static __always_inline int km_hexval(__u8 b)
-{
-	if (b >= '0' && b <= '9')
-		return b - '0';
-	if (b >= 'a' && b <= 'f')
-		return b - 'a' + 10;
-	if (b >= 'A' && b <= 'F')
-		return b - 'A' + 10;
-	return -1;
-}
-
 static __always_inline int km_ip6_byte(struct km_state *m, __u8 b, __u32 i)
 {
-	int d = km_hexval(b);
+	int d = km_hex(b);
 
 	if (m->ip6_v4)
 		return km_ip6_tail(m, b);
