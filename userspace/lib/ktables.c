@@ -393,7 +393,8 @@ static void build_path(struct ktables *kt, const struct path_info *pi, size_t id
  */
 int ktables_place_path(struct bpfbus_pbucket *tab, uint64_t hash, struct bpfbus_path path)
 {
-	struct bpfbus_pbucket cur = { .hash = hash, .path = path };
+	struct bpfbus_pbucket cur = {.hash = hash, .path = path};
+	uint32_t from = UINT32_MAX; /* the bucket cur was just evicted from */
 
 	cur.path.used = 1;
 	for (int moves = 0; moves < 512; moves++) {
@@ -407,12 +408,14 @@ int ktables_place_path(struct bpfbus_pbucket *tab, uint64_t hash, struct bpfbus_
 			tab[b2] = cur;
 			return 0;
 		}
-		/* evict from the bucket the evicted path did not come from */
-		uint32_t b = (moves & 1) ? b2 : b1;
+		/* evict from the bucket cur did not come from: going back would
+		 * only undo the last move */
+		uint32_t b = b1 == from ? b2 : b1;
 		struct bpfbus_pbucket out = tab[b];
 
 		tab[b] = cur;
 		cur = out;
+		from = b;
 	}
 	return -1;
 }
