@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "kengine.h"
+#include "loadcommon.h"
 #include "rulefile.h"
 #include "ruleset.h"
 #include "strbuf.h"
@@ -99,14 +98,6 @@ static void die(int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(code);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* ---- files ---------------------------------------------------------- */
@@ -370,7 +361,7 @@ static bool load_rules(const struct opts *o, const struct rules *r,
 	double t0;
 
 	err.msg[0] = '\0';
-	t0 = now_s();
+	t0 = lc_now();
 	l->rs = bb_ruleset_new();
 	if (!l->rs)
 		die(EXIT_USAGE, "bb_ruleset_new failed");
@@ -393,7 +384,7 @@ static bool load_rules(const struct opts *o, const struct rules *r,
 		free(ids);
 		return false;
 	}
-	l->add_s = now_s() - t0;
+	l->add_s = lc_now() - t0;
 
 	for (size_t i = 0; i < r->n; i++)
 		if ((size_t)ids[i] + 1 > l->n_ids)
@@ -430,7 +421,7 @@ static void run_pass(struct bb_match_ctx *ctx, const struct events *ev,
 	double t0, t1;
 
 	memset(by_id, 0, n_ids * sizeof(*by_id));
-	t0 = now_s();
+	t0 = lc_now();
 	for (size_t i = 0; i < ev->n; i++) {
 		const uint32_t *ids;
 		int n = bb_match_event(ctx, ev->text[i], ev->len[i], &ids, NULL);
@@ -447,7 +438,7 @@ static void run_pass(struct bb_match_ctx *ctx, const struct events *ev,
 				bad++;
 		}
 	}
-	t1 = now_s();
+	t1 = lc_now();
 	ps->secs = t1 - t0;
 	ps->errors = errors;
 	ps->bad_ids = bad;
@@ -482,14 +473,14 @@ static void run_pass_kernel(struct kengine *k, struct bb_match_ctx *ctx,
 		if (kr.verdict == KV_MATCH || kr.verdict == KV_DROP) {
 			n = (int)kr.n_ids;
 		} else {
-			double t0 = now_s();
+			double t0 = lc_now();
 
 			flagged += kr.verdict == KV_VERIFY;
 			for (int b = 0; b < 32; b++)
 				ps->why[b] += (kr.verify >> b) & 1;
 			passed += kr.verdict == KV_PASS;
 			n = bb_match_event(ctx, ev->text[i], ev->len[i], &ids, NULL);
-			user_s += now_s() - t0;
+			user_s += lc_now() - t0;
 		}
 		if (n < 0) {
 			if (!errors++)
@@ -639,20 +630,6 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		die(EXIT_USAGE, "--events FILE is required unless --load-only (see --help)");
 	if (!o->family)
 		o->family = o->family_alloc = family_from_path(o->rules_path);
-}
-
-/* Pin to one CPU so passes do not migrate; failure only costs stability. */
-static void pin_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		fprintf(stderr, "bench: warning: cannot pin to CPU %d: %s\n",
-			cpu, strerror(errno));
 }
 
 static long maxrss_kb(void)
@@ -840,7 +817,10 @@ static int run(struct bench *b)
 	uint64_t total = 0;
 	int failed;
 
-	pin_cpu(b->o.cpu);
+	/* pinned so passes do not migrate; failure only costs stability */
+	if (lc_pin_cpu(b->o.cpu))
+		fprintf(stderr, "bench: warning: cannot pin to CPU %d: %s\n", b->o.cpu,
+			strerror(errno));
 	read_rules(b);
 	if (b->o.load_only) {
 		/* No events loaded: maxrss then reflects the rules alone. */
@@ -862,12 +842,12 @@ static int run(struct bench *b)
 		return EXIT_REJECTED;
 	if (!strcmp(b->o.engine, "kernel")) {
 		char msg[256];
-		double t0 = now_s();
+		double t0 = lc_now();
 
 		b->k = kengine_open(msg, sizeof(msg));
 		if (!b->k || kengine_load(b->k, b->l.rs, msg, sizeof(msg)) < 0)
 			die(EXIT_USAGE, "kernel engine: %s", msg);
-		b->kload_s = now_s() - t0;
+		b->kload_s = lc_now() - t0;
 	}
 	b->counts = xcalloc(b->r.n, sizeof(*b->counts));
 	b->eps = xcalloc((size_t)b->o.passes, sizeof(*b->eps));

@@ -17,7 +17,7 @@ _Noreturn void lc_die(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 void lc_set_name(const char *name);
 
 double lc_now(void); /* CLOCK_MONOTONIC seconds */
-void lc_pin_cpu(int cpu); /* no-op for cpu < 0; dies if it cannot */
+int lc_pin_cpu(int cpu); /* no-op for cpu < 0; -1 with errno if it cannot */
 
 /* Parse a number with strtod/strtoull or die naming the option. */
 double lc_double(const char *opt, const char *s);

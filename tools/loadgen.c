@@ -506,7 +506,8 @@ int main(int argc, char **argv)
 	double u0, y0, u1, y1;
 
 	build_pool(&o, &p);
-	lc_pin_cpu(o.cpu);
+	if (lc_pin_cpu(o.cpu))
+		lc_die("cannot pin to CPU %d: %s", o.cpu, strerror(errno));
 	lc_rusage(&u0, &y0);
 	lc_cpustat_read(&s0);
 	if (live)

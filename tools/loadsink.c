@@ -350,7 +350,8 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	lc_pin_cpu(o.cpu);
+	if (lc_pin_cpu(o.cpu))
+		lc_die("cannot pin to CPU %d: %s", o.cpu, strerror(errno));
 	if (!strcmp(o.mode, "xdp"))
 		run_xdp(&s);
 	else if (!strcmp(o.mode, "socket"))
