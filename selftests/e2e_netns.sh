@@ -138,10 +138,27 @@ print("\n".join(bad) if bad else f"{n} events, counters agree")
 sys.exit(1 if bad else 0)
 EOF
 
+# A freshly attached veth program may miss the first packets (they can still
+# be on the way through the peer's stack): send datagrams for no bus until
+# the program counts one on bus 0.
+bus0_received() {
+	inr "$BPFBUS" -j stats | $PY -c \
+		'import json,sys; print([s for s in json.load(sys.stdin) if s["id"] == 0][0]["received"])'
+}
+wait_datapath() {
+	local before
+	before=$(bus0_received)
+	for ((w = 0; w < 100; w++)); do
+		ins "$BPFBUS" send to $RADDR bus nosuchbus event '{"a":1}' >/dev/null
+		sleep 0.02
+		(($(bus0_received) > before)) && return 0
+	done
+	return 1
+}
+
 run_variant() {
 	local handoff=$1 ready=0
 	: >"$tmp/why"
-	stats "$tmp/before.json"
 	inr "$BPFBUS" -j capture iface "$RIF" handoff "$handoff" count "$N" timeout 30 \
 		>"$tmp/cap.out" 2>"$tmp/cap.err" &
 	cap_pid=$!
@@ -161,6 +178,10 @@ run_variant() {
 	fi
 	tap_ok "$handoff: capture attached"
 	tap_log "$(grep -m1 dispatcher "$tmp/cap.err")"
+	# the counters are read once the program sees traffic (wait_datapath's
+	# own datagrams then fall before the snapshot)
+	wait_datapath || tap_log "$handoff: the datapath counted nothing for 2 s"
+	stats "$tmp/before.json"
 	# Not for any bus: unknown bus, garbage. Then the events.
 	ins "$BPFBUS" send to $RADDR bus nosuchbus event '{"a":1}' count $M >/dev/null
 	for ((i = 0; i < M; i++)); do
