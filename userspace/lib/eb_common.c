@@ -16,6 +16,7 @@ void eb_error_set(struct eb_error *err, const char *code, const char *fmt, ...)
 	if (!err)
 		return;
 	snprintf(err->code, sizeof(err->code), "%s", code);
+	err->detail[0] = '\0';
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);

@@ -18,6 +18,7 @@
 struct eb_error {
 	char code[64];
 	char message[1024];
+	char detail[256]; /* our explanation where AWS's message says only "not valid", else "" */
 };
 
 void eb_error_set(struct eb_error *err, const char *code, const char *fmt, ...)
