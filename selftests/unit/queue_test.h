@@ -7,6 +7,7 @@
 #ifndef BPFBUS_SELFTESTS_QUEUE_TEST_H
 #define BPFBUS_SELFTESTS_QUEUE_TEST_H
 
+#include "flatdir.h"
 #include "queue.h"
 
 #include <dirent.h>
@@ -22,19 +23,7 @@ static __attribute__((unused)) int64_t qt_clock(void *ctx)
 /* The store directory is flat (data.mdb, lock.mdb). */
 static __attribute__((unused)) void qt_rmrf(const char *dir)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[512];
-
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(dir);
+	flatdir_remove(dir);
 }
 
 FIXTURE(q)
