@@ -415,6 +415,62 @@ static __always_inline __u64 zero_bytes(__u64 x)
 	return (x - BYTES_01) & ~x & BYTES_80;
 }
 
+/* 0x80 in every byte of @x equal to @c, exactly (no borrow between bytes,
+ * unlike zero_bytes): counting needs exact masks. */
+static __always_inline __u64 bytes_equal(__u64 x, __u8 c)
+{
+	__u64 v = x ^ (BYTES_01 * c);
+
+	return ~(((v & ~BYTES_80) + ~BYTES_80) | v) & BYTES_80;
+}
+
+/* The 0x80 flags of @m as an 8-bit mask, byte i to bit i. */
+static __always_inline __u64 flag_bits(__u64 m)
+{
+	return ((m >> 7) * 0x0102040810204080ULL) >> 56;
+}
+
+/* Bit i set when an odd number of bits 0..i of @x are. */
+static __always_inline __u64 prefix_xor8(__u64 x)
+{
+	x ^= x << 1;
+	x ^= x << 2;
+	x ^= x << 4;
+	return x & 0xff;
+}
+
+#define BC2(n) n, n + 1, n + 1, n + 2
+#define BC4(n) BC2(n), BC2(n + 1), BC2(n + 1), BC2(n + 2)
+#define BC6(n) BC4(n), BC4(n + 1), BC4(n + 1), BC4(n + 2)
+static const __u8 bit_count[256] = { BC6(0), BC6(1), BC6(1), BC6(2) };
+
+/*
+ * A whole word of a skipped container in one step, without a branch per
+ * structural byte: quotes become an in-string mask by a prefix XOR, the
+ * brackets outside strings are counted, and the word is taken when the
+ * depth d stays positive at every byte of it (d above its closing count),
+ * so only the net count matters. Words with a backslash, and words that
+ * may close the container, go to the byte-wise path. Returns 1 if it took
+ * the word; *in_str is then the state after it.
+ */
+static __always_inline int skip_word(struct scan_state *s, __u64 w, __u64 *in_str)
+{
+	__u32 d = s->skip, opens, closes;
+	__u64 y = w | (BYTES_01 * 0x20), instr;
+
+	if (!d || bytes_equal(w, '\\'))
+		return 0;
+	instr = prefix_xor8(flag_bits(bytes_equal(w, '"'))) ^ (-*in_str & 0xff);
+	/* OR 0x20 folds [ onto { and ] onto }, and nothing else onto them */
+	closes = bit_count[flag_bits(bytes_equal(y, '}')) & ~instr & 0xff];
+	if (d <= closes)
+		return 0;
+	opens = bit_count[flag_bits(bytes_equal(y, '{')) & ~instr & 0xff];
+	s->skip = d + opens - closes;
+	*in_str = instr >> 7;
+	return 1;
+}
+
 /* Offset of the first byte of @w that may be special to a skip, or 8. */
 static __always_inline __u64 first_skip_special(__u64 w)
 {
@@ -440,30 +496,33 @@ static __always_inline __u32 run_skip(struct scan_state *s, __u32 pos, __u32 len
 	}
 	in_str = st == ST_SKIP_STR;
 	st = ST_SKIP;
-	s->pos = pos;
 	for (__u32 k = 0; k < SKIP_STEPS; k++) {
-		/* the position goes through the map value once a step: a
-		 * register would carry a different range into every iteration
-		 * and the verifier could not prune them */
-		p = *(volatile __u32 *)&s->pos;
+		/* p < end <= the window, so the mask never changes it; but it
+		 * gives p the same range at every step, so the verifier prunes
+		 * the unrolled steps instead of carrying a different range
+		 * into each (before, p went through the map value, a
+		 * store-to-load round trip on every step's critical path) */
+		asm volatile("%0 &= %1" : "+r"(p) : "i"(SCAN_BODY_MASK));
 		if (p + 8 <= end) {
 			/* buf is followed by the rest of the map value, so an
 			 * 8-byte load at any masked offset stays inside it */
 			__u64 w = *(__u64 *)(s->buf + (p & SCAN_BODY_MASK));
-			__u64 skip = first_skip_special(w);
+			__u64 skip;
 
-			p += skip;
-			if (skip == 8) {
-				s->pos = p;
+			if (skip_word(s, w, &in_str)) {
+				p += 8;
 				continue;
 			}
+			skip = first_skip_special(w);
+			p += skip;
+			if (skip == 8)
+				continue;
 		} else if (p >= end) {
 			break;
 		}
 		__u8 cl = skip_class[s->buf[p & SCAN_BODY_MASK]];
 
 		p++;
-		s->pos = p;
 		if (cl == SKIP_PLAIN)
 			continue;
 		if (in_str) {

@@ -153,10 +153,24 @@ KM_NOINLINE int km_lookup_visit(__u32 mode, __u32 objarr)
 
 	if (!m)
 		return 0;
-	struct bpfbus_posting *p = bpf_map_lookup_elem(&km_values, &m->key);
+	struct bpfbus_vhkey hk = { .path = m->key.path,
+				   .slot = m->key.slot,
+				   .kind = m->key.kind,
+				   .len = m->key.len,
+				   .digest = bpfbus_val_digest(m->key.val, m->key.len) };
+	struct bpfbus_vent *e = bpf_map_lookup_elem(&km_values, &hk);
+	__u64 diff = 0;
 
-	if (p)
-		km_walk(m, p->first, p->count, mode, objarr);
+	if (!e)
+		return 0;
+	if (e->flags & BPFBUS_V_COLLIDED) {
+		m->verify |= KM_VERIFY_VALUE;
+		return 0;
+	}
+	for (__u32 j = 0; j < BPFBUS_VAL_MAX; j += 8)
+		diff |= *(__u64 *)(e->val + j) ^ *(__u64 *)(m->key.val + j);
+	if (!diff)
+		km_walk(m, e->post.first, e->post.count, mode, objarr);
 	return 0;
 }
 
@@ -881,12 +895,20 @@ static __always_inline void km_string(struct km_state *m, struct bpfbus_kpath *k
 		km_fill_key(BPFBUS_K_AB_STR, off, len, src);
 		km_lookup_visit(1, oa);
 	}
-	km_affixes(kp->pfx, BPFBUS_K_PFX, off, len, oaf | sf);
-	km_affixes(kp->sfx, BPFBUS_K_SFX, off, len, oaf | sf | KM_AFFIX_SUFFIX);
-	km_affixes(kp->ab_pfx, BPFBUS_K_AB_PFX, off, len, sf | KM_AFFIX_EXCLUDE);
-	km_affixes(kp->ab_sfx, BPFBUS_K_AB_SFX, off, len, sf | KM_AFFIX_EXCLUDE | KM_AFFIX_SUFFIX);
-	km_wildcards(kp->wild.first, kp->wild.count, off, len, oaf | sf);
-	km_wildcards(kp->ab_wild.first, kp->ab_wild.count, off, len, sf | KM_AFFIX_EXCLUDE);
+	/* calls are not free: each guard skips one whose table is empty */
+	if (kp->pfx)
+		km_affixes(kp->pfx, BPFBUS_K_PFX, off, len, oaf | sf);
+	if (kp->sfx)
+		km_affixes(kp->sfx, BPFBUS_K_SFX, off, len, oaf | sf | KM_AFFIX_SUFFIX);
+	if (kp->ab_pfx)
+		km_affixes(kp->ab_pfx, BPFBUS_K_AB_PFX, off, len, sf | KM_AFFIX_EXCLUDE);
+	if (kp->ab_sfx)
+		km_affixes(kp->ab_sfx, BPFBUS_K_AB_SFX, off, len,
+			   sf | KM_AFFIX_EXCLUDE | KM_AFFIX_SUFFIX);
+	if (kp->wild.count)
+		km_wildcards(kp->wild.first, kp->wild.count, off, len, oaf | sf);
+	if (kp->ab_wild.count)
+		km_wildcards(kp->ab_wild.first, kp->ab_wild.count, off, len, sf | KM_AFFIX_EXCLUDE);
 	if ((kp->cidr4_root != BPFBUS_NO_NODE || (fl & BPFBUS_P_CIDR6)) &&
 	    km_cidr(kp->cidr4_root, src, off, len, oa) < 0 && (fl & BPFBUS_P_CIDR6))
 		km_cidr6_leaf(src, off, len, oa);
@@ -1019,7 +1041,9 @@ KM_NOINLINE int km_leaf(__u32 i)
 	m->leaf_stamp++;
 	m->key.path = l->path;
 	m->key.slot = m->slot;
-	km_visit(kp->exists.first, kp->exists.count, 0, oa);
+	/* calls are not free: each guard below skips one whose table is empty */
+	if (kp->exists.count)
+		km_visit(kp->exists.first, kp->exists.count, 0, oa);
 	if (l->type == BPFBUS_LEAF_STRING) {
 		km_string(m, kp, l->off, l->len, l->escaped, oa);
 	} else if (l->type == BPFBUS_LEAF_NUMBER) {

@@ -29,8 +29,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BPFBUS_MAX_VALUES);
 	__uint(map_flags, BPF_F_NO_PREALLOC); /* sized for the worst case */
-	__type(key, struct bpfbus_vkey);
-	__type(value, struct bpfbus_posting);
+	__type(key, struct bpfbus_vhkey);
+	__type(value, struct bpfbus_vent);
 	KM_PIN
 } km_values SEC(".maps");
 

@@ -56,7 +56,8 @@ enum bpfbus_kkind {
 	BPFBUS_K_AB_EIC = 'c',
 };
 
-/* Key of the value hash map: (slot, path, kind, value). */
+/* A value as the matcher compares it: (slot, path, kind, value bytes, zero
+ * padded). */
 struct bpfbus_vkey {
 	__u32 path;
 	__u8 slot;
@@ -66,11 +67,53 @@ struct bpfbus_vkey {
 	__u8 val[BPFBUS_VAL_MAX];
 };
 
+/*
+ * Key of the value hash map: a 64-bit digest stands in for the value's
+ * bytes, which the entry (struct bpfbus_vent) holds and the kernel compares.
+ * Hashing the whole 72-byte bpfbus_vkey on every lookup cost more than the
+ * rest of the lookup. Two table values of one (path, kind, len) with the
+ * same digest share an entry marked BPFBUS_V_COLLIDED, and an event value
+ * with that digest is VERIFY: exact whatever the digest does.
+ */
+struct bpfbus_vhkey {
+	__u32 path;
+	__u8 slot;
+	__u8 kind;
+	__u8 len;
+	__u8 pad;
+	__u64 digest; /* bpfbus_val_digest(val) */
+};
+
+#define BPFBUS_V_COLLIDED 1
+
 /* A posting list: ids at postings[slot * MAX_POSTINGS + first ...]. */
 struct bpfbus_posting {
 	__u32 first;
 	__u32 count;
 };
+
+/* Value of the value hash map. */
+struct bpfbus_vent {
+	struct bpfbus_posting post;
+	__u32 flags; /* BPFBUS_V_* */
+	__u32 pad;
+	__u8 val[BPFBUS_VAL_MAX]; /* the value's bytes, zero padded */
+};
+
+/* Digest of a zero-padded value of @len bytes (one definition for both
+ * sides): only the words the value occupies, most values being short (the
+ * key carries len, so the padding adds nothing). */
+static inline __u64 bpfbus_val_digest(const __u8 *val, __u32 len)
+{
+	__u64 h = 0x9E3779B97F4A7C15ULL, w;
+
+	for (__u32 i = 0; i < BPFBUS_VAL_MAX && i < len; i += 8) {
+		__builtin_memcpy(&w, val + i, sizeof(w));
+		h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+		h ^= h >> 29;
+	}
+	return h;
+}
 
 /* What a path needs looked up, and when the kernel must ask userspace. */
 enum bpfbus_kpath_flags {
@@ -228,6 +271,8 @@ struct km_state {
 
 _Static_assert(sizeof(struct km_mark) == 8, "km_mark is ABI");
 _Static_assert(sizeof(struct bpfbus_vkey) == 8 + BPFBUS_VAL_MAX, "bpfbus_vkey is ABI");
+_Static_assert(sizeof(struct bpfbus_vhkey) == 16, "bpfbus_vhkey is ABI");
+_Static_assert(sizeof(struct bpfbus_vent) == 16 + BPFBUS_VAL_MAX, "bpfbus_vent is ABI");
 _Static_assert(sizeof(struct bpfbus_posting) == 8, "bpfbus_posting is ABI");
 _Static_assert(sizeof(struct bpfbus_kpath) == 96, "bpfbus_kpath is ABI");
 _Static_assert(sizeof(struct bpfbus_wild) == 136, "bpfbus_wild is ABI");

@@ -613,6 +613,7 @@ struct rule_case {
 	int verdict;
 	int n_ids;  /* rule ids in the record */
 	__u32 id0;  /* first rule id */
+	int verify; /* handed off flagged VERIFY instead */
 };
 
 static void run_rule_case(struct bpfbus_bpf *skel, int ncpus, const struct rule_case *rc,
@@ -638,7 +639,9 @@ static void run_rule_case(struct bpfbus_bpf *skel, int ncpus, const struct rule_
 	ASSERT_NE_NULL(rb);
 	ASSERT_GE(ring_buffer__consume(rb), 0);
 	ring_buffer__free(rb);
-	EXPECT_EQ(rc->n_ids ? 1 : 0, seen->n);
+	EXPECT_EQ(rc->n_ids || rc->verify ? 1 : 0, seen->n);
+	if (rc->verify)
+		EXPECT_EQ(BPFBUS_META_F_VERIFY, seen->rec.meta.flags & BPFBUS_META_F_VERIFY);
 	if (rc->n_ids) {
 		EXPECT_EQ(rc->n_ids, seen->rec.n_ids);
 		EXPECT_EQ(rc->id0, seen->rec.rule_ids[0]);
@@ -650,7 +653,7 @@ static void run_rule_case(struct bpfbus_bpf *skel, int ncpus, const struct rule_
 	struct bpfbus_bus_stats st;
 
 	read_bus_stats(skel, ncpus, BUS_ID, &st);
-	EXPECT_EQ(*dropped + (rc->verdict == XDP_DROP && !rc->n_ids), st.dropped);
+	EXPECT_EQ(*dropped + (rc->verdict == XDP_DROP && !rc->n_ids && !rc->verify), st.dropped);
 	EXPECT_EQ(*matched + (rc->n_ids ? 1 : 0), st.matched);
 	*dropped = st.dropped;
 	*matched = st.matched;
@@ -716,12 +719,12 @@ TEST(rules_decided_in_the_kernel)
 
 	static const struct rule_case cases[] = {
 		/* rule 0; rule 1 matches too but is another bus's */
-		{ "{\"source\":\"a\",\"detail\":{\"n\":1}}", XDP_DROP, 1, 0 },
+		{ "{\"source\":\"a\",\"detail\":{\"n\":1}}", XDP_DROP, 1, 0, 0 },
 		/* rule 2 only */
-		{ "{\"source\":\"b\",\"detail\":{\"n\":500}}", XDP_DROP, 1, 2 },
+		{ "{\"source\":\"b\",\"detail\":{\"n\":500}}", XDP_DROP, 1, 2, 0 },
 		/* nothing of this bus: dropped in the driver */
-		{ "{\"source\":\"a\",\"detail\":{\"n\":-1}}", XDP_DROP, 0, 0 },
-		{ "{\"other\":true}", XDP_DROP, 0, 0 },
+		{ "{\"source\":\"a\",\"detail\":{\"n\":-1}}", XDP_DROP, 0, 0, 0 },
+		{ "{\"other\":true}", XDP_DROP, 0, 0, 0 },
 	};
 	__u64 dropped = 0, matched = 0;
 
@@ -731,6 +734,37 @@ TEST(rules_decided_in_the_kernel)
 	}
 	EXPECT_EQ(2, dropped);
 	EXPECT_EQ(2, matched);
+
+	/* The value map is keyed by a digest of the value: the kernel must
+	 * still compare the bytes (a value whose entry holds other bytes does
+	 * not match), and hand off an entry marked collided as VERIFY. */
+	struct bpfbus_vhkey hk, *prev = NULL;
+	struct bpfbus_vent ent;
+	int vfd = bpf_map__fd(skel->maps.km_values), found = 0;
+
+	while (!bpf_map_get_next_key(vfd, prev, &hk)) {
+		prev = &hk;
+		if (hk.kind == BPFBUS_K_STR && hk.len == 1 &&
+		    !bpf_map_lookup_elem(vfd, &hk, &ent) && ent.val[0] == 'a') {
+			found = 1;
+			break;
+		}
+	}
+	ASSERT_EQ(1, found);
+	static const struct rule_case same_digest_other_bytes = {
+		"{\"source\":\"a\",\"detail\":{\"n\":1}}", XDP_DROP, 0, 0, 0
+	};
+	static const struct rule_case collided = { "{\"source\":\"a\",\"detail\":{\"n\":1}}",
+						   XDP_DROP, 0, 0, 1 };
+
+	ent.val[0] = 'q';
+	ASSERT_EQ(0, bpf_map_update_elem(vfd, &hk, &ent, BPF_EXIST));
+	run_rule_case(skel, ncpus, &same_digest_other_bytes, &dropped, &matched);
+	ent.val[0] = 'a';
+	ent.flags |= BPFBUS_V_COLLIDED;
+	ASSERT_EQ(0, bpf_map_update_elem(vfd, &hk, &ent, BPF_EXIST));
+	run_rule_case(skel, ncpus, &collided, &dropped, &matched);
+	EXPECT_EQ(3, dropped);
 	bpfbus_bpf__destroy(skel);
 }
 

@@ -136,6 +136,98 @@ static const char *const extra_events[] = {
 	"{\"a\": [[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}", /* deeper than tracked */
 };
 
+/*
+ * Generated events for the skipping paths: random nesting under keys no
+ * pattern uses (skipped whole) and under used ones (scanned), with strings
+ * full of brackets, quotes and backslashes, so every word-at-a-time case
+ * (a quote opening or closing inside a word, brackets inside strings, a
+ * container closing inside a word, escapes) is met. Deterministic (seeded).
+ */
+static uint64_t gen_state = 0x9E3779B97F4A7C15ULL;
+
+static uint32_t gen_rand(uint32_t n)
+{
+	gen_state ^= gen_state << 13;
+	gen_state ^= gen_state >> 7;
+	gen_state ^= gen_state << 17;
+	return (uint32_t)(gen_state % n);
+}
+
+static void gen_string(struct strbuf *b)
+{
+	static const char *const pieces[] = { "{", "}", "[",  "]",   "\\\"",	"\\\\", ",", ":",
+					      " ", "x", "yz", "\\n", "\\u005d", "ab",	"0" };
+	uint32_t n = gen_rand(12);
+
+	sb_addc(b, '"');
+	for (uint32_t i = 0; i < n; i++)
+		sb_adds(b, pieces[gen_rand(sizeof(pieces) / sizeof(*pieces))]);
+	sb_addc(b, '"');
+}
+
+static void gen_value(struct strbuf *b, int depth)
+{
+	uint32_t kind = depth > 10 ? gen_rand(4) : gen_rand(7);
+
+	if (kind == 0) {
+		gen_string(b);
+	} else if (kind == 1) {
+		sb_printf(b, "%d.%u", (int)gen_rand(2000) - 1000, gen_rand(1000));
+	} else if (kind == 2) {
+		sb_adds(b, (const char *const[]){ "true", "false", "null" }[gen_rand(3)]);
+	} else if (kind == 3) {
+		sb_adds(b, gen_rand(2) ? "[]" : "{}");
+	} else if (kind <= 4) {
+		uint32_t n = 1 + gen_rand(5);
+
+		sb_addc(b, '[');
+		for (uint32_t i = 0; i < n; i++) {
+			if (i)
+				sb_adds(b, gen_rand(2) ? "," : " , ");
+			gen_value(b, depth + 1);
+		}
+		sb_addc(b, ']');
+	} else {
+		static const char *const keys[] = { "x", "y", "c", "a", "k\\\"q", "[", "e" };
+		uint32_t n = 1 + gen_rand(4);
+
+		sb_addc(b, '{');
+		for (uint32_t i = 0; i < n; i++) {
+			if (i)
+				sb_addc(b, ',');
+			sb_printf(b, "\"%s\":%s", keys[gen_rand(sizeof(keys) / sizeof(*keys))],
+				  gen_rand(2) ? " " : "");
+			gen_value(b, depth + 1);
+		}
+		sb_addc(b, '}');
+	}
+}
+
+static void add_generated_events(struct corpus *c, size_t count)
+{
+	struct strbuf b = { 0 };
+
+	for (size_t i = 0; i < count; i++) {
+		sb_reset(&b);
+		sb_adds(&b, "{\"unused\": ");
+		gen_value(&b, 1);
+		sb_adds(&b, ", \"a\": ");
+		gen_value(&b, 1);
+		sb_adds(&b, ", \"b\": {\"skip\": ");
+		gen_value(&b, 2);
+		sb_adds(&b, ", \"c\": ");
+		gen_value(&b, 2);
+		sb_adds(&b, "}, \"z\": ");
+		gen_value(&b, 1);
+		sb_addc(&b, '}');
+		/* an XDP test run takes at most a page less head- and
+		 * tailroom (about 3.5 KiB) of linear frame */
+		if (b.len < 3000)
+			add(&c->events, &c->n_events, b.buf, b.len);
+	}
+	sb_free(&b);
+}
+
 FIXTURE(scan)
 {
 	struct scan_test_bpf *skel;
@@ -185,6 +277,7 @@ FIXTURE_SETUP(scan)
 		    strlen(extra_patterns[i]));
 	for (size_t i = 0; i < sizeof(extra_events) / sizeof(*extra_events); i++)
 		add(&self->c.events, &self->c.n_events, extra_events[i], strlen(extra_events[i]));
+	add_generated_events(&self->c, 4000);
 
 	/* one ruleset with every valid pattern: its paths are the path table */
 	self->rs = bb_ruleset_new();

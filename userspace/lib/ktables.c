@@ -611,7 +611,7 @@ static void delete_keys(int fd, size_t key_size, bool (*of_slot)(const void *key
 
 static bool vkey_of_slot(const void *key, uint32_t slot)
 {
-	return ((const struct bpfbus_vkey *)key)->slot == slot;
+	return ((const struct bpfbus_vhkey *)key)->slot == slot;
 }
 
 static bool c6key_of_slot(const void *key, uint32_t slot)
@@ -621,7 +621,7 @@ static bool c6key_of_slot(const void *key, uint32_t slot)
 
 void ktables_clear_slot(const struct ktable_fds *fds, uint32_t slot)
 {
-	delete_keys(fds->values, sizeof(struct bpfbus_vkey), vkey_of_slot, slot);
+	delete_keys(fds->values, sizeof(struct bpfbus_vhkey), vkey_of_slot, slot);
 	delete_keys(fds->cidr6, sizeof(struct bpfbus_c6key), c6key_of_slot, slot);
 }
 
@@ -642,6 +642,30 @@ static int fill_array(int fd, uint32_t base, const void *vals, size_t size, size
 			return -errno;
 	}
 	return 0;
+}
+
+/* One value into the digest-keyed value map (struct bpfbus_vhkey): a second
+ * value with the same key marks the entry collided, which makes the kernel
+ * hand such events to userspace. */
+static int load_value(int fd, const struct bpfbus_vkey *vk, const struct bpfbus_posting *post)
+{
+	struct bpfbus_vhkey hk = { .path = vk->path,
+				   .slot = vk->slot,
+				   .kind = vk->kind,
+				   .len = vk->len,
+				   .digest = bpfbus_val_digest(vk->val, vk->len) };
+	struct bpfbus_vent e = { .post = *post };
+
+	memcpy(e.val, vk->val, sizeof(e.val));
+	if (!bpf_map_update_elem(fd, &hk, &e, BPF_NOEXIST))
+		return 0;
+	if (errno != EEXIST || bpf_map_lookup_elem(fd, &hk, &e))
+		return -errno;
+	if (memcmp(e.val, vk->val, sizeof(e.val)))
+		e.flags |= BPFBUS_V_COLLIDED;
+	else
+		e.post = *post; /* the same value left from an uncleared slot */
+	return bpf_map_update_elem(fd, &hk, &e, BPF_EXIST) ? -errno : 0;
 }
 
 int ktables_load(const struct ktables *kt, const struct ktable_fds *fds)
@@ -667,8 +691,8 @@ int ktables_load(const struct ktables *kt, const struct ktable_fds *fds)
 			    kt->n_wild)))
 		return r;
 	for (size_t i = 0; i < kt->n_values; i++)
-		if (bpf_map_update_elem(fds->values, &kt->vkeys[i], &kt->vposts[i], BPF_ANY))
-			return -errno;
+		if ((r = load_value(fds->values, &kt->vkeys[i], &kt->vposts[i])))
+			return r;
 	for (size_t i = 0; i < kt->n_c6; i++)
 		if (bpf_map_update_elem(fds->cidr6, &kt->c6keys[i], &kt->c6posts[i], BPF_ANY))
 			return -errno;

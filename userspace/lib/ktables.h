@@ -44,7 +44,7 @@ struct ktables {
 struct ktable_fds {
 	int paths; /* ARRAY: slot * PATH_BUCKETS + bucket -> struct bpfbus_pbucket */
 	int kpaths; /* ARRAY: slot * MAX_PATHS + id -> struct bpfbus_kpath */
-	int values; /* HASH: struct bpfbus_vkey -> struct bpfbus_posting */
+	int values; /* HASH: struct bpfbus_vhkey -> struct bpfbus_vent */
 	int postings; /* ARRAY: slot * MAX_POSTINGS + i -> u32 */
 	int conds; /* ARRAY: slot * MAX_CONDS + id -> struct bpfbus_kcond */
 	int branches; /* ARRAY: slot * MAX_BRANCHES + id -> struct bpfbus_kbranch */
