@@ -5,6 +5,9 @@
  * counters, summed over CPUs.
  */
 #include "args.h"
+#include "ctl_client.h"
+#include "json.h"
+#include "strbuf.h"
 #include "datapath.h"
 #include "jsonw.h"
 #include "main.h"
@@ -29,10 +32,29 @@ static int bus_help(int argc, char **argv)
 		"       bpfbus bus list\n"
 		"       bpfbus bus help\n"
 		"\n"
-		"Writes the pinned bus map (%s/%s): id, kind, name; table\n"
-		"generation 0 (no rules). Maps are created when missing.\n",
+		"With bpfbusd running, add and delete go through it (it keeps buses in\n"
+		"its object model). Without it they write the pinned bus map (%s/%s):\n"
+		"id, kind, name; table generation 0 (no rules); maps are created when\n"
+		"missing. list reads the pinned map.\n",
 		bb_pin_dir(), BPFBUS_MAP_BUSES);
 	return EXIT_OK;
+}
+
+/* With bpfbusd running, bus changes go through it (it keeps the object model). */
+static int daemon_bus_op(const char *op, const char *name, const char *kind)
+{
+	struct strbuf req = STRBUF_INIT;
+	int rc;
+
+	sb_adds(&req, "{\"op\":");
+	json_write_string(&req, op, strlen(op));
+	ctl_add_str(&req, "name", name, false);
+	if (kind)
+		ctl_add_str(&req, "kind", kind, false);
+	sb_addc(&req, '}');
+	rc = ctl_call(&req, NULL);
+	sb_free(&req);
+	return rc;
 }
 
 static int bus_add(int argc, char **argv)
@@ -64,6 +86,8 @@ static int bus_add(int argc, char **argv)
 		p_err("bad name '%s': %s", argv[0], bb_wire_strerror(err));
 		return EXIT_INVALID;
 	}
+	if (ctl_daemon_running())
+		return daemon_bus_op("bus.add", argv[0], bb_bus_kind_name(kind));
 	fd = bb_map_open_create(bb_pin_dir(), BPFBUS_MAP_BUSES);
 	if (fd < 0) {
 		p_err("cannot open the bus map under %s: %s", bb_pin_dir(), strerror(-fd));
@@ -109,6 +133,8 @@ static int bus_delete(int argc, char **argv)
 		p_err("usage: bpfbus bus delete NAME");
 		return EXIT_INVALID;
 	}
+	if (ctl_daemon_running())
+		return daemon_bus_op("bus.delete", argv[0], NULL);
 	fd = bb_map_open_pinned(bb_pin_dir(), BPFBUS_MAP_BUSES);
 	if (fd < 0) {
 		p_err("no bus map under %s: %s", bb_pin_dir(), strerror(-fd));

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * `bpfbus rule`: rules in the XDP datapath without a daemon. A bus's rule
- * file is stored in the state directory and every bus's rules are compiled
- * into the pinned kernel tables, switched atomically (userspace/lib/
- * rules_dp.c). `rule show` reads the pinned maps directly.
+ * `bpfbus rule`: rules of the object model (model.h). add, delete, enable,
+ * disable, describe and list ask bpfbusd; load and clear go through bpfbusd
+ * when it runs, else edit the model file and compile it into the pinned
+ * kernel tables themselves (rules_dp.c). `rule show` reads the pinned maps.
  */
 #include "args.h"
+#include "ctl_client.h"
+#include "json.h"
+#include "model.h"
+#include "strbuf.h"
 #include "bpfbus/tables.h"
 #include "datapath.h"
 #include "jsonw.h"
@@ -23,15 +27,21 @@ static int rule_help(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	fprintf(stderr,
-		"Usage: bpfbus rule load bus NAME file FILE\n"
-		"       bpfbus rule clear bus NAME\n"
-		"       bpfbus rule show [bus NAME]\n"
+		"Usage: bpfbus rule add NAME [bus BUS] pattern { file FILE | JSON }\n"
+		"                       [state { enabled | disabled }] [target queue QUEUE [id ID]]...\n"
+		"       bpfbus rule { delete | enable | disable | describe } NAME [bus BUS]\n"
+		"       bpfbus rule list [bus BUS]\n"
+		"       bpfbus rule load bus BUS file FILE\n"
+		"       bpfbus rule clear bus BUS\n"
+		"       bpfbus rule show [bus BUS]\n"
 		"       bpfbus rule help\n"
 		"\n"
-		"FILE is a rule file: one JSON object {\"rule-name\": pattern, ...}.\n"
-		"Rules are kept in $BPFBUS_STATE_DIR/rules (default %s) and loaded\n"
-		"into the pinned tables in %s; every bus switches to the new tables\n"
-		"at once. Rule counters restart at each load.\n",
+		"add, delete, enable, disable, describe and list ask bpfbusd (BUS defaults to\n"
+		"'default'; a rule has at most 5 targets). load replaces a bus's rules with\n"
+		"a rule file ({\"rule-name\": pattern, ...}) and clear removes them: through\n"
+		"bpfbusd when it runs, else in the object model in $BPFBUS_STATE_DIR\n"
+		"(default %s) and the pinned tables in %s directly. show lists the\n"
+		"rules in the kernel with their counters, without the daemon.\n",
 		bb_state_dir(), bb_pin_dir());
 	return EXIT_OK;
 }
@@ -39,7 +49,9 @@ static int rule_help(int argc, char **argv)
 /* Parse "bus NAME [file FILE]". */
 static bool bus_file_args(int argc, char **argv, const char **bus, const char **file)
 {
-	*bus = *file = NULL;
+	*bus = NULL;
+	if (file)
+		*file = NULL;
 	for (int i = 0; i + 1 < argc; i += 2) {
 		if (is_prefix(argv[i], "bus"))
 			*bus = argv[i + 1];
@@ -51,21 +63,47 @@ static bool bus_file_args(int argc, char **argv, const char **bus, const char **
 	return *bus && (argc % 2 == 0);
 }
 
-static int reload_and_report(void)
+static void print_reload(const struct json_value *r)
 {
-	struct bb_reload r;
-	char err[1024];
+	const struct json_value *g = json_get(r, "generation"), *n = json_get(r, "rules");
 
-	if (bb_rules_reload(bb_pin_dir(), bb_state_dir(), &r, err, sizeof(err)) < 0) {
+	if (g && n && g->type == JSON_NUMBER && n->type == JSON_NUMBER)
+		printf("generation %s: %s rules\n", g->u.num.raw, n->u.num.raw);
+}
+
+/* Without the daemon: the model file, then the pinned tables. */
+static int load_local(const char *bus, const char *text, size_t len, const char *file)
+{
+	struct bb_model m;
+	struct bb_reload r;
+	char err[1200];
+	int rc = EXIT_FAIL;
+
+	if (bb_model_load(bb_state_dir(), &m, err, sizeof(err))) {
 		p_err("%s", err);
 		return EXIT_FAIL;
 	}
-	if (json_output)
-		printf("{\"generation\":%u,\"rules\":%zu,\"buses\":%zu}\n", r.gen, r.n_rules,
-		       r.n_buses);
-	else
-		printf("generation %u: %zu rules on %zu buses\n", r.gen, r.n_rules, r.n_buses);
-	return EXIT_OK;
+	struct bb_mbus *b = bb_model_bus(&m, bus);
+
+	if (!b)
+		b = bb_model_add_bus(&m, bus, BPFBUS_BUS_EVENT);
+	if (bb_model_set_rulefile(b, text, len, err, sizeof(err))) {
+		p_err("%s: %s", file, err);
+		rc = EXIT_INVALID;
+	} else if (bb_rules_reload(bb_pin_dir(), &m, &r, NULL, err, sizeof(err)) ||
+		   bb_model_save(bb_state_dir(), &m, err, sizeof(err))) {
+		p_err("%s", err);
+	} else {
+		if (json_output)
+			printf("{\"generation\":%u,\"rules\":%zu,\"buses\":%zu}\n", r.gen,
+			       r.n_rules, r.n_buses);
+		else
+			printf("generation %u: %zu rules on %zu buses\n", r.gen, r.n_rules,
+			       r.n_buses);
+		rc = EXIT_OK;
+	}
+	bb_model_free(&m);
+	return rc;
 }
 
 static int bus_exists(const char *bus)
@@ -81,46 +119,221 @@ static int bus_exists(const char *bus)
 	return r;
 }
 
+static int load_or_clear(const char *bus, const char *text, size_t len, const char *file)
+{
+	if (ctl_daemon_running()) {
+		struct strbuf req = STRBUF_INIT;
+		int rc;
+
+		sb_adds(&req, "{\"op\":");
+		sb_adds(&req, text ? "\"rule.load\"" : "\"rule.clear\"");
+		ctl_add_str(&req, "bus", bus, false);
+		if (text) {
+			sb_adds(&req, ",\"text\":");
+			json_write_string(&req, text, len);
+		}
+		sb_addc(&req, '}');
+		rc = ctl_call(&req, print_reload);
+		sb_free(&req);
+		return rc;
+	}
+	if (bus_exists(bus) < 0)
+		return EXIT_FAIL;
+	return load_local(bus, text ? text : "{}", text ? len : 2, file);
+}
+
 static int rule_load(int argc, char **argv)
 {
 	const char *bus, *file;
-	char err[1024];
 	size_t len;
 
 	if (!bus_file_args(argc, argv, &bus, &file) || !file) {
 		p_err("usage: bpfbus rule load bus NAME file FILE");
 		return EXIT_INVALID;
 	}
-	if (bus_exists(bus) < 0)
-		return EXIT_FAIL;
 	char *text = read_file(file, &len);
 
 	if (!text)
 		return EXIT_FAIL;
-	int r = bb_rules_store(bb_state_dir(), bus, text, len, err, sizeof(err));
+	int rc = load_or_clear(bus, text, len, file);
 
 	free(text);
-	if (r < 0) {
-		p_err("%s: %s", file, err);
-		return EXIT_INVALID;
-	}
-	return reload_and_report();
+	return rc;
 }
 
 static int rule_clear(int argc, char **argv)
 {
 	const char *bus;
-	char err[1024];
 
 	if (!bus_file_args(argc, argv, &bus, NULL)) {
 		p_err("usage: bpfbus rule clear bus NAME");
 		return EXIT_INVALID;
 	}
-	if (bb_rules_store(bb_state_dir(), bus, NULL, 0, err, sizeof(err)) < 0) {
-		p_err("%s", err);
-		return EXIT_FAIL;
+	return load_or_clear(bus, NULL, 0, NULL);
+}
+
+static void print_rule(const struct json_value *r)
+{
+	const struct json_value *t = json_get(r, "targets");
+
+	printf("%s/%s  %s\n\tpattern %s\n", json_get(r, "bus")->u.str.s,
+	       json_get(r, "name")->u.str.s, json_get(r, "state")->u.str.s,
+	       json_get(r, "pattern")->u.str.s);
+	for (size_t i = 0; t && i < t->u.arr.n; i++)
+		printf("\ttarget %s: queue %s\n", json_get(t->u.arr.items[i], "id")->u.str.s,
+		       json_get(t->u.arr.items[i], "queue")->u.str.s);
+}
+
+static void print_rules(const struct json_value *list)
+{
+	for (size_t i = 0; i < list->u.arr.n; i++)
+		print_rule(list->u.arr.items[i]);
+}
+
+static int rule_add(int argc, char **argv)
+{
+	struct strbuf req = STRBUF_INIT;
+	const char *bus = NULL, *state = NULL;
+	char *pattern = NULL;
+	int n_targets = 0, rc = EXIT_INVALID;
+	size_t len;
+
+	if (argc < 1) {
+		p_err("usage: bpfbus rule add NAME [bus BUS] pattern { file FILE | JSON } ...");
+		return EXIT_INVALID;
 	}
-	return reload_and_report();
+	sb_adds(&req, "{\"op\":\"rule.put\"");
+	ctl_add_str(&req, "name", argv[0], false);
+	sb_adds(&req, ",\"targets\":[");
+	for (int i = 1; i < argc; i++) {
+		const char *k = argv[i];
+
+		if (i + 1 >= argc) {
+			p_err("rule add: '%s' needs a value", k);
+			goto out;
+		}
+		if (is_prefix(k, "bus")) {
+			bus = argv[++i];
+		} else if (is_prefix(k, "state")) {
+			const char *v = argv[++i];
+
+			state = is_prefix(v, "enabled") ? "ENABLED"
+				: is_prefix(v, "disabled") ? "DISABLED"
+							    : NULL;
+			if (!state) {
+				p_err("state is enabled or disabled, not '%s'", v);
+				goto out;
+			}
+		} else if (is_prefix(k, "pattern")) {
+			free(pattern);
+			if (is_prefix(argv[i + 1], "file") && i + 2 < argc) {
+				pattern = read_file(argv[i + 2], &len);
+				if (!pattern) {
+					rc = EXIT_FAIL;
+					goto out;
+				}
+				i += 2;
+			} else {
+				pattern = xstrndup(argv[i + 1], strlen(argv[i + 1]));
+				i++;
+			}
+		} else if (is_prefix(k, "target")) {
+			if (!is_prefix(argv[i + 1], "queue") || i + 2 >= argc) {
+				p_err("a target is 'target queue QUEUE [id ID]'");
+				goto out;
+			}
+			const char *q = argv[i + 2], *id = q;
+
+			i += 2;
+			if (i + 2 < argc && is_prefix(argv[i + 1], "id")) {
+				id = argv[i + 2];
+				i += 2;
+			}
+			sb_adds(&req, n_targets++ ? ",{" : "{");
+			ctl_add_str(&req, "id", id, true);
+			ctl_add_str(&req, "queue", q, false);
+			sb_addc(&req, '}');
+		} else {
+			p_err("rule add: unknown keyword '%s'", k);
+			goto out;
+		}
+	}
+	sb_addc(&req, ']');
+	if (!pattern) {
+		p_err("rule add: which pattern? (pattern file FILE | pattern JSON)");
+		goto out;
+	}
+	sb_adds(&req, ",\"pattern\":");
+	json_write_string(&req, pattern, strlen(pattern));
+	if (bus)
+		ctl_add_str(&req, "bus", bus, false);
+	if (state)
+		ctl_add_str(&req, "state", state, false);
+	sb_addc(&req, '}');
+	rc = ctl_call(&req, NULL);
+out:
+	free(pattern);
+	sb_free(&req);
+	return rc;
+}
+
+/* "NAME [bus BUS]" -> {"op": OP, "name": NAME, "bus": BUS} */
+static int name_bus_op(int argc, char **argv, const char *op, ctl_print_fn print)
+{
+	struct strbuf req = STRBUF_INIT;
+	int rc;
+
+	if (argc != 1 && !(argc == 3 && is_prefix(argv[1], "bus"))) {
+		p_err("usage: bpfbus rule %s NAME [bus BUS]", op + 5);
+		return EXIT_INVALID;
+	}
+	sb_adds(&req, "{\"op\":");
+	json_write_string(&req, op, strlen(op));
+	ctl_add_str(&req, "name", argv[0], false);
+	if (argc == 3)
+		ctl_add_str(&req, "bus", argv[2], false);
+	sb_addc(&req, '}');
+	rc = ctl_call(&req, print);
+	sb_free(&req);
+	return rc;
+}
+
+static int rule_delete(int argc, char **argv)
+{
+	return name_bus_op(argc, argv, "rule.delete", NULL);
+}
+
+static int rule_enable(int argc, char **argv)
+{
+	return name_bus_op(argc, argv, "rule.enable", NULL);
+}
+
+static int rule_disable(int argc, char **argv)
+{
+	return name_bus_op(argc, argv, "rule.disable", NULL);
+}
+
+static int rule_describe(int argc, char **argv)
+{
+	return name_bus_op(argc, argv, "rule.describe", print_rule);
+}
+
+static int rule_list(int argc, char **argv)
+{
+	struct strbuf req = STRBUF_INIT;
+	int rc;
+
+	if (argc && !(argc == 2 && is_prefix(argv[0], "bus"))) {
+		p_err("usage: bpfbus rule list [bus BUS]");
+		return EXIT_INVALID;
+	}
+	sb_adds(&req, "{\"op\":\"rule.list\"");
+	if (argc)
+		ctl_add_str(&req, "bus", argv[1], false);
+	sb_addc(&req, '}');
+	rc = ctl_call(&req, print_rules);
+	sb_free(&req);
+	return rc;
 }
 
 static int rule_show(int argc, char **argv)
@@ -193,6 +406,12 @@ static int rule_show(int argc, char **argv)
 int do_rule(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
+		{"add", rule_add},
+		{"delete", rule_delete},
+		{"enable", rule_enable},
+		{"disable", rule_disable},
+		{"describe", rule_describe},
+		{"list", rule_list},
 		{"load", rule_load},
 		{"clear", rule_clear},
 		{"show", rule_show},

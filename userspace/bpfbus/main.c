@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include "ctl_client.h"
 #include "datapath.h"
 #include "main.h"
 #include "strbuf.h"
@@ -71,10 +72,11 @@ static int do_help(int argc, char **argv)
 		"Usage: bpfbus [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       bpfbus version\n"
 		"\n"
-		"       OBJECT := { pattern | filter-policy | send | link | bus | rule | capture | stats }\n"
+		"       OBJECT := { pattern | filter-policy | send | link | bus | rule | capture | stats |\n"
+		"                   daemon }\n"
 		"       OPTIONS := { -j|--json [-p|--pretty] | -h|--help | "
 		"-V|--version |\n"
-		"                    --pin-dir DIR }\n"
+		"                    --pin-dir DIR | --control PATH }\n"
 		"\n"
 		"See 'bpfbus OBJECT help' and docs/patterns.md.\n");
 	return argc > 0 && argv ? EXIT_OK : EXIT_OK;
@@ -100,6 +102,7 @@ static const struct cmd objects[] = {
 	{"capture", do_capture},
 	{"stats", do_stats},
 	{"rule", do_rule},
+	{"daemon", do_daemon},
 	{"version", do_version},
 	{"help", do_help},
 	{NULL, NULL},
@@ -113,6 +116,7 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{"pin-dir", required_argument, NULL, 'P'},
+		{"control", required_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -132,6 +136,9 @@ int main(int argc, char **argv)
 			return do_version(0, NULL);
 		case 'P':
 			bb_set_pin_dir(optarg);
+			break;
+		case 'C':
+			ctl_path_opt = optarg;
 			break;
 		default:
 			return EXIT_INVALID;

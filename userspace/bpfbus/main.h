@@ -45,5 +45,6 @@ int do_bus(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_capture(int argc, char **argv);
 int do_rule(int argc, char **argv);
+int do_daemon(int argc, char **argv);
 
 #endif

@@ -3,7 +3,7 @@
 #include "bpfbus/tables.h"
 #include "datapath.h"
 #include "ktables.h"
-#include "rulefile.h"
+#include "model.h"
 #include "ruleset.h"
 #include "strbuf.h"
 #include "wire.h"
@@ -24,98 +24,44 @@ const char *bb_state_dir(void)
 	return d && *d ? d : "/var/lib/bpfbus";
 }
 
-static void rules_path(char *buf, size_t len, const char *state_dir, const char *bus)
+/* Add a bus's ENABLED rules as rules of @bus_id; -1 with @err. */
+static int add_rules(struct bb_ruleset *rs, const struct bb_mbus *bus, uint32_t bus_id,
+		     uint32_t **rule_bus, size_t *n, char *err, size_t err_len)
 {
-	snprintf(buf, len, "%s/rules/%s.json", state_dir, bus);
-}
-
-/* Add a rule file's patterns as rules of @bus_id; -1 with @err. */
-static int add_rules(struct bb_ruleset *rs, const char *bus, uint32_t bus_id, const char *text,
-		     size_t len, uint32_t **rule_bus, size_t *n, char *err, size_t err_len)
-{
-	struct rulefile rf;
-	char msg[512];
-
-	if (rulefile_parse(text, len, &rf, msg, sizeof(msg)) < 0) {
-		snprintf(err, err_len, "bus %s: %s", bus, msg);
-		return -1;
-	}
-	for (size_t i = 0; i < rf.n; i++) {
-		struct bb_error e;
+	for (size_t i = 0; i < bus->n_rules; i++) {
+		const struct bb_rule *r = &bus->rules[i];
 		char name[BPFBUS_RULE_NAME_MAX];
+		struct bb_error e;
 
-		snprintf(name, sizeof(name), "%s/%s", bus, rf.rules[i].name);
-		int id = bb_ruleset_add_pattern(rs, name, rf.rules[i].pattern,
-						rf.rules[i].pattern_len, &e);
+		if (!r->enabled)
+			continue;
+		snprintf(name, sizeof(name), "%s/%s", bus->name, r->name);
+		int id = bb_ruleset_add_pattern(rs, name, r->pattern, strlen(r->pattern), &e);
 
 		if (id < 0) {
-			snprintf(err, err_len, "bus %s, rule %s: %s", bus, rf.rules[i].name, e.msg);
-			rulefile_free(&rf);
+			snprintf(err, err_len, "bus %s, rule %s: %s", bus->name, r->name, e.msg);
 			return -1;
 		}
 		*rule_bus = xrealloc(*rule_bus, ((size_t)id + 1) * sizeof(**rule_bus));
 		(*rule_bus)[id] = bus_id;
 		*n = (size_t)id + 1;
 	}
-	rulefile_free(&rf);
 	return 0;
 }
 
-int bb_rules_store(const char *state_dir, const char *bus, const char *text, size_t len, char *err,
-		   size_t err_len)
+void bb_compiled_free(struct bb_compiled *c)
 {
-	char path[4096], tmp[4200];
-
-	snprintf(path, sizeof(path), "%s/rules", state_dir);
-	if (mkdir(state_dir, 0700) && errno != EEXIST) {
-		snprintf(err, err_len, "cannot create %s: %s", state_dir, strerror(errno));
-		return -1;
-	}
-	if (mkdir(path, 0700) && errno != EEXIST) {
-		snprintf(err, err_len, "cannot create %s: %s", path, strerror(errno));
-		return -1;
-	}
-	rules_path(path, sizeof(path), state_dir, bus);
-	if (!text || !len) {
-		if (unlink(path) && errno != ENOENT) {
-			snprintf(err, err_len, "cannot remove %s: %s", path, strerror(errno));
-			return -1;
-		}
-		return 0;
-	}
-	/* validate before storing: the whole file compiles or nothing changes */
-	struct bb_ruleset *rs = bb_ruleset_new();
-	uint32_t *rb = NULL;
-	size_t n = 0;
-	int r = add_rules(rs, bus, 0, text, len, &rb, &n, err, err_len);
-
-	bb_ruleset_free(rs);
-	free(rb);
-	if (r < 0)
-		return -1;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *f = fopen(tmp, "wb");
-
-	if (!f || fwrite(text, 1, len, f) != len || fflush(f) || fsync(fileno(f))) {
-		snprintf(err, err_len, "cannot write %s: %s", tmp, strerror(errno));
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	fclose(f);
-	if (rename(tmp, path)) {
-		snprintf(err, err_len, "cannot rename %s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	return 0;
+	bb_ruleset_free(c->rs);
+	free(c->rule_bus);
+	memset(c, 0, sizeof(*c));
 }
 
 /* Table maps, by pinned name. */
 static int open_tables(const char *pin_dir, struct ktable_fds *fds, int *names)
 {
-	static const char *const maps[] = { "km_pathtab", "km_kpaths",   "km_values", "km_postings",
-					    "km_conds", "km_branches", "km_header", "km_inodes",
-					    "km_ivals", "km_wild",     "km_cidr6" };
+	static const char *const maps[] = { "km_pathtab", "km_kpaths",	 "km_values", "km_postings",
+					    "km_conds",	  "km_branches", "km_header", "km_inodes",
+					    "km_ivals",	  "km_wild",	 "km_cidr6" };
 	int *slots[] = { &fds->paths, &fds->kpaths,   &fds->values, &fds->postings,
 			 &fds->conds, &fds->branches, &fds->header, &fds->inodes,
 			 &fds->ivals, &fds->wild,     &fds->cidr6 };
@@ -140,8 +86,8 @@ static void close_tables(struct ktable_fds *fds, int names)
 			close(all[i]);
 }
 
-int bb_rules_reload(const char *pin_dir, const char *state_dir, struct bb_reload *out, char *err,
-		    size_t err_len)
+int bb_rules_reload(const char *pin_dir, const struct bb_model *m, struct bb_reload *out,
+		    struct bb_compiled *keep, char *err, size_t err_len)
 {
 	struct ktable_fds fds;
 	int names = -1, busfd, r = -1;
@@ -165,22 +111,14 @@ int bb_rules_reload(const char *pin_dir, const char *state_dir, struct bb_reload
 		goto out;
 	}
 	for (int i = 0; i < nb; i++) {
-		char path[4096], name[BPFBUS_WIRE_MAX_NAME + 1];
-		size_t len;
+		char name[BPFBUS_WIRE_MAX_NAME + 1];
 
 		snprintf(name, sizeof(name), "%.*s", (int)buses[i].name_len, buses[i].name);
 		if (buses[i].generation > gen)
 			gen = buses[i].generation;
-		rules_path(path, sizeof(path), state_dir, name);
-		char *text = read_whole_file(path, &len);
+		const struct bb_mbus *mb = bb_model_bus(m, name);
 
-		if (!text)
-			continue;
-		int a = add_rules(rs, name, buses[i].id, text, len, &rule_bus, &n_rules, err,
-				  err_len);
-
-		free(text);
-		if (a < 0)
+		if (mb && add_rules(rs, mb, buses[i].id, &rule_bus, &n_rules, err, err_len) < 0)
 			goto out;
 	}
 	bb_ruleset_compile(rs);
@@ -243,6 +181,11 @@ int bb_rules_reload(const char *pin_dir, const char *state_dir, struct bb_reload
 	out->gen = gen;
 	out->n_rules = n_rules;
 	out->n_buses = (size_t)nb;
+	if (keep) {
+		*keep = (struct bb_compiled){ rs, rule_bus, n_rules, gen };
+		rs = NULL;
+		rule_bus = NULL;
+	}
 	r = 0;
 out:
 	free(buses);

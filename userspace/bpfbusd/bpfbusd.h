@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * bpfbusd: one thread, one epoll loop (docs/daemon.md). Intake (AF_XDP or
+ * ring buffer, and the slow-path UDP socket) is drained in rounds; each round
+ * delivers into the queue store inside one group commit. Control clients are
+ * served between rounds; long-poll receives are parked, never blocking.
+ */
+#ifndef BPFBUSD_H
+#define BPFBUSD_H
+
+#include "bpfbus/datapath.h"
+#include "model.h"
+#include "rules_dp.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define BBD_MAX_IFACES 8
+
+enum bbd_log_level { LOG_ERR_ = 0, LOG_WARN_, LOG_INFO_, LOG_DEBUG_ };
+
+void bbd_log(enum bbd_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_err(...) bbd_log(LOG_ERR_, __VA_ARGS__)
+#define log_warn(...) bbd_log(LOG_WARN_, __VA_ARGS__)
+#define log_info(...) bbd_log(LOG_INFO_, __VA_ARGS__)
+#define log_debug(...) bbd_log(LOG_DEBUG_, __VA_ARGS__)
+extern enum bbd_log_level bbd_log_level;
+/* "error", "warn", "info", "debug" -> level; -1 when unknown. */
+int bbd_log_parse(const char *s);
+
+struct bbd_iface {
+	char name[32];
+	bool generic;
+	int ifindex;
+	struct bb_dp *dp;
+	struct bb_rx *rx;
+};
+
+/* A rule id of one compiled generation -> where its events go. */
+struct bbd_route {
+	uint32_t bus_id;
+	const char *name; /* "bus/rule" (owned by the ruleset) */
+	int n_targets;
+	char *queues[BB_MAX_TARGETS];
+};
+
+struct bbd_routes {
+	struct bb_compiled c;
+	struct bbd_route *r; /* c.n_rules */
+	struct bb_match_ctx *mctx;
+};
+
+/* Intake counters (docs/daemon.md, `bpfbus daemon status`). */
+struct bbd_counters {
+	uint64_t events; /* events taken in (all sources) */
+	uint64_t xdp_events, udp_events;
+	uint64_t malformed; /* slow-path datagrams that failed to decode */
+	uint64_t unknown_bus;
+	uint64_t unmatched; /* no rule matched (VERIFY or slow path) */
+	uint64_t verified; /* matched in userspace */
+	uint64_t delivered; /* messages durably put into a target queue */
+	uint64_t delivery_failed; /* a target refused (no such queue, FIFO without group, ...) */
+	uint64_t lost_commit; /* messages of rounds whose group commit failed */
+	uint64_t udp_dropped; /* socket receive-buffer overflows (SO_RXQ_OVFL) */
+	uint64_t rounds;
+	uint64_t acks_sent, duplicates;
+};
+
+struct queue_store;
+struct bbd_client;
+
+struct bbd {
+	/* options */
+	const char *state_dir, *pin_dir, *control_path;
+	struct bbd_iface ifaces[BBD_MAX_IFACES];
+	int n_ifaces;
+	enum bpfbus_handoff handoff;
+	uint16_t port;
+	int round_budget; /* events per round (bounds the work before a commit) */
+
+	/* state */
+	struct bb_model model;
+	struct queue_store *store;
+	struct bbd_routes routes[2]; /* [gen & 1]: the live and the previous generation */
+	uint32_t live_gen;
+	int busfd; /* pinned bus map */
+	int udp_fd, udp6_fd, listen_fd, sig_fd, timer_fd, epfd;
+	bool stopping, reload_requested;
+	struct bbd_client *clients;
+	struct bbd_counters cnt;
+};
+
+/* routes.c: compile the model into the kernel tables and the routes. */
+int bbd_routes_reload(struct bbd *d, char *err, size_t err_len);
+const struct bbd_routes *bbd_routes_for(const struct bbd *d, uint32_t gen);
+void bbd_routes_free(struct bbd *d);
+/* Make the pinned bus map and the model agree (both ways); 0 or -1. */
+int bbd_sync_buses(struct bbd *d, char *err, size_t err_len);
+
+/* intake.c */
+int bbd_intake_open(struct bbd *d);
+/* One round over every source that may have input; returns events taken. */
+int bbd_intake_round(struct bbd *d);
+void bbd_intake_close(struct bbd *d);
+
+/* control.c */
+int bbd_control_open(struct bbd *d);
+void bbd_control_accept(struct bbd *d);
+/* Readiness on a client fd (the epoll data points at the client). */
+void bbd_control_event(struct bbd *d, struct bbd_client *c, uint32_t events);
+/* Retry parked long polls (all, or those on @queue); expire those past deadline. */
+void bbd_control_wake(struct bbd *d, const char *queue);
+void bbd_control_close(struct bbd *d);
+
+/* ops.c: one request -> one response (JSON text appended to @out). */
+struct json_value;
+struct strbuf;
+int bbd_ops_dispatch(struct bbd *d, const struct json_value *req, struct strbuf *out,
+		     int64_t *park_until);
+/* Model changes: save, then compile into the kernel. */
+int bbd_model_commit(struct bbd *d, char *err, size_t err_len);
+
+/* epoll data tags for the fixed fds */
+#define BBD_EP_SIG ((uint64_t)1)
+#define BBD_EP_TIMER ((uint64_t)2)
+#define BBD_EP_LISTEN ((uint64_t)3)
+#define BBD_EP_INTAKE ((uint64_t)4)
+#define BBD_EP_CLIENT_MIN ((uint64_t)4096) /* above: a struct bbd_client pointer */
+
+int bbd_epoll_add(struct bbd *d, int fd, uint32_t events, uint64_t tag);
+
+#endif

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * bpfbusd: the bpfbus daemon (docs/daemon.md). Startup restores the object
+ * model and the queue store from the state directory and compiles the rules
+ * into the kernel tables before it attaches to any interface or opens the
+ * slow-path socket; then one epoll loop serves intake, control clients,
+ * signals and the housekeeping timer.
+ */
+#define _GNU_SOURCE
+#include "bpfbusd.h"
+#include "ctl.h"
+#include "datapath.h"
+#include "queue.h"
+#include "rules_dp.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#define TICK_MS 100 /* long-poll retries and deadlines */
+#define HOUSEKEEPING_TICKS 10 /* sweep and move tasks every second */
+#define SHUTDOWN_ROUNDS 1000 /* drain at most this many rounds on SIGTERM */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: bpfbusd [OPTIONS]\n"
+		"\n"
+		"  --state-dir DIR      objects and the queue store (default /var/lib/bpfbus)\n"
+		"  --pin-dir DIR        pinned datapath maps (default %s)\n"
+		"  --iface IF[:MODE]    attach XDP to IF (repeatable); MODE native or generic\n"
+		"  --mode MODE          default attach mode: native (default) or generic\n"
+		"  --handoff H          xsk (AF_XDP, default) or ringbuf\n"
+		"  --port PORT          UDP port of bpfbus datagrams (default %u)\n"
+		"  --control PATH       control socket (default %s)\n"
+		"  --log-level L        error, warn, info (default) or debug\n"
+		"  --round-budget N     events per group commit, at most (default 1024)\n"
+		"  -h, --help\n"
+		"\n"
+		"Runs in the foreground. SIGTERM/SIGINT: stop, drain, commit, detach, exit.\n"
+		"SIGHUP: reload the object model from the state directory.\n",
+		bb_pin_dir(), BPFBUS_DEFAULT_PORT, bb_ctl_path());
+}
+
+static int add_iface(struct bbd *d, const char *arg, bool generic_default)
+{
+	if (d->n_ifaces == BBD_MAX_IFACES) {
+		fprintf(stderr, "bpfbusd: at most %d interfaces\n", BBD_MAX_IFACES);
+		return -1;
+	}
+	struct bbd_iface *ifc = &d->ifaces[d->n_ifaces];
+	const char *colon = strchr(arg, ':');
+	size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
+
+	if (!n || n >= 16) {
+		fprintf(stderr, "bpfbusd: bad interface name in '%s'\n", arg);
+		return -1;
+	}
+	snprintf(ifc->name, sizeof(ifc->name), "%.*s", (int)n, arg);
+	ifc->generic = generic_default;
+	if (colon && !strcmp(colon + 1, "generic"))
+		ifc->generic = true;
+	else if (colon && !strcmp(colon + 1, "native"))
+		ifc->generic = false;
+	else if (colon) {
+		fprintf(stderr, "bpfbusd: mode is native or generic, not '%s'\n", colon + 1);
+		return -1;
+	}
+	d->n_ifaces++;
+	return 0;
+}
+
+static int parse_args(struct bbd *d, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "iface", required_argument, NULL, 'i' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "handoff", required_argument, NULL, 'H' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "control", required_argument, NULL, 'c' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "round-budget", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ifaces[BBD_MAX_IFACES + 1];
+	int n_if = 0, c, lvl;
+	bool generic = false;
+	char *end;
+	long v;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			d->state_dir = optarg;
+			break;
+		case 'P':
+			d->pin_dir = optarg;
+			break;
+		case 'i':
+			if (n_if > BBD_MAX_IFACES) {
+				fprintf(stderr, "bpfbusd: at most %d interfaces\n", BBD_MAX_IFACES);
+				return -1;
+			}
+			ifaces[n_if++] = optarg;
+			break;
+		case 'm':
+			if (strcmp(optarg, "native") && strcmp(optarg, "generic")) {
+				fprintf(stderr, "bpfbusd: mode is native or generic, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			generic = !strcmp(optarg, "generic");
+			break;
+		case 'H':
+			if (!strcmp(optarg, "xsk"))
+				d->handoff = BPFBUS_HANDOFF_XSK;
+			else if (!strcmp(optarg, "ringbuf"))
+				d->handoff = BPFBUS_HANDOFF_RINGBUF;
+			else {
+				fprintf(stderr, "bpfbusd: handoff is xsk or ringbuf, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case 'p':
+		case 'b':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 1 || v > (c == 'p' ? 65535 : 1 << 20)) {
+				fprintf(stderr, "bpfbusd: bad --%s '%s'\n",
+					c == 'p' ? "port" : "round-budget", optarg);
+				return -1;
+			}
+			if (c == 'p')
+				d->port = (uint16_t)v;
+			else
+				d->round_budget = (int)v;
+			break;
+		case 'c':
+			d->control_path = optarg;
+			break;
+		case 'l':
+			lvl = bbd_log_parse(optarg);
+			if (lvl < 0) {
+				fprintf(stderr,
+					"bpfbusd: log level is error, warn, info or debug\n");
+				return -1;
+			}
+			bbd_log_level = (enum bbd_log_level)lvl;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "bpfbusd: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	for (int i = 0; i < n_if; i++)
+		if (add_iface(d, ifaces[i], generic))
+			return -1;
+	return 0;
+}
+
+int bbd_epoll_add(struct bbd *d, int fd, uint32_t events, uint64_t tag)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
+
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		log_err("epoll_ctl: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void dp_log(const char *msg)
+{
+	log_info("%s", msg);
+}
+
+/* SIGHUP: the model file again (an operator may have edited it). */
+static void reload(struct bbd *d)
+{
+	struct bb_model m;
+	char err[1200];
+
+	d->reload_requested = false;
+	if (bb_model_load(d->state_dir, &m, err, sizeof(err))) {
+		log_err("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	bb_model_free(&d->model);
+	d->model = m;
+	if (bbd_sync_buses(d, err, sizeof(err)) || bbd_routes_reload(d, err, sizeof(err)))
+		log_err("reload: %s", err);
+	else
+		log_info("reloaded the configuration from %s", d->state_dir);
+}
+
+static void housekeeping(struct bbd *d)
+{
+	struct queue_result res;
+	long n = queue_store_sweep(d->store, &res);
+
+	if (n < 0)
+		log_warn("sweep: %s", res.message);
+	else if (n)
+		log_debug("sweep: %ld messages past their retention dropped", n);
+	n = queue_move_step(d->store, &res);
+	if (n < 0)
+		log_warn("message move tasks: %s", res.message);
+	else if (n)
+		bbd_control_wake(d, NULL);
+}
+
+static void on_signals(struct bbd *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			d->reload_requested = true;
+		else {
+			if (!d->stopping)
+				log_info("signal %u: shutting down", si.ssi_signo);
+			d->stopping = true;
+		}
+	}
+}
+
+static int setup(struct bbd *d)
+{
+	char path[4096], err[1200];
+	struct queue_result res;
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	d->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	d->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->sig_fd < 0 || d->epfd < 0 || d->timer_fd < 0) {
+		log_err("cannot create the event loop: %s", strerror(errno));
+		return -1;
+	}
+	if (mkdir(d->state_dir, 0700) && errno != EEXIST) {
+		log_err("cannot create %s: %s", d->state_dir, strerror(errno));
+		return -1;
+	}
+	/* 1. everything the state directory holds */
+	if (bb_model_load(d->state_dir, &d->model, err, sizeof(err))) {
+		log_err("%s", err);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/queues", d->state_dir);
+	d->store = queue_store_open(path, NULL, &res);
+	if (!d->store) {
+		log_err("cannot open the queue store in %s: %s", path, res.message);
+		return -1;
+	}
+	/* 2. the kernel tables, before any traffic */
+	if (bbd_sync_buses(d, err, sizeof(err)) || bbd_routes_reload(d, err, sizeof(err))) {
+		log_err("%s", err);
+		return -1;
+	}
+	log_info("restored %zu buses from %s", d->model.n_buses, d->state_dir);
+	/* 3. control, then intake */
+	struct itimerspec its = { .it_interval = { 0, TICK_MS * 1000000L },
+				  .it_value = { 0, TICK_MS * 1000000L } };
+
+	timerfd_settime(d->timer_fd, 0, &its, NULL);
+	if (bbd_epoll_add(d, d->sig_fd, EPOLLIN, BBD_EP_SIG) ||
+	    bbd_epoll_add(d, d->timer_fd, EPOLLIN, BBD_EP_TIMER) || bbd_control_open(d) ||
+	    bbd_intake_open(d))
+		return -1;
+	log_info("ready: control %s, state %s, pins %s", d->control_path, d->state_dir, d->pin_dir);
+	return 0;
+}
+
+static void run(struct bbd *d)
+{
+	struct epoll_event evs[64];
+	unsigned ticks = 0;
+
+	while (!d->stopping) {
+		bool intake = false;
+		int n = epoll_wait(d->epfd, evs, 64, -1);
+
+		if (n < 0 && errno != EINTR) {
+			log_err("epoll_wait: %s", strerror(errno));
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64, exp;
+
+			if (tag == BBD_EP_SIG)
+				on_signals(d);
+			else if (tag == BBD_EP_TIMER) {
+				if (read(d->timer_fd, &exp, sizeof(exp)) < 0)
+					continue;
+				bbd_control_wake(d, NULL);
+				if (++ticks % HOUSEKEEPING_TICKS == 0)
+					housekeeping(d);
+			} else if (tag == BBD_EP_LISTEN)
+				bbd_control_accept(d);
+			else if (tag == BBD_EP_INTAKE)
+				intake = true;
+			else
+				bbd_control_event(d, (struct bbd_client *)(uintptr_t)tag,
+						  evs[i].events);
+		}
+		if (intake)
+			bbd_intake_round(d);
+		if (d->reload_requested)
+			reload(d);
+	}
+}
+
+/* SIGTERM: what the rings and the socket hold is still taken in and committed. */
+static void shutdown_daemon(struct bbd *d)
+{
+	int rounds = 0;
+
+	while (rounds < SHUTDOWN_ROUNDS && bbd_intake_round(d) > 0)
+		rounds++;
+	bbd_intake_close(d);
+	bbd_control_close(d);
+	bbd_routes_free(d);
+	bb_model_free(&d->model);
+	queue_store_close(d->store);
+	if (d->busfd >= 0)
+		close(d->busfd);
+	log_info("stopped: %llu events taken in, %llu messages delivered",
+		 (unsigned long long)d->cnt.events, (unsigned long long)d->cnt.delivered);
+}
+
+int main(int argc, char **argv)
+{
+	struct bbd d = {
+		.state_dir = "/var/lib/bpfbus",
+		.handoff = BPFBUS_HANDOFF_XSK,
+		.port = BPFBUS_DEFAULT_PORT,
+		.round_budget = 1024,
+		.busfd = -1,
+		.udp_fd = -1,
+		.udp6_fd = -1,
+		.listen_fd = -1,
+		.sig_fd = -1,
+		.timer_fd = -1,
+		.epfd = -1,
+	};
+	const char *env = getenv("BPFBUS_STATE_DIR");
+
+	if (env && *env)
+		d.state_dir = env;
+	if (parse_args(&d, argc, argv))
+		return 2;
+	if (!d.pin_dir)
+		d.pin_dir = bb_pin_dir();
+	if (!d.control_path)
+		d.control_path = bb_ctl_path();
+	bb_set_pin_dir(d.pin_dir);
+	bb_dp_log = dp_log;
+	int rc = setup(&d) ? 1 : 0;
+
+	if (!rc)
+		run(&d);
+	shutdown_daemon(&d);
+	return rc;
+}

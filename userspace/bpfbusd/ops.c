@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Control requests on the object model (buses, rules) and the daemon itself.
+ * Each change is checked, compiled into the kernel tables, then saved; if the
+ * kernel refuses it, the model goes back to what it was. docs/daemon.md lists
+ * the requests and their answers.
+ */
+#include "bpfbusd.h"
+#include "datapath.h"
+#include "json.h"
+#include "strbuf.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Error codes: EventBridge's where it has one. Clients exit 2 for the invalid ones. */
+#define E_VALIDATION "ValidationException"
+#define E_PATTERN "InvalidEventPatternException"
+#define E_NOT_FOUND "ResourceNotFoundException"
+#define E_EXISTS "ResourceAlreadyExistsException"
+#define E_INTERNAL "InternalException"
+
+static int fail(struct strbuf *out, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct strbuf *out, const char *code, const char *fmt, ...)
+{
+	char msg[1600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sb_reset(out);
+	sb_printf(out, "{\"ok\":false,\"error\":\"%s\",\"message\":", code);
+	json_write_string(out, msg, strlen(msg));
+	sb_addc(out, '}');
+	return 0;
+}
+
+static void ok_open(struct strbuf *out)
+{
+	sb_adds(out, "{\"ok\":true,\"result\":");
+}
+
+static int ok_empty(struct strbuf *out)
+{
+	sb_adds(out, "{\"ok\":true,\"result\":{}}");
+	return 0;
+}
+
+static void add_str(struct strbuf *out, const char *key, const char *val, bool comma)
+{
+	if (comma)
+		sb_addc(out, ',');
+	json_write_string(out, key, strlen(key));
+	sb_addc(out, ':');
+	json_write_string(out, val, strlen(val));
+}
+
+/* A string argument (NULL when absent); -1 (with the answer written) when not a string. */
+static int arg_str(const struct json_value *req, const char *key, const char **val,
+		   struct strbuf *out)
+{
+	const struct json_value *v = json_get(req, key);
+
+	*val = NULL;
+	if (!v)
+		return 0;
+	if (v->type != JSON_STRING || memchr(v->u.str.s, 0, v->u.str.len))
+		return fail(out, E_VALIDATION, "\"%s\" must be a string", key), -1;
+	*val = v->u.str.s;
+	return 0;
+}
+
+static int need_str(const struct json_value *req, const char *key, const char **val,
+		    struct strbuf *out)
+{
+	if (arg_str(req, key, val, out))
+		return -1;
+	if (!*val)
+		return fail(out, E_VALIDATION, "missing \"%s\"", key), -1;
+	return 0;
+}
+
+/* The bus named by "bus" (default: "default"); NULL with the answer written. */
+static struct bb_mbus *req_bus(struct bbd *d, const struct json_value *req, struct strbuf *out)
+{
+	const char *name;
+	struct bb_mbus *b;
+
+	if (arg_str(req, "bus", &name, out))
+		return NULL;
+	if (!name)
+		name = BB_DEFAULT_BUS;
+	b = bb_model_bus(&d->model, name);
+	if (!b)
+		fail(out, E_NOT_FOUND, "Event bus %s does not exist.", name);
+	return b;
+}
+
+int bbd_model_commit(struct bbd *d, char *err, size_t err_len)
+{
+	if (bbd_routes_reload(d, err, err_len) < 0)
+		return -1;
+	return bb_model_save(d->state_dir, &d->model, err, err_len);
+}
+
+/* Commit a change, or restore @snapshot and say why. */
+static int commit_or_rollback(struct bbd *d, struct strbuf *snapshot, struct strbuf *out)
+{
+	char err[1200], e2[200];
+
+	if (bbd_model_commit(d, err, sizeof(err)) == 0)
+		return 0;
+	log_err("model change refused: %s", err);
+	bb_model_free(&d->model);
+	if (bb_model_from_json(snapshot->buf, snapshot->len, &d->model, e2, sizeof(e2)))
+		log_err("cannot restore the model: %s", e2);
+	bbd_routes_reload(d, e2, sizeof(e2));
+	return fail(out, E_INTERNAL, "%s", err), -1;
+}
+
+/* ---- buses ---------------------------------------------------------------- */
+
+static int bus_add(struct bbd *d, const struct json_value *req, struct strbuf *out)
+{
+	const char *name, *kind;
+	int k = BPFBUS_BUS_EVENT, err;
+	char msg[400];
+	uint32_t id;
+
+	if (need_str(req, "name", &name, out) || arg_str(req, "kind", &kind, out))
+		return 0;
+	if (kind && !strcmp(kind, "topic"))
+		k = BPFBUS_BUS_TOPIC;
+	else if (kind && strcmp(kind, "event"))
+		return fail(out, E_VALIDATION, "kind is event or topic, not '%s'", kind);
+	err = bb_bus_name_ok(name);
+	if (err)
+		return fail(out, E_VALIDATION, "bad bus name '%s': %s", name,
+			    bb_wire_strerror(err));
+	if (bb_model_bus(&d->model, name))
+		return fail(out, E_EXISTS, "Event bus %s already exists.", name);
+	int sfd = bb_map_open_pinned(d->pin_dir, BPFBUS_MAP_BUS_STATS);
+
+	err = bb_bus_add(d->busfd, sfd, name, (enum bpfbus_bus_kind)k, &id);
+	if (sfd >= 0)
+		close(sfd);
+	if (err == -ENOTUNIQ)
+		return fail(out, E_VALIDATION, "'%s' has the name hash of another bus or topic",
+			    name);
+	if (err && err != -EEXIST)
+		return fail(out, E_INTERNAL, "cannot add bus %s to the kernel: %s", name,
+			    strerror(-err));
+	bb_model_add_bus(&d->model, name, k);
+	if (bb_model_save(d->state_dir, &d->model, msg, sizeof(msg)))
+		return fail(out, E_INTERNAL, "%s", msg);
+	log_info("bus %s added (id %u)", name, id);
+	ok_open(out);
+	sb_printf(out, "{\"id\":%u", id);
+	add_str(out, "name", name, true);
+	add_str(out, "kind", bb_bus_kind_name(k), true);
+	sb_adds(out, "}}");
+	return 0;
+}
+
+static int bus_delete(struct bbd *d, const struct json_value *req, struct strbuf *out)
+{
+	const char *name;
+	char msg[400];
+
+	if (need_str(req, "name", &name, out))
+		return 0;
+	struct bb_mbus *b = bb_model_bus(&d->model, name);
+
+	if (!b)
+		return fail(out, E_NOT_FOUND, "Event bus %s does not exist.", name);
+	if (!strcmp(name, BB_DEFAULT_BUS))
+		return fail(out, E_VALIDATION, "Cannot delete event bus default.");
+	if (b->n_rules)
+		return fail(out, E_VALIDATION, "Event bus %s has %zu rules: delete them first.",
+			    name, b->n_rules);
+	int err = bb_bus_delete(d->busfd, name);
+
+	if (err && err != -ENOENT)
+		return fail(out, E_INTERNAL, "cannot delete bus %s from the kernel: %s", name,
+			    strerror(-err));
+	bb_model_remove_bus(&d->model, b);
+	if (bb_model_save(d->state_dir, &d->model, msg, sizeof(msg)))
+		return fail(out, E_INTERNAL, "%s", msg);
+	log_info("bus %s deleted", name);
+	return ok_empty(out);
+}
+
+static int bus_list(struct bbd *d, struct strbuf *out)
+{
+	ok_open(out);
+	sb_addc(out, '[');
+	for (size_t i = 0; i < d->model.n_buses; i++) {
+		const struct bb_mbus *b = &d->model.buses[i];
+		struct bpfbus_bus kb = { 0 };
+
+		bb_bus_find(d->busfd, b->name, &kb);
+		sb_printf(out, "%s{\"id\":%u,\"generation\":%u", i ? "," : "", kb.id,
+			  kb.generation);
+		add_str(out, "name", b->name, true);
+		add_str(out, "kind", bb_bus_kind_name(b->kind), true);
+		sb_printf(out, ",\"rules\":%zu}", b->n_rules);
+	}
+	sb_adds(out, "]}");
+	return 0;
+}
+
+/* ---- rules ---------------------------------------------------------------- */
+
+static void write_rule(struct strbuf *out, const struct bb_mbus *b, const struct bb_rule *r)
+{
+	sb_addc(out, '{');
+	add_str(out, "bus", b->name, false);
+	add_str(out, "name", r->name, true);
+	add_str(out, "state", r->enabled ? "ENABLED" : "DISABLED", true);
+	add_str(out, "pattern", r->pattern, true);
+	sb_adds(out, ",\"targets\":[");
+	for (int t = 0; t < r->n_targets; t++) {
+		sb_adds(out, t ? ",{" : "{");
+		add_str(out, "id", r->targets[t].id, false);
+		add_str(out, "queue", r->targets[t].queue, true);
+		sb_addc(out, '}');
+	}
+	sb_adds(out, "]}");
+}
+
+/* "targets": [{"id": ..., "queue": ...}] into @r (pointers into the request). */
+static int parse_targets(const struct json_value *req, struct bb_rule *r, struct strbuf *out)
+{
+	const struct json_value *jt = json_get(req, "targets");
+	char msg[300];
+
+	if (!jt)
+		return 0;
+	if (jt->type != JSON_ARRAY)
+		return fail(out, E_VALIDATION, "\"targets\" must be an array"), -1;
+	if (jt->u.arr.n > BB_MAX_TARGETS)
+		return fail(out, "LimitExceededException",
+			    "The requested resource exceeds the maximum number allowed: a rule "
+			    "has at most %d targets.",
+			    BB_MAX_TARGETS),
+		       -1;
+	for (size_t i = 0; i < jt->u.arr.n; i++) {
+		const struct json_value *o = jt->u.arr.items[i];
+		struct bb_target *t = &r->targets[i];
+
+		if (o->type != JSON_OBJECT)
+			return fail(out, E_VALIDATION,
+				    "each target is {\"id\": ID, \"queue\": NAME}"),
+			       -1;
+		if (need_str(o, "id", (const char **)&t->id, out) ||
+		    need_str(o, "queue", (const char **)&t->queue, out))
+			return -1;
+		if (bb_model_check_name("target", t->id, msg, sizeof(msg)))
+			return fail(out, E_VALIDATION, "%s", msg), -1;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(r->targets[j].id, t->id))
+				return fail(out, E_VALIDATION, "target id %s appears twice", t->id),
+				       -1;
+		r->n_targets++;
+	}
+	return 0;
+}
+
+/* rule.put: create or replace a rule (PutRule, with its targets: PutTargets). */
+static int rule_put(struct bbd *d, const struct json_value *req, struct strbuf *out)
+{
+	struct bb_mbus *b = req_bus(d, req, out);
+	struct bb_rule r = { .enabled = true };
+	const char *state;
+	char msg[1200];
+
+	if (!b || need_str(req, "name", (const char **)&r.name, out) ||
+	    need_str(req, "pattern", (const char **)&r.pattern, out) ||
+	    arg_str(req, "state", &state, out) || parse_targets(req, &r, out))
+		return 0;
+	if (state && strcmp(state, "ENABLED") && strcmp(state, "DISABLED"))
+		return fail(out, E_VALIDATION, "state is ENABLED or DISABLED, not '%s'", state);
+	r.enabled = !state || !strcmp(state, "ENABLED");
+	if (bb_model_check_name("rule", r.name, msg, sizeof(msg)))
+		return fail(out, E_VALIDATION, "%s", msg);
+	if (bb_model_check_pattern(r.pattern, strlen(r.pattern), msg, sizeof(msg)))
+		return fail(out, E_PATTERN, "%s", msg);
+
+	struct strbuf snap = STRBUF_INIT;
+
+	bb_model_to_json(&d->model, &snap);
+	bb_model_put_rule(b, &r, false);
+	if (!commit_or_rollback(d, &snap, out)) {
+		b = bb_model_bus(&d->model, b->name);
+		ok_open(out);
+		write_rule(out, b, bb_model_rule(b, r.name));
+		sb_addc(out, '}');
+		log_info("rule %s/%s put (%s, %d targets)", b->name, r.name,
+			 r.enabled ? "enabled" : "disabled", r.n_targets);
+	}
+	sb_free(&snap);
+	return 0;
+}
+
+/* The rule named by "name" on the request's bus; NULL with the answer written. */
+static struct bb_rule *req_rule(struct bbd *d, const struct json_value *req, struct bb_mbus **b,
+				struct strbuf *out)
+{
+	const char *name;
+	struct bb_rule *r;
+
+	*b = req_bus(d, req, out);
+	if (!*b || need_str(req, "name", &name, out))
+		return NULL;
+	r = bb_model_rule(*b, name);
+	if (!r)
+		fail(out, E_NOT_FOUND, "Rule %s does not exist on EventBus %s.", name, (*b)->name);
+	return r;
+}
+
+/* rule.delete, rule.enable, rule.disable */
+static int rule_change(struct bbd *d, const struct json_value *req, struct strbuf *out,
+		       const char *op)
+{
+	struct bb_mbus *b;
+	struct bb_rule *r = req_rule(d, req, &b, out);
+	struct strbuf snap = STRBUF_INIT;
+	char name[BB_RULE_NAME_MAX + 1];
+
+	if (!r)
+		return 0;
+	snprintf(name, sizeof(name), "%s", r->name);
+	bb_model_to_json(&d->model, &snap);
+	if (!strcmp(op, "delete"))
+		bb_model_remove_rule(b, r);
+	else
+		r->enabled = !strcmp(op, "enable");
+	if (!commit_or_rollback(d, &snap, out)) {
+		ok_empty(out);
+		log_info("rule %s/%s: %s", b->name, name, op);
+	}
+	sb_free(&snap);
+	return 0;
+}
+
+static int rule_list(struct bbd *d, const struct json_value *req, struct strbuf *out)
+{
+	const char *only;
+
+	if (arg_str(req, "bus", &only, out))
+		return 0;
+	if (only && !bb_model_bus(&d->model, only))
+		return fail(out, E_NOT_FOUND, "Event bus %s does not exist.", only);
+	ok_open(out);
+	sb_addc(out, '[');
+	bool first = true;
+
+	for (size_t i = 0; i < d->model.n_buses; i++) {
+		const struct bb_mbus *b = &d->model.buses[i];
+
+		if (only && strcmp(only, b->name))
+			continue;
+		for (size_t j = 0; j < b->n_rules; j++) {
+			if (!first)
+				sb_addc(out, ',');
+			first = false;
+			write_rule(out, b, &b->rules[j]);
+		}
+	}
+	sb_adds(out, "]}");
+	return 0;
+}
+
+static int rule_describe(struct bbd *d, const struct json_value *req, struct strbuf *out)
+{
+	struct bb_mbus *b;
+	struct bb_rule *r = req_rule(d, req, &b, out);
+
+	if (!r)
+		return 0;
+	ok_open(out);
+	write_rule(out, b, r);
+	sb_addc(out, '}');
+	return 0;
+}
+
+/* rule.load: a bus's rules replaced by a rule file ({"name": pattern}); rule.clear: none. */
+static int rule_load(struct bbd *d, const struct json_value *req, struct strbuf *out, bool clear)
+{
+	struct bb_mbus *b = req_bus(d, req, out);
+	const char *text = "{}";
+	char msg[1200];
+
+	if (!b || (!clear && need_str(req, "text", &text, out)))
+		return 0;
+	struct strbuf snap = STRBUF_INIT;
+
+	bb_model_to_json(&d->model, &snap);
+	if (bb_model_set_rulefile(b, text, strlen(text), msg, sizeof(msg)))
+		fail(out, E_PATTERN, "bus %s: %s", b->name, msg);
+	else if (!commit_or_rollback(d, &snap, out))
+		sb_printf(out, "{\"ok\":true,\"result\":{\"generation\":%u,\"rules\":%zu}}",
+			  d->live_gen, d->routes[d->live_gen & 1].c.n_rules);
+	sb_free(&snap);
+	return 0;
+}
+
+/* ---- the daemon ----------------------------------------------------------- */
+
+static int status(struct bbd *d, struct strbuf *out)
+{
+	const struct bbd_counters *c = &d->cnt;
+
+	ok_open(out);
+	sb_printf(out, "{\"pid\":%d,\"generation\":%u,\"buses\":%zu,\"handoff\":\"%s\"",
+		  (int)getpid(), d->live_gen, d->model.n_buses,
+		  d->handoff == BPFBUS_HANDOFF_RINGBUF ? "ringbuf" : "xsk");
+	add_str(out, "state_dir", d->state_dir, true);
+	add_str(out, "pin_dir", d->pin_dir, true);
+	sb_adds(out, ",\"ifaces\":[");
+	for (int i = 0; i < d->n_ifaces; i++) {
+		if (i)
+			sb_addc(out, ',');
+		json_write_string(out, d->ifaces[i].name, strlen(d->ifaces[i].name));
+	}
+#define C(f) sb_printf(out, ",\"" #f "\":%llu", (unsigned long long)c->f)
+	sb_printf(out, "],\"port\":%u", d->port);
+	C(events);
+	C(xdp_events);
+	C(udp_events);
+	C(malformed);
+	C(unknown_bus);
+	C(unmatched);
+	C(verified);
+	C(delivered);
+	C(delivery_failed);
+	C(lost_commit);
+	C(udp_dropped);
+	C(rounds);
+	C(acks_sent);
+	C(duplicates);
+#undef C
+	sb_adds(out, "}}");
+	return 0;
+}
+
+int bbd_ops_dispatch(struct bbd *d, const struct json_value *req, struct strbuf *out,
+		     int64_t *park_until)
+{
+	const char *op;
+
+	(void)park_until;
+	if (need_str(req, "op", &op, out))
+		return 0;
+	if (!strcmp(op, "status"))
+		return status(d, out);
+	if (!strcmp(op, "reload")) {
+		d->reload_requested = true;
+		return ok_empty(out);
+	}
+	if (!strcmp(op, "bus.add"))
+		return bus_add(d, req, out);
+	if (!strcmp(op, "bus.delete"))
+		return bus_delete(d, req, out);
+	if (!strcmp(op, "bus.list"))
+		return bus_list(d, out);
+	if (!strcmp(op, "rule.put"))
+		return rule_put(d, req, out);
+	if (!strcmp(op, "rule.delete"))
+		return rule_change(d, req, out, "delete");
+	if (!strcmp(op, "rule.enable"))
+		return rule_change(d, req, out, "enable");
+	if (!strcmp(op, "rule.disable"))
+		return rule_change(d, req, out, "disable");
+	if (!strcmp(op, "rule.list"))
+		return rule_list(d, req, out);
+	if (!strcmp(op, "rule.describe"))
+		return rule_describe(d, req, out);
+	if (!strcmp(op, "rule.load"))
+		return rule_load(d, req, out, false);
+	if (!strcmp(op, "rule.clear"))
+		return rule_load(d, req, out, true);
+	return fail(out, "UnknownOperation", "unknown op '%s'", op);
+}

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* The object model and its file. See model.h. */
+#include "model.h"
+#include "bpfbus/datapath.h"
+#include "json.h"
+#include "rulefile.h"
+#include "ruleset.h"
+#include "strbuf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void bb_model_path(const char *state_dir, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/objects.json", state_dir);
+}
+
+static void rule_free(struct bb_rule *r)
+{
+	free(r->name);
+	free(r->pattern);
+	for (int i = 0; i < r->n_targets; i++) {
+		free(r->targets[i].id);
+		free(r->targets[i].queue);
+	}
+	memset(r, 0, sizeof(*r));
+}
+
+static void bus_free(struct bb_mbus *b)
+{
+	for (size_t i = 0; i < b->n_rules; i++)
+		rule_free(&b->rules[i]);
+	free(b->rules);
+	free(b->name);
+	memset(b, 0, sizeof(*b));
+}
+
+void bb_model_free(struct bb_model *m)
+{
+	for (size_t i = 0; i < m->n_buses; i++)
+		bus_free(&m->buses[i]);
+	free(m->buses);
+	memset(m, 0, sizeof(*m));
+}
+
+struct bb_mbus *bb_model_bus(const struct bb_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_buses; i++)
+		if (!strcmp(m->buses[i].name, name))
+			return &m->buses[i];
+	return NULL;
+}
+
+struct bb_mbus *bb_model_add_bus(struct bb_model *m, const char *name, int kind)
+{
+	if (bb_model_bus(m, name))
+		return NULL;
+	m->buses = xrealloc(m->buses, (m->n_buses + 1) * sizeof(*m->buses));
+	struct bb_mbus *b = &m->buses[m->n_buses++];
+
+	memset(b, 0, sizeof(*b));
+	b->name = xstrndup(name, strlen(name));
+	b->kind = kind;
+	return b;
+}
+
+void bb_model_remove_bus(struct bb_model *m, struct bb_mbus *b)
+{
+	size_t i = (size_t)(b - m->buses);
+
+	bus_free(b);
+	memmove(&m->buses[i], &m->buses[i + 1], (m->n_buses - i - 1) * sizeof(*b));
+	m->n_buses--;
+}
+
+struct bb_rule *bb_model_rule(const struct bb_mbus *b, const char *name)
+{
+	for (size_t i = 0; i < b->n_rules; i++)
+		if (!strcmp(b->rules[i].name, name))
+			return &b->rules[i];
+	return NULL;
+}
+
+void bb_model_remove_rule(struct bb_mbus *b, struct bb_rule *r)
+{
+	size_t i = (size_t)(r - b->rules);
+
+	rule_free(r);
+	memmove(&b->rules[i], &b->rules[i + 1], (b->n_rules - i - 1) * sizeof(*r));
+	b->n_rules--;
+}
+
+static char *dup_s(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+static void copy_targets(struct bb_rule *dst, const struct bb_rule *src)
+{
+	dst->n_targets = src->n_targets;
+	for (int i = 0; i < src->n_targets; i++) {
+		dst->targets[i].id = dup_s(src->targets[i].id);
+		dst->targets[i].queue = dup_s(src->targets[i].queue);
+	}
+}
+
+struct bb_rule *bb_model_put_rule(struct bb_mbus *b, const struct bb_rule *r, bool keep_targets)
+{
+	struct bb_rule *old = bb_model_rule(b, r->name), nr = { 0 };
+
+	nr.name = dup_s(r->name);
+	nr.pattern = dup_s(r->pattern);
+	nr.enabled = r->enabled;
+	if (old && keep_targets && !r->n_targets)
+		copy_targets(&nr, old);
+	else
+		copy_targets(&nr, r);
+	if (old) {
+		rule_free(old);
+		*old = nr;
+		return old;
+	}
+	b->rules = xrealloc(b->rules, (b->n_rules + 1) * sizeof(*b->rules));
+	b->rules[b->n_rules] = nr;
+	return &b->rules[b->n_rules++];
+}
+
+int bb_model_check_name(const char *what, const char *name, char *err, size_t err_len)
+{
+	size_t n = strlen(name);
+
+	if (n < 1 || n > BB_RULE_NAME_MAX) {
+		snprintf(err, err_len, "%s name '%s' must be 1 to %d characters long", what, name,
+			 BB_RULE_NAME_MAX);
+		return -1;
+	}
+	if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
+	    n) {
+		snprintf(err, err_len,
+			 "%s name '%s' may contain only letters, digits, '.', '-', '_'", what,
+			 name);
+		return -1;
+	}
+	return 0;
+}
+
+int bb_model_check_pattern(const char *pattern, size_t len, char *err, size_t err_len)
+{
+	struct bb_ruleset *rs = bb_ruleset_new();
+	struct bb_error e;
+	int r = bb_ruleset_add_pattern(rs, "check", pattern, len, &e);
+
+	bb_ruleset_free(rs);
+	if (r < 0) {
+		snprintf(err, err_len, "%s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+int bb_model_set_rulefile(struct bb_mbus *b, const char *text, size_t len, char *err,
+			  size_t err_len)
+{
+	struct rulefile rf;
+	char msg[1100];
+
+	if (rulefile_parse(text, len, &rf, msg, sizeof(msg)) < 0) {
+		snprintf(err, err_len, "%s", msg);
+		return -1;
+	}
+	for (size_t i = 0; i < rf.n; i++) {
+		if (bb_model_check_name("rule", rf.rules[i].name, msg, sizeof(msg)) ||
+		    bb_model_check_pattern(rf.rules[i].pattern, rf.rules[i].pattern_len, msg,
+					   sizeof(msg))) {
+			snprintf(err, err_len, "rule %s: %s", rf.rules[i].name, msg);
+			rulefile_free(&rf);
+			return -1;
+		}
+	}
+	/* new rules first (keeping targets of same-named ones), then the swap */
+	struct bb_mbus nb = { .name = b->name, .kind = b->kind };
+
+	for (size_t i = 0; i < rf.n; i++) {
+		struct bb_rule r = { .name = rf.rules[i].name,
+				     .pattern = rf.rules[i].pattern,
+				     .enabled = true };
+		struct bb_rule *old = bb_model_rule(b, r.name);
+		struct bb_rule *nr = bb_model_put_rule(&nb, &r, false);
+
+		if (old)
+			copy_targets(nr, old);
+	}
+	rulefile_free(&rf);
+	b->name = NULL; /* now nb's */
+	bus_free(b);
+	*b = nb;
+	return 0;
+}
+
+/* ---- the file --------------------------------------------------------- */
+
+void bb_model_to_json(const struct bb_model *m, struct strbuf *sb)
+{
+	sb_adds(sb, "{\"version\":1,\"buses\":[");
+	for (size_t i = 0; i < m->n_buses; i++) {
+		const struct bb_mbus *b = &m->buses[i];
+
+		sb_adds(sb, i ? ",\n{\"name\":" : "\n{\"name\":");
+		json_write_string(sb, b->name, strlen(b->name));
+		sb_printf(sb, ",\"kind\":\"%s\",\"rules\":[",
+			  b->kind == BPFBUS_BUS_TOPIC ? "topic" : "event");
+		for (size_t j = 0; j < b->n_rules; j++) {
+			const struct bb_rule *r = &b->rules[j];
+
+			sb_adds(sb, j ? ",\n {\"name\":" : "\n {\"name\":");
+			json_write_string(sb, r->name, strlen(r->name));
+			sb_adds(sb, ",\"pattern\":");
+			json_write_string(sb, r->pattern, strlen(r->pattern));
+			sb_printf(sb, ",\"state\":\"%s\",\"targets\":[",
+				  r->enabled ? "ENABLED" : "DISABLED");
+			for (int t = 0; t < r->n_targets; t++) {
+				sb_adds(sb, t ? ",{\"id\":" : "{\"id\":");
+				json_write_string(sb, r->targets[t].id, strlen(r->targets[t].id));
+				sb_adds(sb, ",\"queue\":");
+				json_write_string(sb, r->targets[t].queue,
+						  strlen(r->targets[t].queue));
+				sb_addc(sb, '}');
+			}
+			sb_adds(sb, "]}");
+		}
+		sb_adds(sb, "]}");
+	}
+	sb_adds(sb, "\n]}\n");
+}
+
+int bb_model_save(const char *state_dir, const struct bb_model *m, char *err, size_t err_len)
+{
+	char path[4096], tmp[4200];
+	struct strbuf sb = STRBUF_INIT;
+	int r = -1;
+
+	if (mkdir(state_dir, 0700) && errno != EEXIST) {
+		snprintf(err, err_len, "cannot create %s: %s", state_dir, strerror(errno));
+		return -1;
+	}
+	bb_model_path(state_dir, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	bb_model_to_json(m, &sb);
+
+	FILE *f = fopen(tmp, "wb");
+
+	if (!f || fwrite(sb.buf, 1, sb.len, f) != sb.len || fflush(f) || fsync(fileno(f))) {
+		snprintf(err, err_len, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (rename(tmp, path)) {
+		snprintf(err, err_len, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	if (f)
+		fclose(f);
+	sb_free(&sb);
+	return r;
+}
+
+/* A string member of @obj, or NULL (with @err naming it) when absent or not a string. */
+static const char *str_member(const struct json_value *obj, const char *key, const char *where,
+			      char *err, size_t err_len)
+{
+	const struct json_value *v = obj && obj->type == JSON_OBJECT ? json_get(obj, key) : NULL;
+
+	if (!v || v->type != JSON_STRING || memchr(v->u.str.s, 0, v->u.str.len)) {
+		snprintf(err, err_len, "%s: \"%s\" must be a string", where, key);
+		return NULL;
+	}
+	return v->u.str.s;
+}
+
+static int load_rule(struct bb_mbus *b, const struct json_value *jr, char *err, size_t err_len)
+{
+	char where[400];
+	struct bb_rule r = { 0 };
+	const char *state;
+
+	snprintf(where, sizeof(where), "bus %s, rule %zu", b->name, b->n_rules);
+	r.name = (char *)str_member(jr, "name", where, err, err_len);
+	r.pattern = (char *)str_member(jr, "pattern", where, err, err_len);
+	state = str_member(jr, "state", where, err, err_len);
+	if (!r.name || !r.pattern || !state)
+		return -1;
+	r.enabled = !strcmp(state, "ENABLED");
+	const struct json_value *jt = json_get(jr, "targets");
+
+	if (!jt || jt->type != JSON_ARRAY || jt->u.arr.n > BB_MAX_TARGETS) {
+		snprintf(err, err_len, "%s: \"targets\" must be an array of at most %d", where,
+			 BB_MAX_TARGETS);
+		return -1;
+	}
+	for (size_t i = 0; i < jt->u.arr.n; i++) {
+		struct bb_target *t = &r.targets[r.n_targets++];
+
+		t->id = (char *)str_member(jt->u.arr.items[i], "id", where, err, err_len);
+		t->queue = (char *)str_member(jt->u.arr.items[i], "queue", where, err, err_len);
+		if (!t->id || !t->queue)
+			return -1;
+	}
+	bb_model_put_rule(b, &r, false);
+	return 0;
+}
+
+static int load_doc(struct bb_model *m, const struct json_value *root, char *err, size_t err_len)
+{
+	const struct json_value *jb = root ? json_get(root, "buses") : NULL;
+
+	if (!jb || jb->type != JSON_ARRAY) {
+		snprintf(err, err_len, "no \"buses\" array");
+		return -1;
+	}
+	for (size_t i = 0; i < jb->u.arr.n; i++) {
+		const struct json_value *o = jb->u.arr.items[i];
+		const char *name = str_member(o, "name", "bus", err, err_len);
+		const char *kind = str_member(o, "kind", "bus", err, err_len);
+		const struct json_value *rules = name ? json_get(o, "rules") : NULL;
+
+		if (!name || !kind)
+			return -1;
+		struct bb_mbus *b = bb_model_add_bus(
+			m, name, strcmp(kind, "topic") ? BPFBUS_BUS_EVENT : BPFBUS_BUS_TOPIC);
+
+		if (!b) {
+			snprintf(err, err_len, "bus %s appears twice", name);
+			return -1;
+		}
+		if (!rules || rules->type != JSON_ARRAY) {
+			snprintf(err, err_len, "bus %s: \"rules\" must be an array", name);
+			return -1;
+		}
+		for (size_t j = 0; j < rules->u.arr.n; j++)
+			if (load_rule(b, rules->u.arr.items[j], err, err_len) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+int bb_model_from_json(const char *text, size_t len, struct bb_model *m, char *err, size_t err_len)
+{
+	struct json_doc *doc = json_parse(text, len, true);
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	if (json_doc_error(doc)) {
+		snprintf(err, err_len, "%s", json_doc_error(doc));
+		r = -1;
+	} else {
+		r = load_doc(m, json_doc_root(doc), err, err_len);
+	}
+	if (r < 0)
+		bb_model_free(m);
+	json_doc_free(doc);
+	return r;
+}
+
+int bb_model_load(const char *state_dir, struct bb_model *m, char *err, size_t err_len)
+{
+	char path[4096], msg[512];
+	size_t len;
+
+	memset(m, 0, sizeof(*m));
+	bb_model_path(state_dir, path, sizeof(path));
+	char *text = read_whole_file(path, &len);
+
+	if (!text) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, err_len, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int r = bb_model_from_json(text, len, m, msg, sizeof(msg));
+
+	if (r < 0)
+		snprintf(err, err_len, "%s is damaged: %s", path, msg);
+	free(text);
+	return r;
+}
