@@ -16,7 +16,7 @@ BPFBUS=${BPFBUS:-$SRCTREE/build/bpfbus}
 . "$SRCTREE/selftests/tap.sh"
 . "$SRCTREE/selftests/daemon.inc"
 
-TESTS=17
+TESTS=21
 tap_plan $TESTS
 skip_all() {
 	for ((i = 0; i < TESTS; i++)); do tap_skip "daemon_control" "$1"; done
@@ -29,6 +29,7 @@ tmp=$(mktemp -d)
 trap 'daemon_cleanup; rm -rf "$tmp"' EXIT
 daemon_env || skip_all "cannot mount bpffs"
 PORT=$((20000 + RANDOM % 20000))
+PY=/usr/bin/python3
 
 # expect STATUS CMD...: the command exits with exactly STATUS.
 expect() {
@@ -112,5 +113,46 @@ sys.exit(0 if sorted(r) == ['big', 'eu'] and len(r['eu']['targets']) == 2 else 1
 tap_run "restart restored buses and rules (targets kept)" restored
 tap_run "rule delete; bus delete refused while rules remain" bash -c \
 	"$BPFBUS rule delete big bus orders && ! $BPFBUS bus delete orders 2>/dev/null"
+
+# batch: one command per line, quotes, comments; the first failure stops it.
+cat >"$tmp/batch" <<'BATCH'
+# set up a bus and a rule
+bus add payments
+rule add big bus payments pattern '{"detail": {"amount": [{"numeric": [">", 100]}]}}' target queue audit
+rule add "small" bus payments pattern "{\"detail\": {\"amount\": [{\"numeric\": [\"<=\", 100]}]}}"
+BATCH
+batch_ok() {
+	"$BPFBUS" batch file "$tmp/batch" 2>"$tmp/err" || { cat "$tmp/err"; return 1; }
+	grep -q 'processed 3 commands' "$tmp/err" &&
+		[[ $("$BPFBUS" -j rule list bus payments | $PY -c \
+			'import json,sys; print(" ".join(sorted(r["name"] for r in json.load(sys.stdin))))') == "big small" ]]
+}
+tap_daemon "batch file: three commands, quotes and escapes" batch_ok
+printf 'rule delete small bus payments\nrule delete nosuch bus payments\nrule delete big bus payments\n' \
+	>"$tmp/batch2"
+batch_stops() {
+	expect 1 "$BPFBUS" batch file "$tmp/batch2" && grep -q 'batch line 2 failed' "$tmp/out" &&
+		grep -q 'processed 1 commands' "$tmp/out" &&
+		"$BPFBUS" rule describe big bus payments >/dev/null
+}
+tap_daemon "batch stops at the first failure with its status" batch_stops
 tap_daemon "final SIGTERM: exit 0" daemon_stop
+
+# bash completion (tools/bpfbus-completion.bash), without the daemon
+complete_to() { # complete_to "WORDS..." WANT: the completions of the last word
+	local want=$1
+	shift
+	(
+		. "$SRCTREE/tools/bpfbus-completion.bash"
+		COMP_WORDS=("$@")
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		_bpfbus
+		echo "# ${COMPREPLY[*]}"
+		[[ "${COMPREPLY[*]}" == "$want" ]]
+	)
+}
+tap_run "completion: objects" complete_to "rule" bpfbus ru
+tap_run "completion: rule commands and keywords" bash -c \
+	"$(declare -f complete_to); SRCTREE=$SRCTREE complete_to 'disable' bpfbus rule dis &&
+	 SRCTREE=$SRCTREE complete_to 'pattern' bpfbus rule add x pat"
 tap_done

@@ -71,6 +71,7 @@ static int do_help(int argc, char **argv)
 	fprintf(stderr,
 		"Usage: bpfbus [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       bpfbus version\n"
+		"       bpfbus batch file FILE\n"
 		"\n"
 		"       OBJECT := { pattern | filter-policy | send | link | bus | rule | capture | stats |\n"
 		"                   daemon }\n"
@@ -103,10 +104,16 @@ static const struct cmd objects[] = {
 	{"stats", do_stats},
 	{"rule", do_rule},
 	{"daemon", do_daemon},
+	{"batch", do_batch},
 	{"version", do_version},
 	{"help", do_help},
 	{NULL, NULL},
 };
+
+int bpfbus_run(int argc, char **argv)
+{
+	return cmd_select(objects, argc, argv, do_help);
+}
 
 int main(int argc, char **argv)
 {

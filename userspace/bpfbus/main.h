@@ -46,5 +46,9 @@ int do_stats(int argc, char **argv);
 int do_capture(int argc, char **argv);
 int do_rule(int argc, char **argv);
 int do_daemon(int argc, char **argv);
+int do_queue(int argc, char **argv);
+int do_batch(int argc, char **argv);
+/* Run one command line (OBJECT COMMAND ARGS), as main does after the options. */
+int bpfbus_run(int argc, char **argv);
 
 #endif

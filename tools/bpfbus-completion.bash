@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# bash completion for bpfbus (docs/cli.md). Source it, or install it as
+# /usr/share/bash-completion/completions/bpfbus.
+
+_bpfbus_queues() {
+	bpfbus queue list 2>/dev/null | sed 's|.*/||'
+}
+
+_bpfbus() {
+	# plain COMP_WORDS (no dependency on the bash-completion package)
+	local cword=$COMP_CWORD cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+	local words=("${COMP_WORDS[@]}")
+	local i obj= cmd= nargs=0
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		-j | -p | --json | --pretty | -V | --version) ;;
+		--pin-dir | --control) ((i++)) ;;
+		*)
+			if [[ -z $obj ]]; then obj=${words[i]}
+			elif [[ -z $cmd ]]; then cmd=${words[i]}
+			else ((nargs++)); fi
+			;;
+		esac
+	done
+	case $prev in
+	--pin-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+	--control | file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	esac
+	if [[ -z $obj ]]; then
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '-j --json -p --pretty -V --version --pin-dir --control -h --help' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W 'pattern filter-policy send link bus rule queue capture stats daemon batch version help' -- "$cur"))
+		fi
+		return
+	fi
+	if [[ -z $cmd ]]; then
+		local c
+		case $obj in
+		link) c='attach detach show help' ;;
+		bus) c='add delete list help' ;;
+		rule) c='add delete enable disable describe list load clear show help' ;;
+		queue) c='create delete list url attributes set-attributes send receive delete-message change-visibility purge tag untag tags call help' ;;
+		daemon) c='status reload help' ;;
+		batch) c='file' ;;
+		pattern) c='test match help' ;;
+		filter-policy) c='test help' ;;
+		esac
+		COMPREPLY=($(compgen -W "$c" -- "$cur"))
+		return
+	fi
+	case $obj:$prev in
+	queue:queue | rule:queue) COMPREPLY=($(compgen -W "$(_bpfbus_queues)" -- "$cur")); return ;;
+	*:mode) COMPREPLY=($(compgen -W 'native generic' -- "$cur")); return ;;
+	*:handoff) COMPREPLY=($(compgen -W 'xsk ringbuf' -- "$cur")); return ;;
+	*:state) COMPREPLY=($(compgen -W 'enabled disabled' -- "$cur")); return ;;
+	*:kind) COMPREPLY=($(compgen -W 'event topic' -- "$cur")); return ;;
+	*:target) COMPREPLY=($(compgen -W 'queue' -- "$cur")); return ;;
+	*:iface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
+	esac
+	case $obj:$cmd in
+	queue:create | queue:help | queue:list | queue:call) ;;
+	queue:*) ((nargs == 0)) && COMPREPLY=($(compgen -W "$(_bpfbus_queues)" -- "$cur")) && return ;;
+	esac
+	local kw
+	case $obj:$cmd in
+	rule:add) kw='bus pattern state target id' ;;
+	rule:load) kw='bus file' ;;
+	rule:*) kw='bus' ;;
+	queue:create) kw='attr tag' ;;
+	queue:send) kw='body attr delay group dedup' ;;
+	queue:receive) kw='max wait visibility attempt' ;;
+	queue:attributes) kw='name' ;;
+	queue:set-attributes) kw='attr' ;;
+	link:attach) kw='mode handoff port' ;;
+	capture:*) kw='iface handoff mode port count timeout' ;;
+	stats:* | bus:*) kw='bus kind' ;;
+	esac
+	COMPREPLY=($(compgen -W "$kw" -- "$cur"))
+}
+complete -F _bpfbus bpfbus
