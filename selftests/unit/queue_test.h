@@ -26,6 +26,8 @@ static __attribute__((unused)) void qt_rmrf(const char *dir)
 	flatdir_remove(dir);
 }
 
+/* Tests with a fixture of their own define QT_NO_FIXTURE and use the helpers above. */
+#ifndef QT_NO_FIXTURE
 FIXTURE(q)
 {
 	char dir[64];
@@ -131,5 +133,7 @@ static __attribute__((unused)) long qt_attr(FIXTURE_DATA(q) *self, const char *q
 	queue_kv_list_free(&l);
 	return v;
 }
+
+#endif /* QT_NO_FIXTURE */
 
 #endif
