@@ -5,6 +5,7 @@
  */
 #include "json.h"
 #include "strbuf.h"
+#include "urlenc.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -134,17 +135,6 @@ static bool bad_token(struct parser *ps)
 		    (int)(e - s), s);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static size_t put_utf8(char *out, uint32_t cp)
 {
 	if (cp < 0x80) {
@@ -176,7 +166,7 @@ static int read_hex4(const char *p, const char *end)
 	int v = 0;
 
 	for (int i = 0; i < 4; i++) {
-		int h = hexval(p[i]);
+		int h = hex_digit((unsigned char)p[i]);
 
 		if (h < 0)
 			return -1;

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE /* strchrnul, strptime */
 #include "sigv4.h"
 #include "strbuf.h"
+#include "urlenc.h"
 
 #include <ctype.h>
 #include <openssl/crypto.h>
@@ -104,33 +105,15 @@ static void uri_encode(struct strbuf *sb, const char *s, size_t len, bool keep_s
 	}
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Percent-decoding of one query component ('+' stays '+'). */
+/* Percent-decoding of one query component ('+' stays '+'; a bad escape stays as sent). */
 static char *uri_decode(const char *s, size_t len, size_t *out_len)
 {
-	char *out = xmalloc(len + 1);
-	size_t n = 0;
+	char *out = pct_decode(s, len, false, out_len);
 
-	for (size_t i = 0; i < len; i++) {
-		int hi, lo;
-
-		if (s[i] == '%' && i + 2 < len && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
-			out[n++] = (char)(hi * 16 + lo);
-			i += 2;
-		} else {
-			out[n++] = s[i];
-		}
+	if (!out) {
+		out = xstrndup(s, len);
+		*out_len = len;
 	}
-	out[n] = '\0';
-	*out_len = n;
 	return out;
 }
 

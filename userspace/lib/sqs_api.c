@@ -85,6 +85,27 @@ void sqs_queue_url(const struct sqs_api *api, const char *name, char *buf, size_
 	snprintf(buf, cap, "%s/%s/%s", api->endpoint, api->account_id, name);
 }
 
+void sqs_api_request_arn(const struct sqs_api *api, const char *json_req, size_t len, char *arn,
+			 size_t cap)
+{
+	struct json_doc *doc = json_parse(json_req, len, true);
+	const struct json_value *root = json_doc_error(doc) ? NULL : json_doc_root(doc), *v;
+
+	arn[0] = '\0';
+	if (root && root->type == JSON_OBJECT) {
+		if ((v = json_get(root, "SourceArn")) && v->type == JSON_STRING) {
+			snprintf(arn, cap, "%s", v->u.str.s);
+		} else if (((v = json_get(root, "QueueUrl")) ||
+			    (v = json_get(root, "QueueName"))) &&
+			   v->type == JSON_STRING) {
+			const char *name = strrchr(v->u.str.s, '/');
+
+			queue_arn(api->st, name ? name + 1 : v->u.str.s, arn, cap);
+		}
+	}
+	json_doc_free(doc);
+}
+
 const char *sqs_api_woken_queue(const struct sqs_api *api)
 {
 	return api->woken;

@@ -88,6 +88,13 @@ int sqs_dispatch_poll(struct sqs_api *api, const char *action, const char *json_
  */
 const char *sqs_api_woken_queue(const struct sqs_api *api);
 
+/*
+ * The ARN a request acts on, for access checks: its SourceArn, or the ARN of
+ * the queue its QueueUrl or QueueName names; "" when none (ListQueues).
+ */
+void sqs_api_request_arn(const struct sqs_api *api, const char *json_req, size_t len, char *arn,
+			 size_t cap);
+
 /* "<endpoint>/<account>/<name>" */
 void sqs_queue_url(const struct sqs_api *api, const char *name, char *buf, size_t cap);
 

@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""Shared by the HTTP API selftests: start the api-host fixture (the HTTP API
+on a queue store in a temporary directory), TAP output, and requests signed
+with botocore's SigV4 signer for the JSON 1.0 protocol and hand-made cases."""
+
+import datetime
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from unittest import mock
+import urllib.error
+import urllib.request
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+KEY, SECRET = "AKIDBPFBUSTEST", "bpfbus-test-secret"
+READER, READER_SECRET = "AKIDREADER", "reader-secret"
+
+
+class Host:
+    """The api-host fixture with its own store, credentials and port."""
+
+    def __init__(self, *extra, creds=None):
+        build = os.environ.get("BUILD", "build")
+        self.dir = tempfile.mkdtemp(prefix="bpfbus-api-")
+        self.creds = os.path.join(self.dir, "credentials")
+        with open(self.creds, "w") as f:
+            f.write(creds if creds is not None else
+                    "# test keys\n%s %s\n%s %s actions=sqs:ReceiveMessage,sqs:Get* "
+                    "resources=arn:aws:sqs:*:%s:public*\n"
+                    % (KEY, SECRET, READER, READER_SECRET, ACCOUNT))
+        os.chmod(self.creds, 0o600)
+        port_file = os.path.join(self.dir, "port")
+        args = [os.path.join(build, "api-host"), "--dir", os.path.join(self.dir, "store"),
+                "--port-file", port_file, "--account-id", ACCOUNT, "--region", REGION]
+        if "--anonymous" not in extra:
+            args += ["--credentials", self.creds]
+        self.log = open(os.path.join(self.dir, "log"), "w+")
+        self.proc = subprocess.Popen(args + list(extra), stderr=self.log, stdout=self.log)
+        for _ in range(200):
+            if os.path.exists(port_file) and open(port_file).read().endswith("\n"):
+                break
+            if self.proc.poll() is not None:
+                raise RuntimeError("api-host exited: " + self.log_text())
+            time.sleep(0.05)
+        self.port = int(open(port_file).read())
+        self.scheme = "https" if "--tls-cert" in extra else "http"
+        self.url = "%s://127.0.0.1:%d" % (self.scheme, self.port)
+
+    def log_text(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def queue_url(self, name):
+        return "%s/%s/%s" % (self.url, ACCOUNT, name)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return rc
+
+
+def boto3_client(host, key=KEY, secret=SECRET, region=REGION, **kw):
+    import boto3
+    return boto3.client("sqs", endpoint_url=host.url, region_name=region,
+                        aws_access_key_id=key, aws_secret_access_key=secret, **kw)
+
+
+def signed(host, body, headers=None, key=KEY, secret=SECRET, region=REGION, service="sqs",
+           path="/", method="POST", when=None):
+    """A request signed like botocore signs it; returns (url, headers, body)."""
+    req = AWSRequest(method=method, url=host.url + path, data=body, headers=headers or {})
+    auth = SigV4Auth(Credentials(key, secret), service, region)
+    if when is not None:
+        # botocore signs with its clock's time: pin it for the dated cases.
+        with mock.patch("botocore.auth.datetime") as dt:
+            dt.datetime.utcnow.return_value = when
+            auth.add_auth(req)
+        return req.url, dict(req.headers.items()), body
+    auth.add_auth(req)
+    return req.url, dict(req.headers.items()), body
+
+
+def send(url, headers, body, method="POST", context=None):
+    """(status, headers, body) of one HTTP request; errors are answers too."""
+    data = body.encode() if isinstance(body, str) else body
+    r = urllib.request.Request(url, data=data if method == "POST" else None, headers=headers,
+                               method=method)
+    try:
+        with urllib.request.urlopen(r, timeout=30, context=context) as resp:
+            return resp.status, resp.headers, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode()
+
+
+class Tap:
+    """TAP 13 with the summary line the runner expects."""
+
+    def __init__(self):
+        self.n = self.passed = self.failed = self.skipped = 0
+        print("TAP version 13", flush=True)
+
+    def run(self, name, fn, *args):
+        self.n += 1
+        try:
+            fn(*args)
+            print("ok %d %s" % (self.n, name), flush=True)
+            self.passed += 1
+        except Skip as s:
+            print("ok %d %s # SKIP %s" % (self.n, name, s), flush=True)
+            self.skipped += 1
+        except Exception:
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+            print("not ok %d %s" % (self.n, name), flush=True)
+            self.failed += 1
+
+    def done(self):
+        print("1..%d" % self.n)
+        print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
+        sys.exit(1 if self.failed else 0)
+
+
+class Skip(Exception):
+    pass
+
+
+def eq(want, got, what=""):
+    if want != got:
+        raise AssertionError("%s: expected %r, got %r" % (what, want, got))
