@@ -417,6 +417,39 @@ def permissions():
        ["Attributes"].get("Policy"))
 
 
+def dispatcher_hook():
+    """A second service (the fixture's echo dispatcher) routed, signed and authorized."""
+    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "BpfbusEcho.Echo"}
+    url, h, body = signed(H, '{"x":1}', headers, service="echo")
+    status, rh, text = send(url, h, body)
+    eq((200, {"Action": "Echo", "BodyBytes": 7}), (status, json.loads(text)))
+    eq("application/x-amz-json-1.1", rh["Content-Type"])
+    url, h, body = signed(H, '{"x":1}', headers, service="sqs")
+    status, _, text = send(url, h, body)
+    eq((403, "SignatureDoesNotMatch"), (status, json.loads(text)["__type"]))
+    eq("Credential should be scoped to correct service: 'echo'.", json.loads(text)["message"])
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for q in ("Action=Echo&Version=2099-01-01&A=1", "Action=Echo&A=1"):
+        url, h, body = signed(H, q, form, service="echo")
+        status, _, text = send(url, h, body)
+        eq((200, "<EchoResponse><Params>%d</Params></EchoResponse>" % q.count("=")),
+           (status, text))
+    url, h, body = signed(H, "Action=Nope&Version=2099-01-01", form, service="echo")
+    status, _, text = send(url, h, body)
+    eq(400, status)
+    if "<Code>InvalidAction</Code>" not in text:
+        raise AssertionError(text)
+    url, h, body = signed(H, "Action=Echo&Version=2099-01-01", form, service="echo",
+                          key=READER, secret=READER_SECRET)
+    status, _, text = send(url, h, body)
+    eq(403, status)
+    if "not authorized to perform: echo:Echo on resource: arn:aws:echo:::thing" not in text:
+        raise AssertionError(text)
+    url, h, body = signed(H, "{}", {"X-Amz-Target": "Unknown.Thing"})
+    status, _, text = send(url, h, body)
+    eq((400, "UnknownOperationException"), (status, json.loads(text)["__type"]))
+
+
 def anonymous_mode():
     host = Host("--anonymous")
     try:
@@ -464,14 +497,15 @@ def tls():
 def main():
     global H
     tap = Tap()
-    H = Host("--timeout", "2")
+    H = Host("--timeout", "2", "--echo-dispatcher")
     try:
         for name, fn in [("queues", queues), ("messages", messages), ("batches", batches),
                          ("dead_letters_and_move_tasks", dead_letters_and_move_tasks),
                          ("fifo", fifo), ("long_polling", long_polling),
                          ("json_protocol", json_protocol), ("hostile_requests", hostile_requests),
                          ("slow_client", slow_client), ("authentication", authentication),
-                         ("access_control", access_control), ("permissions", permissions)]:
+                         ("access_control", access_control), ("permissions", permissions),
+                         ("dispatcher_hook", dispatcher_hook)]:
             tap.run(name, fn)
     finally:
         log = H.log_text()

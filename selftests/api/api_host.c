@@ -9,9 +9,11 @@
  *   api-host --dir DIR --port-file FILE [--address A] [--port N]
  *            [--credentials FILE | --anonymous] [--tls-cert F --tls-key F]
  *            [--account-id ID] [--region R] [--max-body BYTES] [--timeout S]
+ *            [--echo-dispatcher]
  */
 #include "http_api.h"
 #include "queue.h"
+#include "strbuf.h"
 
 #include <getopt.h>
 #include <pthread.h>
@@ -27,6 +29,47 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+/*
+ * --echo-dispatcher: a second service on the dispatcher hook, standing in
+ * for SNS and EventBridge in the tests: X-Amz-Target "BpfbusEcho.<Action>"
+ * or Version=2099-01-01, signed for service "echo", one action "Echo" that
+ * reports what the listener handed it.
+ */
+static bool echo_has_action(void *ctx, const char *action)
+{
+	(void)ctx;
+	return !strcmp(action, "Echo");
+}
+
+static void echo_resource(void *ctx, const struct http_call *call, char *arn, size_t cap)
+{
+	(void)ctx;
+	(void)call;
+	snprintf(arn, cap, "arn:aws:echo:::thing");
+}
+
+static void echo_handle(void *ctx, const struct http_call *call, struct http_reply *reply)
+{
+	(void)ctx;
+	if (!echo_has_action(NULL, call->action)) {
+		reply->status = 400;
+		reply->content_type = "text/xml";
+		http_query_error(reply->body, true, "InvalidAction", "No such echo action.",
+				 call->request_id);
+		return;
+	}
+	reply->status = 200;
+	if (call->json) {
+		reply->content_type = "application/x-amz-json-1.1";
+		sb_printf(reply->body, "{\"Action\":\"%s\",\"BodyBytes\":%zu}", call->action,
+			  call->body_len);
+	} else {
+		reply->content_type = "text/xml";
+		sb_printf(reply->body, "<EchoResponse><Params>%zu</Params></EchoResponse>",
+			  call->nparams);
+	}
 }
 
 static int usage(void)
@@ -52,12 +95,14 @@ int main(int argc, char **argv)
 		{ "region", required_argument, NULL, 'r' },
 		{ "max-body", required_argument, NULL, 'm' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "echo-dispatcher", no_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	struct http_api_config cfg = { .store_lock = &lock };
 	struct queue_store_opts sopts = { 0 };
 	const char *dir = NULL, *port_file = NULL;
+	bool echo = false;
 	struct queue_result res;
 	struct http_api *api;
 	struct sigaction sa;
@@ -100,6 +145,9 @@ int main(int argc, char **argv)
 		case 'm':
 			cfg.max_body = strtoul(optarg, NULL, 10);
 			break;
+		case 'E':
+			echo = true;
+			break;
 		case 't':
 			cfg.timeout_s = (unsigned int)atoi(optarg);
 			break;
@@ -125,6 +173,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "api-host: %s\n", err);
 		queue_store_close(cfg.store);
 		return 1;
+	}
+	if (echo) {
+		struct http_dispatcher d = { .json_target_prefix = "BpfbusEcho.",
+					     .query_version = "2099-01-01",
+					     .signing_service = "echo",
+					     .has_action = echo_has_action,
+					     .resource = echo_resource,
+					     .handle = echo_handle };
+
+		http_api_register(api, &d);
 	}
 	f = fopen(port_file, "w");
 	if (!f || fprintf(f, "%d\n", http_api_port(api)) < 0 || fclose(f)) {

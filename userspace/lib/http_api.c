@@ -43,7 +43,7 @@ struct req {
 	char *raw_uri;
 	struct strbuf body;
 	bool started;
-	bool authed;
+	const struct sigv4_cred *cred; /* the key that signed, once verified */
 	bool parked;
 	int64_t deadline_ms; /* long poll: when the wait ends */
 	char request_id[40];
@@ -267,17 +267,17 @@ static void unlock_store(struct http_api *api)
 		pthread_mutex_unlock(api->store_lock);
 }
 
-static int authenticate(struct http_api *api, struct MHD_Connection *conn, struct req *rq,
-			const char *method, const struct route *rt, const char *resource,
-			enum MHD_Result *ret)
+/* The signature, before anything about the request is looked at further. */
+static int verify(struct http_api *api, struct MHD_Connection *conn, struct req *rq,
+		  const char *method, const struct route *rt, enum MHD_Result *ret)
 {
 	struct header_list hl = { .n = 0 };
 	struct sigv4_request sreq;
 	struct sigv4_result res;
-	char path[2048], action[192];
+	char path[2048];
 	size_t plen = strcspn(rq->raw_uri, "?");
 
-	if (api->anonymous || rq->authed)
+	if (api->anonymous || rq->cred)
 		return 0;
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &hl);
 	if (hl.overflow || plen >= sizeof(path)) {
@@ -296,16 +296,31 @@ static int authenticate(struct http_api *api, struct MHD_Connection *conn, struc
 				       .body = rq->body.buf,
 				       .body_len = rq->body.len,
 				       .now_ms = http_now_ms() };
-	snprintf(action, sizeof(action), "%s:%s", rt->service, rt->action);
-	if (sigv4_verify(&api->creds, &sreq, api->sqs.region, rt->service, &res) ||
-	    sigv4_authorize(res.cred, action, *resource ? resource : NULL, api->sqs.account_id,
-			    &res)) {
-		*ret = send_error(conn, rq, rt, sigv4_err_status(res.code),
-				  sigv4_err_code(res.code), sigv4_err_code(res.code), true,
-				  res.message);
+	if (sigv4_verify(&api->creds, &sreq, api->sqs.region, rt->service, &res)) {
+		*ret = send_simple_error(conn, rq, rt, sigv4_err_status(res.code),
+					 sigv4_err_code(res.code), res.message);
 		return -1;
 	}
-	rq->authed = true;
+	rq->cred = res.cred;
+	return 0;
+}
+
+/* May the verified key do the action on @resource ("" for none)? */
+static int authorize(struct http_api *api, struct MHD_Connection *conn, struct req *rq,
+		     const struct route *rt, const char *resource, enum MHD_Result *ret)
+{
+	struct sigv4_result res;
+	char action[192];
+
+	if (api->anonymous)
+		return 0;
+	snprintf(action, sizeof(action), "%s:%s", rt->service, rt->action);
+	if (sigv4_authorize(rq->cred, action, *resource ? resource : NULL, api->sqs.account_id,
+			    &res)) {
+		*ret = send_simple_error(conn, rq, rt, sigv4_err_status(res.code),
+					 sigv4_err_code(res.code), res.message);
+		return -1;
+	}
 	return 0;
 }
 
@@ -345,6 +360,8 @@ static enum MHD_Result serve_sqs(struct http_api *api, struct MHD_Connection *co
 	size_t req_len;
 	int rc;
 
+	if (verify(api, conn, rq, method, rt, &ret))
+		goto out;
 	if (rt->proto == P_SQS_QUERY) {
 		if (sqs_query_to_json(rt->action, rt->params, rt->nparams, &json, msg,
 				      sizeof(msg))) {
@@ -360,7 +377,7 @@ static enum MHD_Result serve_sqs(struct http_api *api, struct MHD_Connection *co
 	lock_store(api);
 	sqs_api_request_arn(&api->sqs, req_json, req_len, arn, sizeof(arn));
 	unlock_store(api);
-	if (authenticate(api, conn, rq, method, rt, arn, &ret))
+	if (authorize(api, conn, rq, rt, arn, &ret))
 		goto out;
 	poll.no_wait = rq->deadline_ms && http_now_ms() >= rq->deadline_ms;
 	lock_store(api);
@@ -402,13 +419,15 @@ static enum MHD_Result serve_other(struct http_api *api, struct MHD_Connection *
 	enum MHD_Result ret = MHD_YES;
 	char arn[512];
 
+	if (verify(api, conn, rq, method, rt, &ret))
+		return ret;
 	arn[0] = '\0';
 	if (rt->disp->resource) {
 		lock_store(api);
 		rt->disp->resource(rt->disp->ctx, &call, arn, sizeof(arn));
 		unlock_store(api);
 	}
-	if (!authenticate(api, conn, rq, method, rt, arn, &ret)) {
+	if (!authorize(api, conn, rq, rt, arn, &ret)) {
 		lock_store(api);
 		rt->disp->handle(rt->disp->ctx, &call, &reply);
 		unlock_store(api);
