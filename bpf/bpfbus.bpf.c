@@ -526,9 +526,15 @@ int bpfbus_xdp(struct xdp_md *ctx)
 
 	switch (res->verdict) {
 	case BPFBUS_VERDICT_DROP:
-		if (st)
-			st->dropped++;
-		return XDP_DROP;
+		if (!(w.flags & BPFBUS_WIRE_F_ACK)) {
+			if (st)
+				st->dropped++;
+			return XDP_DROP;
+		}
+		/* the producer waits for an answer: hand it off with no rules */
+		res->verdict = BPFBUS_VERDICT_MATCH;
+		res->n_rules = 0;
+		break;
 	case BPFBUS_VERDICT_MATCH:
 		count_rules(res, w.body_len);
 		break;

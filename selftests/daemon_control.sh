@@ -16,19 +16,7 @@ BPFBUS=${BPFBUS:-$SRCTREE/build/bpfbus}
 . "$SRCTREE/selftests/tap.sh"
 . "$SRCTREE/selftests/daemon.inc"
 
-TESTS=21
-tap_plan $TESTS
-skip_all() {
-	for ((i = 0; i < TESTS; i++)); do tap_skip "daemon_control" "$1"; done
-	tap_done
-	exit 0
-}
-[[ $(id -u) -eq 0 ]] || skip_all "needs root (bpffs)"
-[[ -x $BPFBUSD ]] || skip_all "no bpfbusd at $BPFBUSD"
-tmp=$(mktemp -d)
-trap 'daemon_cleanup; rm -rf "$tmp"' EXIT
-daemon_env || skip_all "cannot mount bpffs"
-PORT=$((20000 + RANDOM % 20000))
+daemon_test 21 daemon_control
 PY=/usr/bin/python3
 
 # expect STATUS CMD...: the command exits with exactly STATUS.

@@ -150,4 +150,31 @@ enum bpfbus_wire_err {
 
 _Static_assert(BPFBUS_WIRE_ERR_MAX == 27, "append new reasons before BPFBUS_WIRE_ERR_MAX");
 
+/*
+ * The acknowledgement (docs/wire.md, "Acknowledged ingest"): the router's
+ * answer to a datagram with F_ACK and F_PRODUCER, sent from the router port
+ * to the datagram's source address and port once the event is durably in
+ * every target of every rule it matched (or matched none), or when it can
+ * never be (status other than STORED: retransmitting would not help).
+ */
+#define BPFBUS_ACK_MAGIC 0x4242414bU /* "BBAK" */
+#define BPFBUS_ACK_VERSION 1
+
+enum bpfbus_ack_status {
+	BPFBUS_ACK_STORED = 0, /* durably in every target (or no rule matched) */
+	BPFBUS_ACK_REJECTED = 1, /* malformed, unknown bus: never delivered */
+	BPFBUS_ACK_FAILED = 2, /* a target refused it (no such queue, ...): not retried */
+};
+
+struct bpfbus_wire_ack {
+	__be32 magic; /*  0 BPFBUS_ACK_MAGIC */
+	__u8 version; /*  4 BPFBUS_ACK_VERSION */
+	__u8 status; /*  5 enum bpfbus_ack_status */
+	__be16 reserved; /*  6 0 */
+	__be64 producer_id; /*  8 as in the datagram */
+	__be64 seq; /* 16 as in the datagram */
+};
+
+_Static_assert(sizeof(struct bpfbus_wire_ack) == 24, "the ack datagram is ABI");
+
 #endif /* BPFBUS_WIRE_H */

@@ -8,6 +8,7 @@
 #include "json.h"
 #include "main.h"
 #include "producer.h"
+#include "producer_ack.h"
 #include "strbuf.h"
 #include "wire.h"
 
@@ -35,6 +36,7 @@ struct send_opts {
 	const char *group, *dedup, *attrs;
 	uint64_t producer_id, seq;
 	bool have_seq;
+	double ack_timeout; /* > 0: acknowledged sending, giving up after this long */
 	double rate;
 	uint64_t count;
 	bool have_count;
@@ -53,6 +55,7 @@ static int send_help(int argc, char **argv)
 		"}]\n"
 		"                   [group ID] [dedup ID] [producer ID [seq N]] [attributes JSON]\n"
 		"                   { event JSON... | file FILE | - }... [rate N] [count N]\n"
+		"                   [ack SECONDS]\n"
 		"       bpfbus send help\n"
 		"\n"
 		"Sends each event as one bpfbus wire v1 UDP datagram (docs/wire.md).\n"
@@ -60,7 +63,10 @@ static int send_help(int argc, char **argv)
 		"EventBridge events (default bus \"default\"), 'topic' SNS messages.\n"
 		"FILE ('-': stdin) holds one event per line; blank lines are skipped.\n"
 		"'count' repeats the events cyclically up to N datagrams; 'rate' paces\n"
-		"at N datagrams per second. 'group' marks the message FIFO.\n",
+		"at N datagrams per second. 'group' marks the message FIFO. 'ack' asks\n"
+		"the router to acknowledge each event once stored, retransmits until it\n"
+		"does (a random producer id unless given) and fails after SECONDS\n"
+		"without an ack.\n",
 		BPFBUS_WIRE_DEFAULT_PORT);
 	return EXIT_OK;
 }
@@ -128,7 +134,8 @@ static bool is_keyword(const char *s)
 {
 	static const char *const kw[] = { "to",	   "bus",      "topic", "kind",	      "group",
 					  "dedup", "producer", "seq",	"attributes", "event",
-					  "file",  "-",	       "rate",	"count",      NULL };
+					  "file",  "-",	       "rate",	"count",      "ack",
+					  NULL };
 
 	for (int i = 0; kw[i]; i++)
 		if (!strcmp(s, kw[i]))
@@ -185,6 +192,15 @@ static int parse_args(struct send_opts *o, int argc, char **argv)
 
 			if (!parse_u64(v, &o->producer_id) || !o->producer_id) {
 				p_err("producer id must be a nonzero 64-bit number, not '%s'", v);
+				return -1;
+			}
+		} else if (!strcmp(kw, "ack")) {
+			const char *v = NEXT_ARG();
+			char *end;
+
+			o->ack_timeout = strtod(v, &end);
+			if (*end || !(o->ack_timeout > 0) || o->ack_timeout > 86400) {
+				p_err("ack takes a timeout in seconds (0 < S <= 86400), not '%s'", v);
 				return -1;
 			}
 		} else if (!strcmp(kw, "seq")) {
@@ -426,6 +442,45 @@ static int send_all(const struct send_opts *o, struct bb_producer *p, unsigned c
 	return 0;
 }
 
+/* Acknowledged: one datagram at a time through the window, then every ack. */
+static int send_acked(const struct send_opts *o, struct bb_producer *p, unsigned char **tpl,
+		      const size_t *tpl_len)
+{
+	struct bb_acked a;
+	struct bb_pacer pc;
+	int timeout_ms = (int)(o->ack_timeout * 1000), r = 0;
+
+	if (bb_acked_init(&a, p, o->producer_id, o->seq, 256, 200)) {
+		p_err("acknowledged sending: %s", strerror(errno));
+		return -1;
+	}
+	bb_pacer_init(&pc, o->rate);
+	for (uint64_t i = 0; i < o->count && !r; i++) {
+		size_t t = (size_t)(i % o->n_in);
+
+		bb_pacer_wait(&pc, i);
+		r = bb_acked_send(&a, tpl[t], tpl_len[t], timeout_ms);
+	}
+	if (!r)
+		r = bb_acked_flush(&a, timeout_ms);
+	if (r)
+		p_err("send to %s: %s: %llu of %llu events acknowledged", p->addr_str,
+		      errno == ETIMEDOUT ? "no acknowledgement" : strerror(errno),
+		      (unsigned long long)a.acked, (unsigned long long)o->count);
+	fprintf(stderr,
+		"bpfbus: producer %llu: %llu acknowledged (%llu rejected, %llu failed), "
+		"%llu retransmitted\n",
+		(unsigned long long)a.producer_id, (unsigned long long)a.acked,
+		(unsigned long long)a.rejected, (unsigned long long)a.failed,
+		(unsigned long long)a.retransmits);
+	if (!r && (a.rejected || a.failed)) {
+		p_err("%llu events were not stored", (unsigned long long)(a.rejected + a.failed));
+		r = -1;
+	}
+	bb_acked_free(&a);
+	return r;
+}
+
 int do_send(int argc, char **argv)
 {
 	struct send_opts o = { .to = "127.0.0.1" };
@@ -459,7 +514,10 @@ int do_send(int argc, char **argv)
 
 	double t0 = monotonic_s();
 
-	ret = send_all(&o, &p, tpl, tpl_len) ? EXIT_FAIL : EXIT_OK;
+	if (o.ack_timeout > 0)
+		ret = send_acked(&o, &p, tpl, tpl_len) ? EXIT_FAIL : EXIT_OK;
+	else
+		ret = send_all(&o, &p, tpl, tpl_len) ? EXIT_FAIL : EXIT_OK;
 	double secs = monotonic_s() - t0;
 
 	if (json_output) {

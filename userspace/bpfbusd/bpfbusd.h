@@ -69,6 +69,7 @@ struct bbd_counters {
 
 struct queue_store;
 struct bbd_client;
+struct bbd_acks;
 
 struct bbd {
 	/* options */
@@ -88,6 +89,7 @@ struct bbd {
 	int udp_fd, udp6_fd, listen_fd, sig_fd, timer_fd, epfd;
 	bool stopping, reload_requested;
 	struct bbd_client *clients;
+	struct bbd_acks *acks;
 	struct bbd_counters cnt;
 };
 
@@ -103,6 +105,20 @@ int bbd_intake_open(struct bbd *d);
 /* One round over every source that may have input; returns events taken. */
 int bbd_intake_round(struct bbd *d);
 void bbd_intake_close(struct bbd *d);
+
+/* acks.c: acknowledged ingest. Producers keep at most half a window in flight. */
+#define BBD_ACK_WINDOW 1024
+int bbd_acks_init(struct bbd *d);
+void bbd_acks_free(struct bbd *d);
+/* 1: (producer, seq) was seen before; 0: first time (now marked); -1: store error. */
+int bbd_ack_seen(struct bbd *d, uint64_t producer, uint64_t seq);
+/* Write the windows changed in this round into the open group commit. */
+int bbd_acks_persist(struct bbd *d);
+/* An ack to send once the round commits (at most one per event of a round). */
+void bbd_ack_queue(struct bbd *d, const struct sockaddr *addr, socklen_t len, uint64_t producer,
+		   uint64_t seq, enum bpfbus_ack_status status);
+/* After the commit: send the acks, or (@committed false) forget them and the cache. */
+void bbd_acks_flush(struct bbd *d, bool committed);
 
 /* control.c */
 int bbd_control_open(struct bbd *d);

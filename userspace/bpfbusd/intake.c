@@ -38,6 +38,8 @@ struct event {
 	const uint32_t *ids;
 	uint32_t n_ids;
 	struct bb_wire_msg msg;
+	struct sockaddr_storage src; /* the producer (for acks) */
+	socklen_t src_len;
 };
 
 /* Round state: the group commit is opened by the first delivery. */
@@ -63,7 +65,8 @@ static int open_txn(struct round *rd)
 	return 0;
 }
 
-static void deliver(struct round *rd, const char *queue, const struct event *ev)
+/* Returns false when the target refused the message. */
+static bool deliver(struct round *rd, const char *queue, const struct event *ev)
 {
 	char group[BPFBUS_WIRE_MAX_GROUP + 1], dedup[BPFBUS_WIRE_MAX_DEDUP + 1];
 	const struct bb_wire_msg *m = &ev->msg;
@@ -77,7 +80,7 @@ static void deliver(struct round *rd, const char *queue, const struct event *ev)
 
 	if (open_txn(rd)) {
 		rd->d->cnt.delivery_failed++;
-		return;
+		return false;
 	}
 	if (m->group_len) {
 		snprintf(group, sizeof(group), "%.*s", (int)m->group_len, m->group);
@@ -89,13 +92,28 @@ static void deliver(struct round *rd, const char *queue, const struct event *ev)
 	}
 	if (queue_send(rd->d->store, queue, &e, &out, &res) == 0) {
 		rd->stored++;
-		return;
+		return true;
 	}
 	if (res.code == QE_INTERNAL_ERROR)
 		rd->doomed = true;
 	rd->d->cnt.delivery_failed++;
 	log_debug("delivery to queue %s failed: %s: %s", queue, queue_err_type(res.code),
 		  res.message);
+	return false;
+}
+
+static bool wants_ack(const struct event *ev)
+{
+	uint16_t f = BPFBUS_WIRE_F_ACK | BPFBUS_WIRE_F_PRODUCER;
+
+	return (ev->msg.flags & f) == f && ev->src_len;
+}
+
+static void ack(struct round *rd, const struct event *ev, enum bpfbus_ack_status status)
+{
+	if (wants_ack(ev))
+		bbd_ack_queue(rd->d, (const struct sockaddr *)&ev->src, ev->src_len,
+			      ev->msg.producer_id, ev->msg.seq, status);
 }
 
 /* Deliver @ev to every target of every rule of its bus it matches. */
@@ -107,23 +125,38 @@ static void route(struct round *rd, const struct event *ev)
 	int n = (int)ev->n_ids;
 
 	d->cnt.events++;
+	if (wants_ack(ev)) {
+		/* the window update commits with the deliveries, in this round */
+		int seen = open_txn(rd) ? -1 : bbd_ack_seen(d, ev->msg.producer_id, ev->msg.seq);
+
+		if (seen < 0)
+			return; /* no ack: the producer retransmits */
+		if (seen) {
+			d->cnt.duplicates++;
+			ack(rd, ev, BPFBUS_ACK_STORED);
+			return;
+		}
+	}
 	if (!rt) {
 		struct bb_error e;
 
 		rt = bbd_routes_for(d, d->live_gen);
 		if (!rt) {
 			d->cnt.unmatched++;
+			ack(rd, ev, BPFBUS_ACK_STORED);
 			return;
 		}
 		n = bb_match_event(rt->mctx, ev->msg.body, ev->msg.body_len, &ids, &e);
 		if (n < 0) {
 			d->cnt.malformed++;
 			log_debug("bus %u: event is not a JSON object: %s", ev->bus_id, e.msg);
+			ack(rd, ev, BPFBUS_ACK_REJECTED);
 			return;
 		}
 		d->cnt.verified++;
 	}
 	int matched = 0;
+	bool failed = false;
 
 	for (int i = 0; i < n; i++) {
 		const struct bbd_route *r = ids[i] < rt->c.n_rules ? &rt->r[ids[i]] : NULL;
@@ -132,16 +165,18 @@ static void route(struct round *rd, const struct event *ev)
 			continue;
 		matched++;
 		for (int t = 0; t < r->n_targets; t++)
-			deliver(rd, r->queues[t], ev);
+			failed |= !deliver(rd, r->queues[t], ev);
 	}
 	if (!matched)
 		d->cnt.unmatched++;
+	ack(rd, ev, failed ? BPFBUS_ACK_FAILED : BPFBUS_ACK_STORED);
 }
 
 /* ---- the XDP hand-off ------------------------------------------------- */
 
-/* The UDP payload of a handed-off frame (Ethernet, VLANs, IPv4 or IPv6). */
-static int frame_payload(const uint8_t *f, uint32_t len, const uint8_t **p, uint32_t *plen)
+/* The UDP payload and source of a handed-off frame (Ethernet, VLANs, IPv4 or IPv6). */
+static int frame_payload(const uint8_t *f, uint32_t len, const uint8_t **p, uint32_t *plen,
+			 struct event *ev)
 {
 	uint32_t off = 14, l4;
 	uint16_t proto;
@@ -167,6 +202,21 @@ static int frame_payload(const uint8_t *f, uint32_t len, const uint8_t **p, uint
 		return -1;
 	*p = f + l4 + 8;
 	*plen = ulen - 8;
+	if (proto == 0x0800) {
+		struct sockaddr_in *s4 = (void *)&ev->src;
+
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, f + off + 12, 4);
+		memcpy(&s4->sin_port, f + l4, 2);
+		ev->src_len = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (void *)&ev->src;
+
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, f + off + 8, 16);
+		memcpy(&s6->sin6_port, f + l4, 2);
+		ev->src_len = sizeof(*s6);
+	}
 	return 0;
 }
 
@@ -179,7 +229,7 @@ static int on_xdp(const struct bb_rx_event *rxe, void *ctx)
 
 	rd->events++;
 	rd->d->cnt.xdp_events++;
-	if (frame_payload(rxe->frame, rxe->frame_len, &p, &plen) ||
+	if (frame_payload(rxe->frame, rxe->frame_len, &p, &plen, &ev) ||
 	    bb_wire_decode(p, plen, &ev.msg, 0) != BPFBUS_WIRE_OK) {
 		rd->d->cnt.events++;
 		rd->d->cnt.malformed++;
@@ -196,10 +246,11 @@ static int on_xdp(const struct bb_rx_event *rxe, void *ctx)
 
 /* ---- the slow path ------------------------------------------------------ */
 
-static void on_datagram(struct round *rd, const uint8_t *buf, size_t len)
+static void on_datagram(struct round *rd, const uint8_t *buf, size_t len,
+			const struct sockaddr_storage *src, socklen_t src_len)
 {
 	struct bbd *d = rd->d;
-	struct event ev = { 0 };
+	struct event ev = { .src = *src, .src_len = src_len };
 	char name[BPFBUS_WIRE_MAX_NAME + 1];
 	struct bpfbus_bus kb;
 
@@ -215,6 +266,8 @@ static void on_datagram(struct round *rd, const uint8_t *buf, size_t len)
 	    kb.kind != BPFBUS_BUS_EVENT) {
 		d->cnt.events++;
 		d->cnt.unknown_bus++;
+		if (wants_ack(&ev))
+			ack(rd, &ev, BPFBUS_ACK_REJECTED);
 		return;
 	}
 	ev.bus_id = kb.id;
@@ -225,6 +278,7 @@ static void drain_udp(struct round *rd, int fd)
 {
 	static uint8_t bufs[UDP_BATCH][BPFBUS_WIRE_MAX_PAYLOAD + 1];
 	static char cbufs[UDP_BATCH][CMSG_SPACE(sizeof(uint32_t))];
+	static struct sockaddr_storage srcs[UDP_BATCH];
 	struct mmsghdr mm[UDP_BATCH];
 	struct iovec iov[UDP_BATCH];
 
@@ -233,7 +287,9 @@ static void drain_udp(struct round *rd, int fd)
 	while (rd->events < rd->d->round_budget) {
 		for (int i = 0; i < UDP_BATCH; i++) {
 			iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
-			mm[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i],
+			mm[i].msg_hdr = (struct msghdr){ .msg_name = &srcs[i],
+							 .msg_namelen = sizeof(srcs[i]),
+							 .msg_iov = &iov[i],
 							 .msg_iovlen = 1,
 							 .msg_control = cbufs[i],
 							 .msg_controllen = sizeof(cbufs[i]) };
@@ -258,7 +314,8 @@ static void drain_udp(struct round *rd, int fd)
 				rd->d->cnt.malformed++;
 				continue;
 			}
-			on_datagram(rd, bufs[i], mm[i].msg_len);
+			on_datagram(rd, bufs[i], mm[i].msg_len, &srcs[i],
+				    mm[i].msg_hdr.msg_namelen);
 		}
 		if (n < UDP_BATCH)
 			return;
@@ -384,6 +441,8 @@ int bbd_intake_round(struct bbd *d)
 	drain_udp(&rd, d->udp_fd);
 	drain_udp(&rd, d->udp6_fd);
 	if (rd.txn) {
+		if (!rd.doomed && bbd_acks_persist(d))
+			rd.doomed = true;
 		if (rd.doomed || queue_txn_commit(d->store, &res)) {
 			if (rd.doomed)
 				queue_txn_abort(d->store);
@@ -391,9 +450,13 @@ int bbd_intake_round(struct bbd *d)
 				(unsigned long long)rd.stored,
 				rd.doomed ? "a store error inside the round" : res.message);
 			d->cnt.lost_commit += rd.stored;
+			bbd_acks_flush(d, false);
 		} else {
 			d->cnt.delivered += rd.stored;
+			bbd_acks_flush(d, true);
 		}
+	} else {
+		bbd_acks_flush(d, true); /* acks of events that touched no queue */
 	}
 	if (rd.events)
 		d->cnt.rounds++;

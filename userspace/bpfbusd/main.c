@@ -277,6 +277,7 @@ static int setup(struct bbd *d)
 		log_err("cannot open the queue store in %s: %s", path, res.message);
 		return -1;
 	}
+	bbd_acks_init(d);
 	/* 2. the kernel tables, before any traffic */
 	if (bbd_sync_buses(d, err, sizeof(err)) || bbd_routes_reload(d, err, sizeof(err))) {
 		log_err("%s", err);
@@ -345,6 +346,7 @@ static void shutdown_daemon(struct bbd *d)
 	bbd_intake_close(d);
 	bbd_control_close(d);
 	bbd_routes_free(d);
+	bbd_acks_free(d);
 	bb_model_free(&d->model);
 	queue_store_close(d->store);
 	if (d->busfd >= 0)

@@ -103,6 +103,17 @@ void queue_txn_abort(struct queue_store *st);
  */
 long queue_store_sweep(struct queue_store *st, struct queue_result *res);
 
+/*
+ * Small records of the store's user (keys 1..200 bytes), written in the
+ * current transaction -- inside a group, durable exactly with its messages.
+ * queue_app_get copies at most @cap bytes, sets *@len to the record's size
+ * and returns 1, or 0 when there is no such record, or -1.
+ */
+int queue_app_put(struct queue_store *st, const void *key, size_t klen, const void *val,
+		  size_t vlen, struct queue_result *res);
+int queue_app_get(struct queue_store *st, const void *key, size_t klen, void *buf, size_t cap,
+		  size_t *len, struct queue_result *res);
+
 /* ------------------------------------------------------------ queues */
 
 /* A name/value pair: queue attributes, tags. */
