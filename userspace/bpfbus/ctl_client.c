@@ -80,11 +80,19 @@ void ctl_print_json(const struct json_value *v)
 /* Errors a caller made (exit 2) rather than failures of the operation (exit 1). */
 static bool invalid_error(const char *code)
 {
-	static const char *const invalid[] = {
-		"ValidationException", "InvalidEventPatternException", "InvalidRequest",
-		"UnknownOperation",    "LimitExceededException",       NULL
-	};
+	/* EventBridge's and SQS's names for a request at fault (Invalid*: both) */
+	static const char *const invalid[] = { "ValidationException",
+					       "UnknownOperation",
+					       "LimitExceededException",
+					       "MissingParameter",
+					       "TooManyEntriesInBatchRequest",
+					       "BatchEntryIdsNotDistinct",
+					       "EmptyBatchRequest",
+					       "BatchRequestTooLong",
+					       NULL };
 
+	if (!strncmp(code, "Invalid", 7))
+		return true;
 	for (int i = 0; invalid[i]; i++)
 		if (!strcmp(code, invalid[i]))
 			return true;

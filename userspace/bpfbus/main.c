@@ -73,8 +73,8 @@ static int do_help(int argc, char **argv)
 		"       bpfbus version\n"
 		"       bpfbus batch file FILE\n"
 		"\n"
-		"       OBJECT := { pattern | filter-policy | send | link | bus | rule | capture | stats |\n"
-		"                   daemon }\n"
+		"       OBJECT := { pattern | filter-policy | send | link | bus | rule | queue | capture |\n"
+		"                   stats | daemon }\n"
 		"       OPTIONS := { -j|--json [-p|--pretty] | -h|--help | "
 		"-V|--version |\n"
 		"                    --pin-dir DIR | --control PATH }\n"
@@ -105,6 +105,7 @@ static const struct cmd objects[] = {
 	{"rule", do_rule},
 	{"daemon", do_daemon},
 	{"batch", do_batch},
+	{"queue", do_queue},
 	{"version", do_version},
 	{"help", do_help},
 	{NULL, NULL},

@@ -11,6 +11,7 @@
 #include "bpfbus/datapath.h"
 #include "model.h"
 #include "rules_dp.h"
+#include "sqs_api.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -83,6 +84,8 @@ struct bbd {
 	/* state */
 	struct bb_model model;
 	struct queue_store *store;
+	struct sqs_api sqs; /* the SQS dispatcher over @store (control requests) */
+	bool wake_pending; /* a request made messages receivable: retry long polls */
 	struct bbd_routes routes[2]; /* [gen & 1]: the live and the previous generation */
 	uint32_t live_gen;
 	int busfd; /* pinned bus map */
@@ -134,6 +137,9 @@ struct json_value;
 struct strbuf;
 int bbd_ops_dispatch(struct bbd *d, const struct json_value *req, struct strbuf *out,
 		     int64_t *park_until);
+/* sqs.c: {"op": "sqs", "action": A, "request": {...}}; 1 when it parks. */
+int bbd_sqs_request(struct bbd *d, const struct json_value *req, struct strbuf *out,
+		    int64_t *park_until);
 /* Model changes: save, then compile into the kernel. */
 int bbd_model_commit(struct bbd *d, char *err, size_t err_len);
 

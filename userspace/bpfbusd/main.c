@@ -278,6 +278,10 @@ static int setup(struct bbd *d)
 		return -1;
 	}
 	bbd_acks_init(d);
+	if (sqs_api_init(&d->sqs, d->store, NULL)) {
+		log_err("cannot set up the SQS dispatcher");
+		return -1;
+	}
 	/* 2. the kernel tables, before any traffic */
 	if (bbd_sync_buses(d, err, sizeof(err)) || bbd_routes_reload(d, err, sizeof(err))) {
 		log_err("%s", err);
@@ -331,6 +335,10 @@ static void run(struct bbd *d)
 		}
 		if (intake)
 			bbd_intake_round(d);
+		if (d->wake_pending) {
+			d->wake_pending = false;
+			bbd_control_wake(d, NULL);
+		}
 		if (d->reload_requested)
 			reload(d);
 	}

@@ -456,7 +456,6 @@ int bbd_ops_dispatch(struct bbd *d, const struct json_value *req, struct strbuf 
 {
 	const char *op;
 
-	(void)park_until;
 	if (need_str(req, "op", &op, out))
 		return 0;
 	if (!strcmp(op, "status"))
@@ -487,5 +486,7 @@ int bbd_ops_dispatch(struct bbd *d, const struct json_value *req, struct strbuf 
 		return rule_load(d, req, out, false);
 	if (!strcmp(op, "rule.clear"))
 		return rule_load(d, req, out, true);
+	if (!strcmp(op, "sqs"))
+		return bbd_sqs_request(d, req, out, park_until);
 	return fail(out, "UnknownOperation", "unknown op '%s'", op);
 }

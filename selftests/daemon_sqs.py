@@ -1,0 +1,216 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# SQS behaviour through the CLI against a running bpfbusd with a real LMDB
+# store: the daemon path (control socket -> SQS dispatcher -> store), not the
+# store's semantics, which its unit tests cover. Visibility expiry and
+# redelivery, a dead-letter queue after maxReceiveCount, FIFO order and group
+# locking, long polls woken by a send and not blocking other clients or the
+# intake, batch partial failure, limit errors and exit statuses.
+#
+# Needs root (bpffs): SKIP otherwise. Environment: BPFBUS, BUILD, SRCTREE.
+import json, os, random, subprocess, sys, tempfile, time
+
+SRCTREE = os.environ.get("SRCTREE", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("BUILD", os.path.join(SRCTREE, "build"))
+BPFBUS = os.environ.get("BPFBUS", os.path.join(BUILD, "bpfbus"))
+BPFBUSD = os.path.join(BUILD, "bpfbusd")
+TESTS = [] # filled by @test
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+def cli(*args, check=True, timeout=60):
+    p = subprocess.run([BPFBUS, "-j", *args], capture_output=True, text=True, timeout=timeout)
+    if check and p.returncode:
+        raise AssertionError(f"bpfbus {' '.join(args)}: exit {p.returncode}: {p.stderr.strip()}")
+    return p
+
+def j(*args):
+    out = cli(*args).stdout
+    return json.loads(out) if out.strip() else {}
+
+def receive(q, *extra):
+    return j("queue", "receive", q, *extra).get("Messages", [])
+
+def attr(m, name):
+    return m["Attributes"][name]
+
+@test
+def visibility_expiry_and_redelivery():
+    j("queue", "create", "vis")
+    j("queue", "send", "vis", "body", "v1")
+    m1 = receive("vis", "visibility", "1")
+    assert len(m1) == 1 and attr(m1[0], "ApproximateReceiveCount") == "1", m1
+    assert receive("vis") == [], "in flight, yet received again"
+    time.sleep(1.3)
+    m2 = receive("vis", "visibility", "30")
+    assert len(m2) == 1 and m2[0]["MessageId"] == m1[0]["MessageId"], m2
+    assert attr(m2[0], "ApproximateReceiveCount") == "2"
+    assert m2[0]["ReceiptHandle"] != m1[0]["ReceiptHandle"]
+    # the old handle no longer deletes it; the new one does
+    old = cli("queue", "delete-message", "vis", m1[0]["ReceiptHandle"], check=False)
+    cli("queue", "delete-message", "vis", m2[0]["ReceiptHandle"])
+    time.sleep(0.1)
+    a = j("queue", "attributes", "vis")["Attributes"]
+    assert a["ApproximateNumberOfMessages"] == "0" and a["ApproximateNumberOfMessagesNotVisible"] == "0", (a, old.stderr)
+
+@test
+def dead_letter_queue_after_max_receive_count():
+    dlq = j("queue", "create", "dlq")["QueueUrl"]
+    arn = j("queue", "attributes", "dlq", "name", "QueueArn")["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 2})
+    j("queue", "create", "src", "attr", "RedrivePolicy=" + policy, "attr", "VisibilityTimeout=1")
+    j("queue", "send", "src", "body", "poison")
+    for i in range(2):
+        got = receive("src")
+        assert len(got) == 1, f"receive {i + 1}: {got}"
+        time.sleep(1.2)
+    assert receive("src") == [], "a third receive beyond maxReceiveCount"
+    moved = receive("dlq")
+    assert len(moved) == 1 and moved[0]["Body"] == "poison", moved
+    assert dlq.endswith("/dlq")
+
+@test
+def fifo_order_and_group_lock():
+    j("queue", "create", "o.fifo", "attr", "FifoQueue=true", "attr", "ContentBasedDeduplication=true")
+    for i in range(5):
+        j("queue", "send", "o.fifo", "body", f"m{i}", "group", "g")
+    j("queue", "send", "o.fifo", "body", "m0", "group", "g") # duplicate: deduplicated
+    got = receive("o.fifo", "max", "2")
+    assert [m["Body"] for m in got] == ["m0", "m1"], got
+    assert receive("o.fifo", "max", "10") == [], "the group is locked while m0, m1 are in flight"
+    for m in got:
+        cli("queue", "delete-message", "o.fifo", m["ReceiptHandle"])
+    rest = receive("o.fifo", "max", "10")
+    assert [m["Body"] for m in rest] == ["m2", "m3", "m4"], rest
+    seqs = [int(attr(m, "SequenceNumber")) for m in got + rest]
+    assert seqs == sorted(seqs), seqs
+
+@test
+def long_poll_woken_by_send_without_blocking_others():
+    j("queue", "create", "lp")
+    t0 = time.monotonic()
+    waiter = subprocess.Popen([BPFBUS, "-j", "queue", "receive", "lp", "wait", "10"],
+                              stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    # another client is served while the receive waits
+    t1 = time.monotonic()
+    j("queue", "list")
+    assert time.monotonic() - t1 < 1.0, "a parked long poll held up another client"
+    j("queue", "send", "lp", "body", "wake")
+    out, _ = waiter.communicate(timeout=15)
+    took = time.monotonic() - t0
+    msgs = json.loads(out).get("Messages", [])
+    assert [m["Body"] for m in msgs] == ["wake"] and took < 3, (msgs, took)
+    # and a wait on an empty queue ends at its deadline, empty
+    t0 = time.monotonic()
+    assert receive("lp", "wait", "1") == [] and 0.9 < time.monotonic() - t0 < 3.5
+
+@test
+def long_poll_does_not_block_intake():
+    cli("bus", "add", "lpbus", check=False)
+    cli("rule", "add", "all", "bus", "lpbus", "pattern", '{"source":["lp"]}', "target", "queue", "intake")
+    j("queue", "create", "intake")
+    j("queue", "create", "idle")
+    waiter = subprocess.Popen([BPFBUS, "-j", "queue", "receive", "idle", "wait", "5"],
+                              stdout=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    before = j("daemon", "status")["delivered"]
+    cli("send", "to", f"127.0.0.1:{PORT}", "bus", "lpbus", "event", '{"source":"lp"}', "count", "5")
+    for _ in range(50):
+        if j("daemon", "status")["delivered"] - before >= 5:
+            break
+        time.sleep(0.05)
+    delivered = j("daemon", "status")["delivered"] - before
+    still_waiting = waiter.poll() is None
+    waiter.communicate(timeout=10)
+    assert delivered == 5 and still_waiting, (delivered, still_waiting)
+    assert len(receive("intake", "max", "10")) == 5
+
+@test
+def batch_partial_failure():
+    j("queue", "create", "b")
+    req = {"QueueUrl": "b", "Entries": [
+        {"Id": "ok1", "MessageBody": "one"},
+        {"Id": "bad", "MessageBody": "two", "DelaySeconds": 901},
+        {"Id": "ok2", "MessageBody": "three"}]}
+    r = j("queue", "call", "SendMessageBatch", json.dumps(req))
+    assert sorted(e["Id"] for e in r["Successful"]) == ["ok1", "ok2"], r
+    assert [e["Id"] for e in r["Failed"]] == ["bad"] and r["Failed"][0]["SenderFault"], r
+    assert sorted(m["Body"] for m in receive("b", "max", "10")) == ["one", "three"]
+
+@test
+def limit_errors_and_exit_statuses():
+    p = cli("queue", "receive", "b", "max", "11", check=False)
+    assert p.returncode == 2 and "MaxNumberOfMessages" in p.stderr + p.stdout, (p.returncode, p.stderr)
+    j("queue", "create", "small", "attr", "MaximumMessageSize=1024")
+    p = cli("queue", "send", "small", "body", "x" * 1025, check=False)
+    assert p.returncode == 2 and "InvalidParameterValue" in p.stderr, (p.returncode, p.stderr[:300])
+    j("queue", "send", "small", "body", "x" * 1024)
+    p = cli("queue", "send", "nosuch", "body", "x", check=False)
+    assert p.returncode == 1 and "QueueDoesNotExist" in p.stderr, (p.returncode, p.stderr)
+    p = cli("queue", "create", "bad name!", check=False)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    p = cli("queue", "call", "NoSuchAction", "{}", check=False)
+    assert p.returncode == 2 and "InvalidAction" in p.stderr, (p.returncode, p.stderr)
+
+def main():
+    print("TAP version 13")
+    print(f"1..{len(TESTS)}")
+    def skip_all(why):
+        for i, t in enumerate(TESTS, 1):
+            print(f"ok {i} {t.__name__} # SKIP {why}")
+        print(f"0 passed, 0 failed, {len(TESTS)} skipped")
+        sys.exit(0)
+    if os.geteuid() != 0:
+        skip_all("needs root (bpffs)")
+    if not os.access(BPFBUSD, os.X_OK):
+        skip_all(f"no bpfbusd at {BPFBUSD}")
+    tmp = tempfile.mkdtemp()
+    bpffs = os.path.join(tmp, "bpffs")
+    os.mkdir(bpffs)
+    if subprocess.run(["mount", "-t", "bpf", "bpf", bpffs]).returncode:
+        skip_all("cannot mount bpffs")
+    global PORT
+    PORT = 20000 + random.randrange(20000)
+    os.environ.update(BPFBUS_PIN_DIR=bpffs + "/bpfbus", BPFBUS_STATE_DIR=tmp + "/state",
+                      BPFBUS_CONTROL=tmp + "/control.sock")
+    log = open(tmp + "/daemon.log", "w")
+    d = subprocess.Popen([BPFBUSD, "--port", str(PORT)], stdout=log, stderr=subprocess.STDOUT)
+    passed = failed = 0
+    try:
+        for _ in range(300):
+            if cli("daemon", "status", check=False).returncode == 0 or d.poll() is not None:
+                break
+            time.sleep(0.1)
+        for i, t in enumerate(TESTS, 1):
+            try:
+                t()
+                print(f"ok {i} {t.__name__}")
+                passed += 1
+            except Exception as e:
+                for line in str(e).splitlines() or [repr(e)]:
+                    print(f"# {line}")
+                print(f"not ok {i} {t.__name__}")
+                failed += 1
+        d.terminate()
+        rc = d.wait(timeout=30)
+        if rc:
+            print(f"# bpfbusd exited {rc}")
+            failed += 1
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+        log.close()
+        if failed:
+            for line in open(tmp + "/daemon.log"):
+                print("# daemon: " + line.rstrip())
+        subprocess.run(["umount", bpffs])
+        subprocess.run(["rm", "-rf", tmp])
+    print(f"{passed} passed, {failed} failed, 0 skipped")
+    sys.exit(1 if failed else 0)
+
+main()
