@@ -9,12 +9,12 @@
 # intake, batch partial failure, limit errors and exit statuses.
 #
 # Needs root (bpffs): SKIP otherwise. Environment: BPFBUS, BUILD, SRCTREE.
-import json, os, random, subprocess, sys, tempfile, time
+import json, os, subprocess, sys, time
 
-SRCTREE = os.environ.get("SRCTREE", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.environ.get("BUILD", os.path.join(SRCTREE, "build"))
-BPFBUS = os.environ.get("BPFBUS", os.path.join(BUILD, "bpfbus"))
-BPFBUSD = os.path.join(BUILD, "bpfbusd")
+sys.dont_write_bytecode = True # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_env import BPFBUS, DaemonEnv, cli as cli_run
+
 TESTS = [] # filled by @test
 
 def test(fn):
@@ -22,7 +22,7 @@ def test(fn):
     return fn
 
 def cli(*args, check=True, timeout=60):
-    p = subprocess.run([BPFBUS, "-j", *args], capture_output=True, text=True, timeout=timeout)
+    p = cli_run(*args, timeout=timeout)
     if check and p.returncode:
         raise AssertionError(f"bpfbus {' '.join(args)}: exit {p.returncode}: {p.stderr.strip()}")
     return p
@@ -157,34 +157,12 @@ def limit_errors_and_exit_statuses():
     assert p.returncode == 2 and "InvalidAction" in p.stderr, (p.returncode, p.stderr)
 
 def main():
-    print("TAP version 13")
-    print(f"1..{len(TESTS)}")
-    def skip_all(why):
-        for i, t in enumerate(TESTS, 1):
-            print(f"ok {i} {t.__name__} # SKIP {why}")
-        print(f"0 passed, 0 failed, {len(TESTS)} skipped")
-        sys.exit(0)
-    if os.geteuid() != 0:
-        skip_all("needs root (bpffs)")
-    if not os.access(BPFBUSD, os.X_OK):
-        skip_all(f"no bpfbusd at {BPFBUSD}")
-    tmp = tempfile.mkdtemp()
-    bpffs = os.path.join(tmp, "bpffs")
-    os.mkdir(bpffs)
-    if subprocess.run(["mount", "-t", "bpf", "bpf", bpffs]).returncode:
-        skip_all("cannot mount bpffs")
     global PORT
-    PORT = 20000 + random.randrange(20000)
-    os.environ.update(BPFBUS_PIN_DIR=bpffs + "/bpfbus", BPFBUS_STATE_DIR=tmp + "/state",
-                      BPFBUS_CONTROL=tmp + "/control.sock")
-    log = open(tmp + "/daemon.log", "w")
-    d = subprocess.Popen([BPFBUSD, "--port", str(PORT)], stdout=log, stderr=subprocess.STDOUT)
+    env = DaemonEnv([t.__name__ for t in TESTS])
+    PORT = env.port
+    d = env.start()
     passed = failed = 0
     try:
-        for _ in range(300):
-            if cli("daemon", "status", check=False).returncode == 0 or d.poll() is not None:
-                break
-            time.sleep(0.1)
         for i, t in enumerate(TESTS, 1):
             try:
                 t()
@@ -204,12 +182,7 @@ def main():
         if d.poll() is None:
             d.kill()
             d.wait()
-        log.close()
-        if failed:
-            for line in open(tmp + "/daemon.log"):
-                print("# daemon: " + line.rstrip())
-        subprocess.run(["umount", bpffs])
-        subprocess.run(["rm", "-rf", tmp])
+        env.close(failed)
     print(f"{passed} passed, {failed} failed, 0 skipped")
     sys.exit(1 if failed else 0)
 

@@ -9,7 +9,10 @@
  * library keeps at most BBD_ACK_WINDOW / 2 datagrams unacknowledged, so when
  * a sequence number past the window moves it forward (to end half a window
  * beyond that number), every number it leaves behind was acknowledged, hence
- * seen. Windows are written into the round's
+ * seen. FIFO datagrams (a group id) are taken only in order: one whose
+ * predecessors (from sequence number 1 on) were not all seen is dropped
+ * unanswered, and the producer's retransmissions (oldest first) bring them
+ * in order. Windows are written into the round's
  * group commit (queue_app_put), so after a crash a retransmission is a
  * duplicate exactly when its first copy was committed. A small cache keeps
  * the windows of recent producers; a failed commit empties it.
@@ -27,10 +30,13 @@
 
 #define CACHE_SLOTS 1024 /* power of 2 */
 #define WORDS (BBD_ACK_WINDOW / 64)
+#define RECORD_LEN (2 * sizeof(uint64_t) + WORDS * sizeof(uint64_t)) /* base, contig, bits */
 
 struct bbd_prod {
 	uint64_t id; /* 0: empty slot */
+	/* the record (persisted as is): */
 	uint64_t base;
+	uint64_t contig; /* every number below it was seen (>= base) */
 	uint64_t bits[WORDS];
 	bool dirty; /* changed in this round */
 };
@@ -79,8 +85,7 @@ static int store_prod(struct bbd *d, struct bbd_prod *p)
 	uint8_t key[13];
 
 	prod_key(p->id, key);
-	if (queue_app_put(d->store, key, sizeof(key), &p->base, sizeof(p->base) + sizeof(p->bits),
-			  &res)) {
+	if (queue_app_put(d->store, key, sizeof(key), &p->base, RECORD_LEN, &res)) {
 		log_err("cannot record producer %llx: %s", (unsigned long long)p->id, res.message);
 		return -1;
 	}
@@ -103,30 +108,40 @@ static struct bbd_prod *get_prod(struct bbd *d, uint64_t id)
 		return NULL;
 	memset(p, 0, sizeof(*p));
 	prod_key(id, key);
-	int r = queue_app_get(d->store, key, sizeof(key), &p->base,
-			      sizeof(p->base) + sizeof(p->bits), &len, &res);
+	int r = queue_app_get(d->store, key, sizeof(key), &p->base, RECORD_LEN, &len, &res);
 
 	if (r < 0) {
 		log_err("cannot read producer %llx: %s", (unsigned long long)id, res.message);
 		return NULL;
 	}
-	if (r == 1 && len != sizeof(p->base) + sizeof(p->bits)) {
+	if (r == 1 && len != RECORD_LEN) {
 		log_warn("producer %llx: damaged window record, starting afresh",
 			 (unsigned long long)id);
 		memset(p, 0, sizeof(*p));
 	}
+	if (r == 0 || p->contig < p->base) /* a new producer starts at 1 */
+		p->contig = p->base ? p->base : 1;
 	p->id = id;
 	return p;
 }
 
-int bbd_ack_seen(struct bbd *d, uint64_t producer, uint64_t seq)
+static bool bit(const struct bbd_prod *p, uint64_t seq)
+{
+	uint64_t i = seq - p->base;
+
+	return i < BBD_ACK_WINDOW && (p->bits[i / 64] >> (i % 64) & 1);
+}
+
+int bbd_ack_seen(struct bbd *d, uint64_t producer, uint64_t seq, bool in_order)
 {
 	struct bbd_prod *p = get_prod(d, producer);
 
 	if (!p)
 		return -1;
-	if (seq < p->base)
+	if (seq < p->base || bit(p, seq))
 		return 1;
+	if (in_order && seq != p->contig)
+		return 2;
 	if (seq - p->base >= BBD_ACK_WINDOW) {
 		/* slide: everything left behind was acknowledged (see above) */
 		uint64_t shift = seq - p->base - BBD_ACK_WINDOW / 2;
@@ -146,12 +161,14 @@ int bbd_ack_seen(struct bbd *d, uint64_t producer, uint64_t seq)
 			}
 		}
 		p->base += shift;
+		if (p->contig < p->base)
+			p->contig = p->base;
 	}
 	uint64_t i = seq - p->base;
 
-	if (p->bits[i / 64] >> (i % 64) & 1)
-		return 1;
 	p->bits[i / 64] |= 1ULL << (i % 64);
+	while (bit(p, p->contig))
+		p->contig++;
 	p->dirty = true;
 	return 0;
 }

@@ -66,6 +66,7 @@ struct bbd_counters {
 	uint64_t udp_dropped; /* socket receive-buffer overflows (SO_RXQ_OVFL) */
 	uint64_t rounds;
 	uint64_t acks_sent, duplicates;
+	uint64_t out_of_order; /* FIFO acked datagrams ahead of a missing one (dropped) */
 };
 
 struct queue_store;
@@ -113,8 +114,11 @@ void bbd_intake_close(struct bbd *d);
 #define BBD_ACK_WINDOW 1024
 int bbd_acks_init(struct bbd *d);
 void bbd_acks_free(struct bbd *d);
-/* 1: (producer, seq) was seen before; 0: first time (now marked); -1: store error. */
-int bbd_ack_seen(struct bbd *d, uint64_t producer, uint64_t seq);
+/*
+ * 1: (producer, seq) was seen before; 0: first time (now marked); 2: @in_order
+ * and an earlier number is missing (not marked: drop it unanswered); -1: error.
+ */
+int bbd_ack_seen(struct bbd *d, uint64_t producer, uint64_t seq, bool in_order);
 /* Write the windows changed in this round into the open group commit. */
 int bbd_acks_persist(struct bbd *d);
 /* An ack to send once the round commits (at most one per event of a round). */

@@ -127,9 +127,13 @@ static void route(struct round *rd, const struct event *ev)
 	d->cnt.events++;
 	if (wants_ack(ev)) {
 		/* the window update commits with the deliveries, in this round */
-		int seen = open_txn(rd) ? -1 : bbd_ack_seen(d, ev->msg.producer_id, ev->msg.seq);
+		bool fifo = ev->msg.flags & BPFBUS_WIRE_F_FIFO;
+		int seen =
+			open_txn(rd) ? -1 : bbd_ack_seen(d, ev->msg.producer_id, ev->msg.seq, fifo);
 
-		if (seen < 0)
+		if (seen == 2)
+			d->cnt.out_of_order++;
+		if (seen < 0 || seen == 2)
 			return; /* no ack: the producer retransmits */
 		if (seen) {
 			d->cnt.duplicates++;

@@ -446,6 +446,7 @@ static int status(struct bbd *d, struct strbuf *out)
 	C(rounds);
 	C(acks_sent);
 	C(duplicates);
+	C(out_of_order);
 #undef C
 	sb_adds(out, "}}");
 	return 0;

@@ -76,15 +76,19 @@ static void on_ack(struct bb_acked *a, const struct bpfbus_wire_ack *k)
 		a->failed++;
 }
 
-/* Retransmit what is due; the earliest next due time (or -1 when nothing is in flight). */
+/*
+ * Retransmit what is due, oldest first (a router keeping FIFO order takes
+ * them only in order); the earliest next due time (-1: nothing in flight).
+ */
 static int64_t retransmit(struct bb_acked *a)
 {
 	int64_t now = now_ms(), next = -1;
+	uint64_t seq = a->next_seq > a->window ? a->next_seq - a->window : 0;
 
-	for (unsigned int i = 0; a->in_flight && i < a->window; i++) {
-		struct bb_acked_slot *s = &a->slots[i];
+	for (; a->in_flight && seq < a->next_seq; seq++) {
+		struct bb_acked_slot *s = &a->slots[seq % a->window];
 
-		if (!s->used)
+		if (!s->used || s->seq != seq)
 			continue;
 		if (s->due_ms <= now) {
 			if (bb_producer_send(a->p, s->buf, s->len) == 0)
