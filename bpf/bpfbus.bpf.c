@@ -86,10 +86,12 @@ struct {
 	__type(value, struct scratch);
 } bb_scratch SEC(".maps");
 
-/* Per-CPU staging of a ring-buffer record (header + frame). */
+/* Per-CPU staging of a ring-buffer record: header, ids, frame. */
 struct rb_stage {
 	struct bpfbus_rb_record rec;
-	__u8 frame[BPFBUS_RB_MAX_FRAME];
+	/* ids, then the frame; twice the ids' room because the verifier sees
+	 * the id count only through a power-of-two mask (handoff_ringbuf) */
+	__u8 tail[2 * 4 * BPFBUS_MATCH_MAX_RULES + BPFBUS_RB_MAX_FRAME];
 };
 
 struct {
@@ -365,23 +367,47 @@ static __always_inline int malformed(struct bpfbus_bus_stats *st, __u32 err)
 	return pass(st, BPFBUS_PASS_MALFORMED);
 }
 
+/* The matched rule ids live in the matcher's per-CPU state (km_state.out):
+ * up to BPFBUS_MATCH_MAX_RULES of them, visited with bpf_loop (an unrolled
+ * loop that long exhausted the verifier's budget). */
+struct rules_ctx {
+	struct km_state *m;
+	struct rb_stage *stg; /* copy ids here (ring buffer), or count them */
+	__u32 body_len;
+};
+
+static long count_rule_cb(__u64 i, void *arg)
+{
+	struct rules_ctx *c = arg;
+	__u32 id = c->m->out[i & (KM_MAX_OUT - 1)];
+	struct bpfbus_rule_stats *rs = bpf_map_lookup_elem(&bb_rule_stats, &id);
+
+	if (rs) {
+		rs->matches++;
+		rs->bytes += c->body_len;
+	}
+	return 0;
+}
+
 static __always_inline void count_rules(struct bpfbus_match_result *res, __u32 body_len)
 {
+	struct rules_ctx c = { .m = km_match_state(), .body_len = body_len };
 	__u32 n = res->n_rules;
 
+	if (!c.m)
+		return;
 	if (n > BPFBUS_MATCH_MAX_RULES)
 		n = BPFBUS_MATCH_MAX_RULES;
-	for (__u32 i = 0; i < BPFBUS_MATCH_MAX_RULES; i++) {
-		if (i >= n)
-			break;
-		__u32 id = res->rule_ids[i];
-		struct bpfbus_rule_stats *rs = bpf_map_lookup_elem(&bb_rule_stats, &id);
+	bpf_loop(n, count_rule_cb, &c, 0);
+}
 
-		if (rs) {
-			rs->matches++;
-			rs->bytes += body_len;
-		}
-	}
+static long copy_rule_cb(__u64 i, void *arg)
+{
+	struct rules_ctx *c = arg;
+	__u32 k = i & (KM_MAX_OUT - 1);
+
+	*(__u32 *)(c->stg->tail + 4 * k) = c->m->out[k];
+	return 0;
 }
 
 static __always_inline void fill_meta(struct bpfbus_meta *m, const struct bpfbus_bus *bus,
@@ -409,8 +435,7 @@ static __always_inline void fill_meta(struct bpfbus_meta *m, const struct bpfbus
 	m->rule_ids[2] = n > 2 ? res->rule_ids[2] : 0;
 }
 
-static __always_inline int handoff_ringbuf(struct xdp_md *ctx, struct bpfbus_meta *m,
-					   struct bpfbus_match_result *res)
+static __always_inline int handoff_ringbuf(struct xdp_md *ctx, struct bpfbus_meta *m)
 {
 	__u32 zero = 0, len = ctx->data_end - ctx->data;
 	struct rb_stage *stg = bpf_map_lookup_elem(&bb_rb_stage, &zero);
@@ -418,14 +443,23 @@ static __always_inline int handoff_ringbuf(struct xdp_md *ctx, struct bpfbus_met
 
 	if (!stg || len == 0 || len > BPFBUS_RB_MAX_FRAME)
 		return -1;
+	if (n > BPFBUS_MATCH_MAX_RULES)
+		n = BPFBUS_MATCH_MAX_RULES;
 	stg->rec.meta = *m;
 	stg->rec.frame_len = len;
-	stg->rec.n_ids = n > BPFBUS_MATCH_MAX_RULES ? BPFBUS_MATCH_MAX_RULES : n;
-	__builtin_memcpy(stg->rec.rule_ids, res->rule_ids, sizeof(stg->rec.rule_ids));
-	asm volatile("%0 += -1\n\t%0 &= %1\n\t%0 += 1" : "+r"(len) : "i"(BPFBUS_RB_MAX_FRAME - 1));
-	if (bpf_xdp_load_bytes(ctx, 0, stg->frame, len))
+	stg->rec.n_ids = n;
+	struct rules_ctx c = { .m = km_match_state(), .stg = stg };
+
+	if (!c.m)
 		return -1;
-	if (bpf_ringbuf_output(&bb_ring, stg, sizeof(stg->rec) + len, 0))
+	bpf_loop(n, copy_rule_cb, &c, 0);
+	/* the frame follows the ids: bound both in the registers the helpers
+	 * get, in a way clang cannot drop */
+	asm volatile("%0 += -1\n\t%0 &= %1\n\t%0 += 1" : "+r"(len) : "i"(BPFBUS_RB_MAX_FRAME - 1));
+	asm volatile("%0 &= %1" : "+r"(n) : "i"(2 * BPFBUS_MATCH_MAX_RULES - 1));
+	if (bpf_xdp_load_bytes(ctx, 0, stg->tail + 4 * n, len))
+		return -1;
+	if (bpf_ringbuf_output(&bb_ring, stg, sizeof(stg->rec) + 4 * n + len, 0))
 		return -1;
 	return 0;
 }
@@ -548,7 +582,7 @@ int bpfbus_xdp(struct xdp_md *ctx)
 
 	fill_meta(&m, bus, res, &w, &pk);
 	if (bpfbus_handoff == BPFBUS_HANDOFF_RINGBUF) {
-		if (handoff_ringbuf(ctx, &m, res))
+		if (handoff_ringbuf(ctx, &m))
 			return pass(st, BPFBUS_PASS_HANDOFF_FAIL);
 		r = XDP_DROP; /* the record is the event now */
 	} else {

@@ -7,8 +7,8 @@
  *  - on entry s->buf[0..s->len) holds the body, 1 <= s->len < BPFBUS_SCAN_MAX_BODY,
  *    and out->generation holds bus->generation, out->n_rules and out->verify 0;
  *  - return and set out->verdict: DROP (no rule of the bus matches), MATCH
- *    (out->n_rules rules match, the first min(n_rules, 64) ids in
- *    out->rule_ids), VERIFY (the kernel cannot decide; out->verify says why),
+ *    (out->n_rules rules match: the first three in out->rule_ids, all of
+ *    them in km_state.out), VERIFY (the kernel cannot decide; out->verify says why),
  *    MALFORMED (the body is not a JSON object: the event goes to the slow path).
  *
  * A bus whose generation is 0 has no tables in the kernel yet: its events
@@ -23,6 +23,8 @@
 #define KM_PIN __uint(pinning, LIBBPF_PIN_BY_NAME);
 #include "kmatch_maps.h"
 #include "kmatch.h"
+
+_Static_assert(KM_MAX_OUT == BPFBUS_MATCH_MAX_RULES, "the matcher reports what a hand-off carries");
 
 /* Rule names for `bpfbus rule show` (written with the tables). */
 struct {
@@ -81,7 +83,7 @@ static __always_inline int bpfbus_match(struct xdp_md *ctx, struct scan_state *s
 		__u32 n = m->n_out;
 
 		out->n_rules = n;
-		for (__u32 i = 0; i < BPFBUS_MATCH_MAX_RULES && i < KM_MAX_OUT; i++) {
+		for (__u32 i = 0; i < BPFBUS_META_RULES; i++) {
 			if (i >= n)
 				break;
 			out->rule_ids[i] = m->out[i];

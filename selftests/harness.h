@@ -39,6 +39,16 @@
 #include <time.h>
 #include <unistd.h>
 
+/*
+ * True when a BPF load failed because this process may not use BPF: only
+ * when not root. As root the verifier's rejections also come back as
+ * EACCES or EPERM, and those are failures, never a reason to skip.
+ */
+static inline int th_bpf_not_permitted(int err)
+{
+	return (err == -EPERM || err == -EACCES) && geteuid() != 0;
+}
+
 #define TH_DEFAULT_TIMEOUT 30
 
 enum th_state { TH_RUNNING, TH_PASS, TH_FAIL, TH_SKIP };

@@ -46,7 +46,7 @@ MAY_VERIFY=" COMPLEX_ARRAYS ANYTHING_BUT_WILDCARD "
 # and (unless NAME may verify) the kernel decided every event itself, so the
 # agreement is the kernel's and not the userspace fallback's. The reasons
 # allowed are the kernel's capacity limits, "rules" (more matched rules than
-# the 64 ids a hand-off carries) and "candidates" (more than 2,048 candidate
+# the 1,024 ids a hand-off carries) and "candidates" (more than 2,048 candidate
 # branches): rules drawn from only 2,000 events make matches dense (at
 # 100,000 rules most events exceed them), but no operator may be handed back.
 same_counts() {

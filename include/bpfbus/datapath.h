@@ -47,8 +47,9 @@
 #define BPFBUS_RING_SIZE (8U << 20) /* ring-buffer bytes (default) */
 /* Largest frame the ring-buffer hand-off carries; larger ones are passed. */
 #define BPFBUS_RB_MAX_FRAME 16384
-/* Rule ids the matcher reports; more matches set BPFBUS_META_F_TRUNCATED. */
-#define BPFBUS_MATCH_MAX_RULES 64
+/* Rule ids the matcher reports (more matched rules make the event VERIFY);
+ * the ring-buffer hand-off carries them all, the metadata the first three. */
+#define BPFBUS_MATCH_MAX_RULES 1024
 /* Rule ids carried in the 32-byte metadata. */
 #define BPFBUS_META_RULES 3
 
@@ -72,7 +73,7 @@ enum bpfbus_handoff {
 
 /* meta flags */
 #define BPFBUS_META_F_VERIFY 0x01 /* the kernel could not decide: match in userspace */
-#define BPFBUS_META_F_TRUNCATED 0x02 /* more rules matched than rule_ids lists */
+#define BPFBUS_META_F_TRUNCATED 0x02 /* more rules matched than meta.rule_ids lists */
 #define BPFBUS_META_F_IPV6 0x04 /* the datagram came over IPv6 */
 
 struct bpfbus_meta {
@@ -98,21 +99,19 @@ _Static_assert(__builtin_offsetof(struct bpfbus_meta, rule_ids) == 20, "bpfbus_m
 _Static_assert(14 + 4 + 40 + 8 + BPFBUS_WIRE_MAX_BODY_OFF < 65536, "body_off is 16 bits");
 
 /*
- * Ring-buffer record: the same meta, every rule id the kernel listed (up to
- * 64), then the frame from its Ethernet header. The record is
- * sizeof(struct bpfbus_rb_record) + frame_len bytes long.
+ * Ring-buffer record: the same meta, every matched rule id (n_ids of them,
+ * which is meta.n_rules), then the frame from its Ethernet header. The
+ * record is sizeof(struct bpfbus_rb_record) + 4 * n_ids + frame_len bytes.
  */
 struct bpfbus_rb_record {
 	struct bpfbus_meta meta; /*  0 */
-	__u32 frame_len; /* 32 bytes of frame that follow the record header */
-	__u32 n_ids; /* 36 valid entries of rule_ids: min(meta.n_rules, 64) */
-	__u32 rule_ids[BPFBUS_MATCH_MAX_RULES]; /* 40 */
-	/* 296: frame_len bytes of frame */
+	__u32 frame_len; /* 32 bytes of frame after the ids */
+	__u32 n_ids; /* 36 rule ids that follow: every matched rule */
+	/* 40: n_ids __u32 rule ids, then frame_len bytes of frame */
 };
 
-_Static_assert(sizeof(struct bpfbus_rb_record) == 296, "bpfbus_rb_record is ABI");
+_Static_assert(sizeof(struct bpfbus_rb_record) == 40, "bpfbus_rb_record is ABI");
 _Static_assert(__builtin_offsetof(struct bpfbus_rb_record, frame_len) == 32, "rb record ABI");
-_Static_assert(__builtin_offsetof(struct bpfbus_rb_record, rule_ids) == 40, "rb record ABI");
 _Static_assert((BPFBUS_RB_MAX_FRAME & (BPFBUS_RB_MAX_FRAME - 1)) == 0, "masked length");
 
 /* ---------------------------------------------------------------------------
@@ -203,12 +202,14 @@ enum bpfbus_verdict {
 struct bpfbus_match_result {
 	__u32 verdict; /* enum bpfbus_verdict */
 	__u32 generation; /* table generation matched with */
-	__u32 n_rules; /* rules matched (MATCH); may exceed BPFBUS_MATCH_MAX_RULES */
+	__u32 n_rules; /* rules matched (MATCH), at most BPFBUS_MATCH_MAX_RULES */
 	__u32 verify; /* VERIFY: why (enum bpfbus_scan_verify bits, or matcher's) */
-	__u32 rule_ids[BPFBUS_MATCH_MAX_RULES]; /* the first min(n_rules, 64) */
+	/* the first min(n_rules, 3) matched rules; all n_rules are in the
+	 * matcher's per-CPU state (struct km_state.out, tables.h) */
+	__u32 rule_ids[BPFBUS_META_RULES];
 };
 
-_Static_assert(sizeof(struct bpfbus_match_result) == 16 + 4 * BPFBUS_MATCH_MAX_RULES,
+_Static_assert(sizeof(struct bpfbus_match_result) == 16 + 4 * BPFBUS_META_RULES,
 	       "bpfbus_match_result is ABI");
 _Static_assert((BPFBUS_MATCH_MAX_RULES & (BPFBUS_MATCH_MAX_RULES - 1)) == 0, "masked index");
 

@@ -219,7 +219,7 @@ struct bpfbus_ktable {
 };
 
 #define KM_MAX_CANDS 2048
-#define KM_MAX_OUT 64
+#define KM_MAX_OUT 1024 /* = BPFBUS_MATCH_MAX_RULES (datapath.h) */
 
 /* Why the matcher asked userspace (beyond the scanner's reasons). */
 enum km_verify {

@@ -341,7 +341,7 @@ FIXTURE_SETUP(dp)
 	self->skel->rodata->bpfbus_handoff =
 		variant->ringbuf ? BPFBUS_HANDOFF_RINGBUF : BPFBUS_HANDOFF_XSK;
 	err = bpfbus_bpf__load(self->skel);
-	if (err == -EPERM || err == -EACCES)
+	if (th_bpf_not_permitted(err))
 		SKIP("BPF not permitted (euid %u, bpf() %s): run as root or with CAP_BPF",
 		     geteuid(), strerror(-err));
 	ASSERT_EQ(0, err);
@@ -492,21 +492,28 @@ static void read_bus_stats(struct bpfbus_bpf *skel, int ncpus, __u32 id,
 struct rb_seen {
 	int n;
 	struct bpfbus_rb_record rec;
+	__u32 ids[BPFBUS_MATCH_MAX_RULES];
 	__u8 frame[MAXFRAME];
+	size_t frame_bytes; /* what followed the ids */
 };
 
+/* A record: header, rec.n_ids ids, then the frame (what is left). */
 static int on_record(void *ctx, void *data, size_t len)
 {
 	struct rb_seen *seen = ctx;
 
 	seen->n++;
-	if (len >= sizeof(seen->rec)) {
-		memcpy(&seen->rec, data, sizeof(seen->rec));
-		size_t fl = len - sizeof(seen->rec);
+	if (len < sizeof(seen->rec))
+		return 0;
+	memcpy(&seen->rec, data, sizeof(seen->rec));
+	size_t idb = 4 * (size_t)seen->rec.n_ids;
 
-		memcpy(seen->frame, (__u8 *)data + sizeof(seen->rec),
-		       fl < sizeof(seen->frame) ? fl : sizeof(seen->frame));
-	}
+	if (seen->rec.n_ids > BPFBUS_MATCH_MAX_RULES || idb > len - sizeof(seen->rec))
+		return 0;
+	memcpy(seen->ids, (__u8 *)data + sizeof(seen->rec), idb);
+	seen->frame_bytes = len - sizeof(seen->rec) - idb;
+	memcpy(seen->frame, (__u8 *)data + sizeof(seen->rec) + idb,
+	       seen->frame_bytes < sizeof(seen->frame) ? seen->frame_bytes : sizeof(seen->frame));
 	return 0;
 }
 
@@ -644,7 +651,8 @@ static void run_rule_case(struct bpfbus_bpf *skel, int ncpus, const struct rule_
 		EXPECT_EQ(BPFBUS_META_F_VERIFY, seen->rec.meta.flags & BPFBUS_META_F_VERIFY);
 	if (rc->n_ids) {
 		EXPECT_EQ(rc->n_ids, seen->rec.n_ids);
-		EXPECT_EQ(rc->id0, seen->rec.rule_ids[0]);
+		EXPECT_EQ(rc->id0, seen->ids[0]);
+		EXPECT_EQ(seen->rec.frame_len, seen->frame_bytes);
 		EXPECT_EQ(0, seen->rec.meta.flags & BPFBUS_META_F_VERIFY);
 		EXPECT_EQ(1, seen->rec.meta.generation);
 	}
@@ -659,38 +667,37 @@ static void run_rule_case(struct bpfbus_bpf *skel, int ncpus, const struct rule_
 	*matched = st.matched;
 }
 
-TEST(rules_decided_in_the_kernel)
+/*
+ * The datapath with ring-buffer hand-off and @n patterns compiled into table
+ * slot 1, rule i on bus rule_bus[i]; BUS_NAME points at generation 1.
+ * NULL with *err set when the program does not load (the caller SKIPs only
+ * when th_bpf_not_permitted(err)).
+ */
+static struct bpfbus_bpf *load_with_rules(const char *const *patterns, size_t n,
+					  const uint32_t *rule_bus, int *err)
 {
 	struct bpfbus_bpf *skel = bpfbus_bpf__open();
 	struct bpf_map *map;
-	int ncpus = libbpf_num_possible_cpus();
 
-	ASSERT_NE_NULL(skel);
-	bpf_object__for_each_map(map, skel->obj)
-		ASSERT_EQ(0, bpf_map__set_pin_path(map, NULL));
+	*err = -ENOMEM;
+	if (!skel)
+		return NULL;
+	bpf_object__for_each_map(map, skel->obj) bpf_map__set_pin_path(map, NULL);
 	skel->rodata->bpfbus_handoff = BPFBUS_HANDOFF_RINGBUF;
-	int err = bpfbus_bpf__load(skel);
-
-	if (err == -EPERM || err == -EACCES)
-		SKIP("BPF not permitted (euid %u): run as root or with CAP_BPF", geteuid());
-	ASSERT_EQ(0, err);
-
-	/* rules 0 and 2 belong to this bus, rule 1 to another one */
-	static const char *const patterns[] = {
-		"{\"source\": [\"a\"], \"detail\": {\"n\": [{\"numeric\": [\">\", 0]}]}}",
-		"{\"source\": [\"a\"]}",
-		"{\"detail\": {\"n\": [{\"numeric\": [\">\", 100]}]}}",
-	};
-	const uint32_t rule_bus[] = { BUS_ID, BUS_ID + 2, BUS_ID };
+	*err = bpfbus_bpf__load(skel);
+	if (*err) {
+		bpfbus_bpf__destroy(skel);
+		return NULL;
+	}
 	struct bb_ruleset *rs = bb_ruleset_new();
 	struct ktables kt;
 	char msg[256];
 
-	for (size_t i = 0; i < 3; i++)
-		ASSERT_EQ((int)i, bb_ruleset_add_pattern(rs, "r", patterns[i], strlen(patterns[i]),
-							NULL));
+	for (size_t i = 0; i < n; i++)
+		EXPECT_EQ((int)i,
+			  bb_ruleset_add_pattern(rs, "r", patterns[i], strlen(patterns[i]), NULL));
 	bb_ruleset_compile(rs);
-	ASSERT_EQ(0, ktables_build(rs, 1, 1, rule_bus, &kt, msg, sizeof(msg)));
+	EXPECT_EQ(0, ktables_build(rs, 1, 1, rule_bus, &kt, msg, sizeof(msg)));
 	struct ktable_fds fds = {
 		.paths = bpf_map__fd(skel->maps.km_pathtab),
 		.kpaths = bpf_map__fd(skel->maps.km_kpaths),
@@ -704,7 +711,7 @@ TEST(rules_decided_in_the_kernel)
 		.wild = bpf_map__fd(skel->maps.km_wild),
 	};
 
-	ASSERT_EQ(0, ktables_load(&kt, &fds));
+	EXPECT_EQ(0, ktables_load(&kt, &fds));
 	ktables_free(&kt);
 	bb_ruleset_free(rs);
 
@@ -714,8 +721,28 @@ TEST(rules_decided_in_the_kernel)
 
 	bus.name_len = strlen(BUS_NAME);
 	memcpy(bus.name, BUS_NAME, bus.name_len);
-	ASSERT_EQ(0, bpf_map__update_elem(skel->maps.bb_buses, &key, sizeof(key), &bus,
-					  sizeof(bus), BPF_ANY));
+	EXPECT_EQ(0, bpf_map__update_elem(skel->maps.bb_buses, &key, sizeof(key), &bus, sizeof(bus),
+					  BPF_ANY));
+	return skel;
+}
+
+TEST(rules_decided_in_the_kernel)
+{
+	/* rules 0 and 2 belong to this bus, rule 1 to another one */
+	static const char *const patterns[] = {
+		"{\"source\": [\"a\"], \"detail\": {\"n\": [{\"numeric\": [\">\", 0]}]}}",
+		"{\"source\": [\"a\"]}",
+		"{\"detail\": {\"n\": [{\"numeric\": [\">\", 100]}]}}",
+	};
+	const uint32_t rule_bus[] = { BUS_ID, BUS_ID + 2, BUS_ID };
+	int ncpus = libbpf_num_possible_cpus();
+	int err;
+	struct bpfbus_bpf *skel = load_with_rules(patterns, 3, rule_bus, &err);
+
+	if (th_bpf_not_permitted(err))
+		SKIP("BPF not permitted (euid %u): run as root or with CAP_BPF", geteuid());
+	ASSERT_EQ(0, err);
+	ASSERT_NE_NULL(skel);
 
 	static const struct rule_case cases[] = {
 		/* rule 0; rule 1 matches too but is another bus's */
@@ -765,6 +792,118 @@ TEST(rules_decided_in_the_kernel)
 	ASSERT_EQ(0, bpf_map_update_elem(vfd, &hk, &ent, BPF_EXIST));
 	run_rule_case(skel, ncpus, &collided, &dropped, &matched);
 	EXPECT_EQ(3, dropped);
+	bpfbus_bpf__destroy(skel);
+}
+
+/*
+ * Every matched rule is listed, however many: 300 rules of this bus match
+ * one event (more than the metadata's 3 and the former 64), each once and
+ * each counted; beyond BPFBUS_MATCH_MAX_RULES the kernel asks userspace.
+ */
+TEST(large_match_lists)
+{
+	enum { MANY = 300, TOO_MANY = BPFBUS_MATCH_MAX_RULES + 1 };
+	char **patterns = calloc(TOO_MANY + 1, sizeof(*patterns));
+	uint32_t *rule_bus = calloc(TOO_MANY + 1, sizeof(*rule_bus));
+	int ncpus = libbpf_num_possible_cpus(), err;
+
+	ASSERT_NE_NULL(patterns);
+	ASSERT_NE_NULL(rule_bus);
+	/* rules 0..MANY-1 match source "many"; MANY..TOO_MANY-1 match source
+	 * "all" together with the first MANY through a second condition */
+	for (int i = 0; i < TOO_MANY; i++) {
+		char buf[128];
+
+		if (i < MANY)
+			snprintf(buf, sizeof(buf),
+				 "{\"source\": [\"many\", \"all\"], \"n\": [%d, 1]}", i + 100);
+		else
+			snprintf(buf, sizeof(buf), "{\"source\": [\"all\"], \"n\": [%d, 1]}",
+				 i + 100);
+		patterns[i] = strdup(buf);
+		rule_bus[i] = BUS_ID;
+	}
+	struct bpfbus_bpf *skel =
+		load_with_rules((const char *const *)patterns, TOO_MANY, rule_bus, &err);
+
+	if (th_bpf_not_permitted(err))
+		SKIP("BPF not permitted (euid %u): run as root or with CAP_BPF", geteuid());
+	ASSERT_EQ(0, err);
+	ASSERT_NE_NULL(skel);
+
+	static struct dgram payload;
+	static __u8 storage[MAXFRAME + 64 + 2] __attribute__((aligned(8)));
+	__u8 *frame = storage + 2;
+	FIXTURE_VARIANT(dp) v = { .ringbuf = 1, .body = "{\"source\":\"many\",\"n\":1}" };
+
+	build_payload(&v, &payload);
+	size_t len = build_frame(&v, frame, &payload);
+	struct rb_seen *seen = calloc(1, sizeof(*seen));
+
+	ASSERT_NE_NULL(seen);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .repeat = 1);
+	ASSERT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(skel->progs.bpfbus_xdp), &opts));
+	EXPECT_EQ(XDP_DROP, opts.retval); /* handed off through the ring buffer */
+
+	struct ring_buffer *rb =
+		ring_buffer__new(bpf_map__fd(skel->maps.bb_ring), on_record, seen, NULL);
+
+	ASSERT_NE_NULL(rb);
+	ASSERT_GE(ring_buffer__consume(rb), 0);
+	EXPECT_EQ(1, seen->n);
+	EXPECT_EQ(0, seen->rec.meta.flags & BPFBUS_META_F_VERIFY);
+	EXPECT_EQ(BPFBUS_META_F_TRUNCATED, seen->rec.meta.flags & BPFBUS_META_F_TRUNCATED);
+	EXPECT_EQ(MANY, seen->rec.meta.n_rules);
+	EXPECT_EQ(MANY, seen->rec.n_ids);
+	EXPECT_EQ(len, seen->rec.frame_len);
+	EXPECT_EQ(len, seen->frame_bytes);
+	EXPECT_EQ(0, memcmp(seen->frame, frame, len));
+
+	/* each of rules 0..MANY-1 exactly once, and counted once */
+	char *listed = calloc(MANY, 1);
+
+	ASSERT_NE_NULL(listed);
+	for (__u32 i = 0; i < seen->rec.n_ids && i < BPFBUS_MATCH_MAX_RULES; i++) {
+		__u32 id = seen->ids[i];
+
+		EXPECT_LT(id, MANY);
+		if (id < MANY) {
+			EXPECT_EQ(0, listed[id]);
+			listed[id] = 1;
+		}
+	}
+	for (__u32 id = 0; id < MANY; id += 37) {
+		__u64 x[256] = { 0 }, sum = 0;
+		struct bpfbus_rule_stats *rs = (void *)x;
+
+		ASSERT_LE(ncpus * sizeof(*rs), sizeof(x));
+		ASSERT_EQ(0, bpf_map__lookup_elem(skel->maps.bb_rule_stats, &id, sizeof(id), x,
+						  ncpus * sizeof(*rs), 0));
+		for (int c = 0; c < ncpus; c++)
+			sum += rs[c].matches;
+		EXPECT_EQ(1, sum);
+	}
+
+	/* all TOO_MANY rules match: more than a hand-off lists, so VERIFY */
+	memset(seen, 0, sizeof(*seen));
+	v.body = "{\"source\":\"all\",\"n\":1}";
+	memset(&payload, 0, sizeof(payload));
+	build_payload(&v, &payload);
+	len = build_frame(&v, frame, &payload);
+	opts.data_size_in = len;
+	ASSERT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(skel->progs.bpfbus_xdp), &opts));
+	ASSERT_GE(ring_buffer__consume(rb), 0);
+	EXPECT_EQ(1, seen->n);
+	EXPECT_EQ(BPFBUS_META_F_VERIFY, seen->rec.meta.flags & BPFBUS_META_F_VERIFY);
+	EXPECT_EQ(0, seen->rec.n_ids);
+
+	ring_buffer__free(rb);
+	free(listed);
+	free(seen);
+	for (int i = 0; i < TOO_MANY; i++)
+		free(patterns[i]);
+	free(patterns);
+	free(rule_bus);
 	bpfbus_bpf__destroy(skel);
 }
 

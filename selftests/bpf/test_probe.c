@@ -96,7 +96,7 @@ FIXTURE_SETUP(probe)
 	if (variant->port)
 		self->skel->rodata->bpfbus_port = variant->port;
 	err = probe_bpf__load(self->skel);
-	if (err == -EPERM || err == -EACCES)
+	if (th_bpf_not_permitted(err))
 		SKIP("BPF not permitted (euid %u, bpf() %s): run as root or with CAP_BPF",
 		     geteuid(), strerror(-err));
 	ASSERT_EQ(0, err);

@@ -161,7 +161,7 @@ int kengine_match(struct kengine *k, const char *ev, size_t len, struct kresult 
 		r->verdict = KV_VERIFY;
 		r->verify = m.verify | s->res.verify;
 	} else {
-		r->n_ids = m.n_out > 64 ? 64 : m.n_out;
+		r->n_ids = m.n_out > KM_MAX_OUT ? KM_MAX_OUT : m.n_out;
 		memcpy(r->ids, m.out, r->n_ids * sizeof(uint32_t));
 		r->verdict = r->n_ids ? KV_MATCH : KV_DROP;
 	}

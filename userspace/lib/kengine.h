@@ -7,6 +7,7 @@
 #ifndef BPFBUS_KENGINE_H
 #define BPFBUS_KENGINE_H
 
+#include "bpfbus/tables.h"
 #include "ruleset.h"
 
 #include <stddef.h>
@@ -36,7 +37,7 @@ struct kresult {
 	enum kverdict verdict;
 	uint32_t verify; /* reason bits when KV_VERIFY */
 	size_t n_ids;
-	uint32_t ids[64];
+	uint32_t ids[KM_MAX_OUT];
 	uint32_t ns; /* kernel run time of this event */
 };
 

@@ -246,13 +246,16 @@ static int on_record(void *ctx, void *data, size_t len)
 
 	if (rx->stop)
 		return -ECANCELED; /* leave the rest for the next poll */
-	if (len < sizeof(*r) || !meta_ok(&r->meta) || r->frame_len > len - sizeof(*r)) {
+	if (len < sizeof(*r) || !meta_ok(&r->meta) || r->n_ids > BPFBUS_MATCH_MAX_RULES ||
+	    (size_t)r->frame_len + 4 * r->n_ids > len - sizeof(*r)) {
 		rx->st.bad_meta++;
 		return 0;
 	}
-	fill_event(&ev, &r->meta, (const uint8_t *)data + sizeof(*r), r->frame_len);
-	ev.rule_ids = r->rule_ids;
-	ev.n_ids = r->n_ids < BPFBUS_MATCH_MAX_RULES ? r->n_ids : BPFBUS_MATCH_MAX_RULES;
+	const uint32_t *ids = (const uint32_t *)(r + 1);
+
+	fill_event(&ev, &r->meta, (const uint8_t *)(ids + r->n_ids), r->frame_len);
+	ev.rule_ids = ids;
+	ev.n_ids = r->n_ids;
 	ev.truncated = r->meta.n_rules > ev.n_ids;
 	rx->st.delivered++;
 	rx->delivered++;
