@@ -7,24 +7,8 @@
 #ifndef BPFBUS_SELFTESTS_QUEUE_TEST_H
 #define BPFBUS_SELFTESTS_QUEUE_TEST_H
 
-#include "flatdir.h"
 #include "queue.h"
-
-#include <dirent.h>
-#include <sys/stat.h>
-
-#define T0 1700000000000LL /* the fixture's start time, ms */
-
-static __attribute__((unused)) int64_t qt_clock(void *ctx)
-{
-	return *(int64_t *)ctx;
-}
-
-/* The store directory is flat (data.mdb, lock.mdb). */
-static __attribute__((unused)) void qt_rmrf(const char *dir)
-{
-	flatdir_remove(dir);
-}
+#include "store_test.h"
 
 /* Tests with a fixture of their own define QT_NO_FIXTURE and use the helpers above. */
 #ifndef QT_NO_FIXTURE

@@ -45,6 +45,9 @@ enum {
 	DB__COUNT,
 };
 
+/* Sub-databases other stores keep in the same environment (topics: topic_int.h). */
+#define QUEUE_EXTRA_DBS 16
+
 struct meta_rec {
 	uint64_t next_qid;
 	uint64_t next_seq; /* store-wide: FIFO sequence numbers grow per queue */
@@ -237,6 +240,11 @@ size_t qattrs_decode(const uint8_t *p, size_t len, struct queue_msg_attr *out);
 /* ------------------------------------------------------------ validation */
 
 bool qname_valid(const char *name, bool fifo);
+/* Message attribute names: 1..256 of A-Za-z0-9_-., no leading, trailing or double
+ * period, not starting with AWS. or Amazon. (SQS and SNS share the rule). */
+bool qattr_name_valid(const char *name);
+/* A decimal number with an optional exponent and at most 38 significant digits. */
+bool qnumber_valid(const char *s, size_t len);
 /* Body characters SQS allows (XML 1.0 chars in UTF-8). */
 bool qtext_valid(const char *s, size_t len, uint32_t *bad);
 /* Message attributes: names, types, values and count; total size in @size. */

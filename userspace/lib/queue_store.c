@@ -96,7 +96,7 @@ struct queue_store *queue_store_open(const char *dir, const struct queue_store_o
 		st->max_map_size = st->map_size;
 	rc = mdb_env_create(&st->env);
 	if (!rc)
-		rc = mdb_env_set_maxdbs(st->env, DB__COUNT);
+		rc = mdb_env_set_maxdbs(st->env, DB__COUNT + QUEUE_EXTRA_DBS);
 	if (!rc)
 		rc = mdb_env_set_mapsize(st->env, st->map_size);
 	/* Default flags: every commit is fsynced; "durable before acknowledged". */

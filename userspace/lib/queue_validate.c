@@ -90,7 +90,7 @@ int qcheck_visibility(int v, struct queue_result *res)
 		    v);
 }
 
-static bool attr_name_valid(const char *n)
+bool qattr_name_valid(const char *n)
 {
 	size_t len = strlen(n);
 
@@ -131,7 +131,7 @@ static void scan_digits(const char *s, size_t len, size_t *i, size_t *sig, bool 
  * SQS numbers: up to 38 significant digits, from -10^128 to 10^126 (we check
  * the syntax and the digit count; the exponent only for its length).
  */
-static bool number_valid(const char *s, size_t len)
+bool qnumber_valid(const char *s, size_t len)
 {
 	size_t i = 0, sig = 0, e0;
 	bool any = false, exp_any = false;
@@ -170,7 +170,7 @@ int qattrs_validate(const struct queue_msg_attr *a, size_t n, size_t *size,
 	for (size_t i = 0; i < n; i++) {
 		const char *name = a[i].name ? a[i].name : "", *base;
 
-		if (!attr_name_valid(name))
+		if (!qattr_name_valid(name))
 			return qerr(
 				res, QE_INVALID_PARAMETER_VALUE,
 				"Message (user) attribute name '%s' is invalid. Names can "
@@ -203,7 +203,7 @@ int qattrs_validate(const struct queue_msg_attr *a, size_t n, size_t *size,
 				res, QE_INVALID_PARAMETER_VALUE,
 				"The message attribute '%s' with type '%s' must use field '%s'.",
 				name, base, base[0] == 'B' ? "Binary" : "String");
-		if (base[0] == 'N' && !number_valid(a[i].value, a[i].len))
+		if (base[0] == 'N' && !qnumber_valid(a[i].value, a[i].len))
 			return qerr(res, QE_INVALID_PARAMETER_VALUE,
 				    "Can't cast the value of message (user) attribute '%s' to a "
 				    "number.",
