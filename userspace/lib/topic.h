@@ -185,6 +185,8 @@ struct topic_publish_result {
 int topic_publish(struct topic_store *ts, const char *topic_arn,
 		  const struct topic_publish_entry *e, struct topic_publish_result *out,
 		  struct topic_result *res);
+#define TOPIC_MAX_BATCH_ENTRIES 10 /* PublishBatch */
+
 int topic_publish_batch(struct topic_store *ts, const char *topic_arn,
 			const struct topic_publish_entry *e, size_t n,
 			struct topic_publish_result *out, struct topic_result *res);
