@@ -88,6 +88,7 @@ struct {
 
 /* Per-CPU staging of a ring-buffer record: header, ids, frame. */
 struct rb_stage {
+	__u64 seq; /* ids records written on this CPU (their handles) */
 	struct bpfbus_rb_record rec;
 	/* ids, then the frame; twice the ids' room because the verifier sees
 	 * the id count only through a power-of-two mask (handoff_ringbuf) */
@@ -459,9 +460,50 @@ static __always_inline int handoff_ringbuf(struct xdp_md *ctx, struct bpfbus_met
 	asm volatile("%0 &= %1" : "+r"(n) : "i"(2 * BPFBUS_MATCH_MAX_RULES - 1));
 	if (bpf_xdp_load_bytes(ctx, 0, stg->tail + 4 * n, len))
 		return -1;
-	if (bpf_ringbuf_output(&bb_ring, stg, sizeof(stg->rec) + 4 * n + len, 0))
+	if (bpf_ringbuf_output(&bb_ring, &stg->rec, sizeof(stg->rec) + 4 * n + len, 0))
 		return -1;
 	return 0;
+}
+
+/*
+ * AF_XDP with more matched rules than the metadata lists: all the ids go
+ * into an ids record in the ring buffer (written before the frame is
+ * redirected, so a receiver that reads the ring before its socket finds it),
+ * and the metadata carries the record's handle. When no socket would take
+ * the frame, or the ring is full, the metadata stays TRUNCATED and the
+ * receiver completes the list in userspace.
+ */
+static __always_inline void xsk_ids_record(struct xdp_md *ctx, struct bpfbus_meta *m)
+{
+	__u32 zero = 0, n = m->n_rules, q = ctx->rx_queue_index;
+	struct rb_stage *stg;
+
+	if (n <= BPFBUS_META_RULES || !bpf_map_lookup_elem(&bb_xsks, &q))
+		return;
+	stg = bpf_map_lookup_elem(&bb_rb_stage, &zero);
+	if (!stg)
+		return;
+	if (n > BPFBUS_MATCH_MAX_RULES)
+		n = BPFBUS_MATCH_MAX_RULES;
+	/* per-CPU sequence under the CPU number: unique among records in flight */
+	__u64 handle = ((__u64)bpf_get_smp_processor_id() << 48) | (++stg->seq & 0xffffffffffffULL);
+	struct rules_ctx c = { .m = km_match_state(), .stg = stg };
+
+	if (!c.m)
+		return;
+	stg->rec.meta = *m;
+	stg->rec.meta.flags |= BPFBUS_META_F_IDS_ONLY;
+	stg->rec.meta.rule_ids[1] = (__u32)handle;
+	stg->rec.meta.rule_ids[2] = (__u32)(handle >> 32);
+	stg->rec.frame_len = 0;
+	stg->rec.n_ids = n;
+	bpf_loop(n, copy_rule_cb, &c, 0);
+	asm volatile("%0 &= %1" : "+r"(n) : "i"(2 * BPFBUS_MATCH_MAX_RULES - 1));
+	if (bpf_ringbuf_output(&bb_ring, &stg->rec, sizeof(stg->rec) + 4 * n, 0))
+		return;
+	m->flags |= BPFBUS_META_F_IDS_RECORD;
+	m->rule_ids[1] = (__u32)handle;
+	m->rule_ids[2] = (__u32)(handle >> 32);
 }
 
 /* XDP_REDIRECT, XDP_PASS (no socket) or -1 (metadata refused). */
@@ -586,6 +628,7 @@ int bpfbus_xdp(struct xdp_md *ctx)
 			return pass(st, BPFBUS_PASS_HANDOFF_FAIL);
 		r = XDP_DROP; /* the record is the event now */
 	} else {
+		xsk_ids_record(ctx, &m);
 		r = handoff_xsk(ctx, &m);
 		if (r < 0)
 			return pass(st, BPFBUS_PASS_HANDOFF_FAIL);

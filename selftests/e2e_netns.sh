@@ -25,7 +25,7 @@ M=5 # unknown-bus and garbage datagrams per variant
 
 . "$SRCTREE/selftests/tap.sh"
 
-TESTS=22
+TESTS=24
 tap_plan $TESTS
 
 skip_all() {

@@ -152,7 +152,8 @@ static void run_xdp(struct sink *s)
 	if (dpo.handoff == BPFBUS_HANDOFF_RINGBUF)
 		err = bb_rx_open_ringbuf(&rx, bb_dp_map_fd(dp, BPFBUS_MAP_RING));
 	else
-		err = bb_rx_open_xsk(&rx, link.name, bb_dp_map_fd(dp, BPFBUS_MAP_XSKS), NULL);
+		err = bb_rx_open_xsk(&rx, link.name, bb_dp_map_fd(dp, BPFBUS_MAP_XSKS),
+				     bb_dp_map_fd(dp, BPFBUS_MAP_RING), NULL);
 	if (err)
 		lc_die("cannot open the receiver on %s: %s", o->iface, strerror(-err));
 	if (bb_bus_stats_read(stats_fd, bus.id, &before))

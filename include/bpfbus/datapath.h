@@ -75,6 +75,13 @@ enum bpfbus_handoff {
 #define BPFBUS_META_F_VERIFY 0x01 /* the kernel could not decide: match in userspace */
 #define BPFBUS_META_F_TRUNCATED 0x02 /* more rules matched than meta.rule_ids lists */
 #define BPFBUS_META_F_IPV6 0x04 /* the datagram came over IPv6 */
+/* AF_XDP with more rules than rule_ids lists: every id is in an ids record
+ * in the ring buffer, whose handle is rule_ids[1] | (u64)rule_ids[2] << 32
+ * (rule_ids[0] is still the first id). */
+#define BPFBUS_META_F_IDS_RECORD 0x08
+/* A ring-buffer record that is such an ids record: no frame, meta.rule_ids[1..2]
+ * its handle, n_ids ids. */
+#define BPFBUS_META_F_IDS_ONLY 0x10
 
 struct bpfbus_meta {
 	__u16 magic; /*  0 BPFBUS_META_MAGIC */

@@ -199,7 +199,8 @@ int do_capture(int argc, char **argv)
 	if (o.handoff == BPFBUS_HANDOFF_RINGBUF)
 		err = bb_rx_open_ringbuf(&rx, bb_dp_map_fd(dp, BPFBUS_MAP_RING));
 	else
-		err = bb_rx_open_xsk(&rx, link.name, bb_dp_map_fd(dp, BPFBUS_MAP_XSKS), NULL);
+		err = bb_rx_open_xsk(&rx, link.name, bb_dp_map_fd(dp, BPFBUS_MAP_XSKS),
+				     bb_dp_map_fd(dp, BPFBUS_MAP_RING), NULL);
 	if (err) {
 		p_err("cannot open the %s receiver on %s: %s",
 		      o.handoff == BPFBUS_HANDOFF_RINGBUF ? "ring-buffer" : "AF_XDP", link.name,

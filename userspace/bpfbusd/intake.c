@@ -385,7 +385,7 @@ static int iface_open(struct bbd *d, struct bbd_iface *ifc)
 		err = bb_rx_open_ringbuf(&ifc->rx, bb_dp_map_fd(ifc->dp, BPFBUS_MAP_RING));
 	else
 		err = bb_rx_open_xsk(&ifc->rx, link.name, bb_dp_map_fd(ifc->dp, BPFBUS_MAP_XSKS),
-				     NULL);
+				     bb_dp_map_fd(ifc->dp, BPFBUS_MAP_RING), NULL);
 	if (err) {
 		log_err("cannot open the %s receiver on %s: %s",
 			d->handoff == BPFBUS_HANDOFF_RINGBUF ? "ring-buffer" : "AF_XDP", ifc->name,

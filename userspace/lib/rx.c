@@ -2,6 +2,7 @@
 /* AF_XDP and ring-buffer receive of the datapath's hand-off. See rx.h. */
 #define _GNU_SOURCE
 #include "rx.h"
+#include "rx_ids.h"
 #include "netlink.h"
 
 #include <errno.h>
@@ -45,6 +46,8 @@ struct bb_rx {
 	/* AF_XDP */
 	struct xsk_q *q;
 	uint32_t n_q;
+	struct ring_buffer *ids_rb; /* ids records (BPFBUS_META_F_IDS_RECORD) */
+	struct rx_ids *ids;
 	/* ring buffer */
 	struct ring_buffer *rb;
 	bb_rx_fn fn;
@@ -71,6 +74,12 @@ static void fill_event(struct bb_rx_event *ev, const struct bpfbus_meta *m, cons
 static bool meta_ok(const struct bpfbus_meta *m)
 {
 	return m->magic == BPFBUS_META_MAGIC && m->version == BPFBUS_META_VERSION;
+}
+
+/* The ids record's handle (BPFBUS_META_F_IDS_RECORD, _IDS_ONLY). */
+static uint64_t ids_handle(const struct bpfbus_meta *m)
+{
+	return m->rule_ids[1] | (uint64_t)m->rule_ids[2] << 32;
 }
 
 /* ---- AF_XDP ---------------------------------------------------------- */
@@ -153,7 +162,23 @@ static int rx_queue_count(const char *ifname, uint32_t *n)
 	return err;
 }
 
-int bb_rx_open_xsk(struct bb_rx **out, const char *ifname, int xsks_fd, const struct bb_xsk_opts *o)
+/* An ids record from the ring buffer: keep its ids for their frame. */
+static int on_ids_record(void *ctx, void *data, size_t len)
+{
+	struct bb_rx *rx = ctx;
+	const struct bpfbus_rb_record *r = data;
+
+	if (len < sizeof(*r) || !meta_ok(&r->meta) || !(r->meta.flags & BPFBUS_META_F_IDS_ONLY) ||
+	    r->n_ids > BPFBUS_MATCH_MAX_RULES || 4 * (size_t)r->n_ids > len - sizeof(*r)) {
+		rx->st.bad_meta++;
+		return 0;
+	}
+	rx_ids_put(rx->ids, ids_handle(&r->meta), (const uint32_t *)(r + 1), r->n_ids);
+	return 0;
+}
+
+int bb_rx_open_xsk(struct bb_rx **out, const char *ifname, int xsks_fd, int ring_fd,
+		   const struct bb_xsk_opts *o)
 {
 	struct bb_rx *rx = calloc(1, sizeof(*rx));
 	uint32_t frames = o && o->frames ? o->frames : 4096, n = o ? o->queues : 0;
@@ -162,6 +187,14 @@ int bb_rx_open_xsk(struct bb_rx **out, const char *ifname, int xsks_fd, const st
 	if (!rx)
 		return -ENOMEM;
 	rx->mode = BPFBUS_HANDOFF_XSK;
+	if (ring_fd >= 0) {
+		rx->ids = rx_ids_new();
+		rx->ids_rb = rx->ids ? ring_buffer__new(ring_fd, on_ids_record, rx, NULL) : NULL;
+		if (!rx->ids_rb) {
+			err = rx->ids ? -errno : -ENOMEM;
+			goto fail;
+		}
+	}
 	if (!n) {
 		err = rx_queue_count(ifname, &n);
 		if (err)
@@ -202,6 +235,10 @@ static int xsk_q_drain(struct bb_rx *rx, struct xsk_q *q)
 			recvfrom(xsk_socket__fd(q->xsk), NULL, 0, MSG_DONTWAIT, NULL, NULL);
 		return 0;
 	}
+	/* after the peek: the kernel wrote each frame's ids record before it
+	 * redirected the frame, so every record these frames need is in */
+	if (rx->ids_rb)
+		ring_buffer__consume(rx->ids_rb);
 	for (i = 0; i < n && !rx->stop; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx_rx + i);
 		__u64 addr = xsk_umem__add_offset_to_addr(d->addr);
@@ -217,7 +254,17 @@ static int xsk_q_drain(struct bb_rx *rx, struct xsk_q *q)
 			fill_event(&ev, m, pkt, d->len);
 			ev.rule_ids = m->rule_ids;
 			ev.n_ids = listed;
-			ev.truncated = m->n_rules > listed;
+			if (m->flags & BPFBUS_META_F_IDS_RECORD) {
+				/* rule_ids[1..2] are the handle: only [0] is an id */
+				const uint32_t *ids = NULL;
+				uint32_t k = 0;
+
+				if (rx->ids)
+					ids = rx_ids_take(rx->ids, ids_handle(m), &k);
+				ev.rule_ids = ids ? ids : m->rule_ids;
+				ev.n_ids = ids ? k : listed > 1 ? 1 : listed;
+			}
+			ev.truncated = m->n_rules > ev.n_ids;
 			ev.queue = q->qid;
 			rx->st.delivered++;
 			rx->delivered++;
@@ -362,5 +409,8 @@ void bb_rx_close(struct bb_rx *rx)
 	free(rx->q);
 	if (rx->rb)
 		ring_buffer__free(rx->rb);
+	if (rx->ids_rb)
+		ring_buffer__free(rx->ids_rb);
+	rx_ids_free(rx->ids);
 	free(rx);
 }

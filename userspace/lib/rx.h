@@ -41,8 +41,11 @@ struct bb_rx;
 /*
  * AF_XDP: one UMEM and socket per RX queue of @ifname, each put into the XSKMAP
  * @xsks_fd at its queue index (the XDP program must already be attached).
+ * @ring_fd (the BPFBUS_MAP_RING map, or -1) brings the ids records of frames
+ * that matched more rules than their metadata lists; without it such events
+ * arrive truncated.
  */
-int bb_rx_open_xsk(struct bb_rx **rx, const char *ifname, int xsks_fd,
+int bb_rx_open_xsk(struct bb_rx **rx, const char *ifname, int xsks_fd, int ring_fd,
 		   const struct bb_xsk_opts *opts);
 /* Ring buffer: @ring_fd is the BPFBUS_MAP_RING map. */
 int bb_rx_open_ringbuf(struct bb_rx **rx, int ring_fd);
