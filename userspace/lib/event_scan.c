@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include "bpfbus/scan.h" /* the path hash, one definition for both engines */
 #include "event_scan.h"
 #include "json.h"
 #include "ruleset_int.h"
@@ -8,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
 #define SCAN_MAX_NESTING 1000
 
 struct cursor {
@@ -348,11 +347,11 @@ static bool scan_object(struct cursor *c, uint64_t hash)
 		grow((void **)&s->path, &s->path_cap, base + klen + 2, 1);
 		if (base) {
 			s->path[plen++] = '.';
-			h = (h ^ '.') * FNV_PRIME;
+			h = (h ^ '.') * BPFBUS_FNV_PRIME;
 		}
 		for (size_t i = 0; i < klen; i++) {
 			s->path[plen++] = key[i];
-			h = (h ^ (unsigned char)key[i]) * FNV_PRIME;
+			h = (h ^ (unsigned char)key[i]) * BPFBUS_FNV_PRIME;
 		}
 		ws(c);
 		if (c->p >= c->end || *c->p != ':')
@@ -403,5 +402,5 @@ bool event_scan_run(struct event_scan *s, const struct bb_ruleset *rs,
 			 "event is not a JSON object");
 		return false;
 	}
-	return scan_object(&c, FNV_OFFSET);
+	return scan_object(&c, BPFBUS_FNV_OFFSET);
 }

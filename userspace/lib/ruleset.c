@@ -4,6 +4,7 @@
  * matcher becomes a key in the lookup table or an entry in its path's
  * structures (length sets, interval tree, wildcard list).
  */
+#include "bpfbus/scan.h" /* the path hash, one definition for both engines */
 #include "ruleset_int.h"
 #include "cidr.h"
 #include "strbuf.h"
@@ -13,16 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
-
 uint64_t path_hash(const char *p, size_t len)
 {
-	uint64_t h = FNV_OFFSET;
+	uint64_t h = BPFBUS_FNV_OFFSET;
 
 	for (size_t i = 0; i < len; i++) {
 		h ^= (unsigned char)p[i];
-		h *= FNV_PRIME;
+		h *= BPFBUS_FNV_PRIME;
 	}
 	return h;
 }
