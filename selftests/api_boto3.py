@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """The SQS HTTP API with Debian's boto3 (query protocol, XML answers) and with
 AWS JSON 1.0 requests the test signs itself with botocore's SigV4 signer,
-against the api-host fixture (a real listener on a real LMDB store)."""
+against bpfbusd (its real listener on a real LMDB store)."""
 
 import datetime
 import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -14,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "api"))
 from apihost import (ACCOUNT, KEY, READER, READER_SECRET, REGION, SECRET, Host, Skip, Tap,
-                     boto3_client, eq, send, signed)
+                     boto3_client, daemon_unavailable, eq, send, signed, skip_all)
 from botocore.exceptions import ClientError
 
 H = None
@@ -418,37 +419,50 @@ def permissions():
        ["Attributes"].get("Policy"))
 
 
-def dispatcher_hook():
-    """A second service (the fixture's echo dispatcher) routed, signed and authorized."""
-    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "BpfbusEcho.Echo"}
-    url, h, body = signed(H, '{"x":1}', headers, service="echo")
-    status, rh, text = send(url, h, body)
-    eq((200, {"Action": "Echo", "BodyBytes": 7}), (status, json.loads(text)))
-    eq("application/x-amz-json-1.1", rh["Content-Type"])
-    url, h, body = signed(H, '{"x":1}', headers, service="sqs")
-    status, _, text = send(url, h, body)
-    eq((403, "SignatureDoesNotMatch"), (status, json.loads(text)["__type"]))
-    eq("Credential should be scoped to correct service: 'echo'.", json.loads(text)["message"])
-    form = {"Content-Type": "application/x-www-form-urlencoded"}
-    for q in ("Action=Echo&Version=2099-01-01&A=1", "Action=Echo&A=1"):
-        url, h, body = signed(H, q, form, service="echo")
-        status, _, text = send(url, h, body)
-        eq((200, "<EchoResponse><Params>%d</Params></EchoResponse>" % q.count("=")),
-           (status, text))
-    url, h, body = signed(H, "Action=Nope&Version=2099-01-01", form, service="echo")
-    status, _, text = send(url, h, body)
-    eq(400, status)
-    if "<Code>InvalidAction</Code>" not in text:
-        raise AssertionError(text)
-    url, h, body = signed(H, "Action=Echo&Version=2099-01-01", form, service="echo",
-                          key=READER, secret=READER_SECRET)
-    status, _, text = send(url, h, body)
-    eq(403, status)
-    if "not authorized to perform: echo:Echo on resource: arn:aws:echo:::thing" not in text:
-        raise AssertionError(text)
-    url, h, body = signed(H, "{}", {"X-Amz-Target": "Unknown.Thing"})
-    status, _, text = send(url, h, body)
-    eq((400, "UnknownOperationException"), (status, json.loads(text)["__type"]))
+def long_poll_woken_by_control():
+    """A ReceiveMessage parked over HTTP is answered as soon as the CLI sends."""
+    sqs = boto3_client(H)
+    url = sqs.create_queue(QueueName="woken")["QueueUrl"]
+    got = {}
+
+    def receive():
+        t0 = time.monotonic()
+        got["r"] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)
+        got["took"] = time.monotonic() - t0
+    t = threading.Thread(target=receive)
+    t.start()
+    time.sleep(1)
+    r = H.cli("queue", "send", "woken", "body", "from the control socket")
+    eq(0, r.returncode, r.stderr)
+    t.join(15)
+    eq("from the control socket", got["r"]["Messages"][0]["Body"])
+    if got["took"] > 8:
+        raise AssertionError("the long poll was not woken by the send (%.1f s)" % got["took"])
+
+
+def credentials_reload():
+    """SIGHUP reads the credentials file again: a new key works, a removed one not."""
+    with open(H.creds, "w") as f:
+        f.write("AKIDROTATED rotated-secret\n%s %s\n" % (KEY, SECRET))
+    H.proc.send_signal(signal.SIGHUP)
+    rotated = boto3_client(H, key="AKIDROTATED", secret="rotated-secret")
+    for _ in range(100):
+        if "reloaded the HTTP API's credentials" in H.log_text():
+            break
+        time.sleep(0.05)
+    rotated.list_queues()
+    eq("InvalidClientTokenId", code(error_of(boto3_client(H, key=READER,
+                                                           secret=READER_SECRET).list_queues)))
+    with open(H.creds, "w") as f:
+        f.write("broken-line-without-secret\n")
+    H.proc.send_signal(signal.SIGHUP)
+    for _ in range(100):
+        if "keeping the HTTP API's credentials in use" in H.log_text():
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("a broken credentials file was not reported: " + H.log_text())
+    rotated.list_queues()
 
 
 def anonymous_mode():
@@ -461,7 +475,7 @@ def anonymous_mode():
         if "ANONYMOUS mode" not in host.log_text():
             raise AssertionError("anonymous mode was not announced: " + host.log_text())
     finally:
-        eq(0, host.stop(), "api-host exit status")
+        eq(0, host.stop(), "bpfbusd exit status")
 
 
 def tls():
@@ -491,14 +505,23 @@ def tls():
         if status == 200:
             raise AssertionError("plain HTTP was served on the TLS port")
     finally:
-        eq(0, host.stop(), "api-host exit status")
+        eq(0, host.stop(), "bpfbusd exit status")
         shutil.rmtree(d, ignore_errors=True)
+
+
+NAMES = ["queues", "messages", "batches", "dead_letters_and_move_tasks", "fifo", "long_polling",
+         "json_protocol", "hostile_requests", "slow_client", "authentication", "access_control",
+         "permissions", "long_poll_woken_by_the_control_socket", "credentials_reload_on_sighup",
+         "host_exits_cleanly", "anonymous_mode", "tls"]
 
 
 def main():
     global H
     tap = Tap()
-    H = Host("--timeout", "2", "--echo-dispatcher")
+    why = daemon_unavailable()
+    if why:
+        skip_all(tap, NAMES, why)
+    H = Host("--http-timeout", "2")
     try:
         for name, fn in [("queues", queues), ("messages", messages), ("batches", batches),
                          ("dead_letters_and_move_tasks", dead_letters_and_move_tasks),
@@ -506,12 +529,13 @@ def main():
                          ("json_protocol", json_protocol), ("hostile_requests", hostile_requests),
                          ("slow_client", slow_client), ("authentication", authentication),
                          ("access_control", access_control), ("permissions", permissions),
-                         ("dispatcher_hook", dispatcher_hook)]:
+                         ("long_poll_woken_by_the_control_socket", long_poll_woken_by_control),
+                         ("credentials_reload_on_sighup", credentials_reload)]:
             tap.run(name, fn)
     finally:
         log = H.log_text()
         rc = H.stop()
-    tap.run("host_exits_cleanly", lambda: eq(0, rc, "api-host exit status; log: " + log))
+    tap.run("host_exits_cleanly", lambda: eq(0, rc, "bpfbusd exit status; log: " + log))
     tap.run("anonymous_mode", anonymous_mode)
     tap.run("tls", tls)
     tap.done()

@@ -1,27 +1,35 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-2-Clause
 """The SQS HTTP API driven by Debian's AWS CLI (/usr/bin/aws 2.9.19, query
-protocol) against the api-host fixture: complete queue flows and errors."""
+protocol) against bpfbusd: complete queue flows and errors, and events sent
+as datagrams (bpfbus send), routed by a rule into a queue and received with
+`aws sqs receive-message`."""
 
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "api"))
-from apihost import ACCOUNT, KEY, REGION, SECRET, Host, Skip, Tap, eq
+from apihost import (ACCOUNT, KEY, REGION, SECRET, Host, Skip, Tap, daemon_unavailable, eq,
+                     skip_all)
 
 AWS = "/usr/bin/aws"
 H = None
 
 
+def aws_env(secret=SECRET):
+    return dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=secret,
+                AWS_DEFAULT_REGION=REGION, AWS_CONFIG_FILE="/dev/null",
+                AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_PAGER="")
+
+
 def aws(*args, secret=SECRET, ok=True):
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=secret,
-               AWS_DEFAULT_REGION=REGION, AWS_CONFIG_FILE="/dev/null",
-               AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_PAGER="")
     p = subprocess.run([AWS, "--endpoint-url", H.url, "--output", "json", "sqs"] + list(args),
-                       env=env, capture_output=True, text=True, timeout=60)
+                       env=aws_env(secret), capture_output=True, text=True, timeout=60)
     if ok and p.returncode:
         raise AssertionError("aws sqs %s: exit %d: %s" % (" ".join(args), p.returncode, p.stderr))
     if not ok:
@@ -137,21 +145,125 @@ def errors():
         raise AssertionError(err)
 
 
+def routed_events():
+    """Datagrams to the daemon's UDP port, matched by a rule, received over HTTP."""
+    url = aws("create-queue", "--queue-name", "routed")["QueueUrl"]
+    for cmd in (["bus", "add", "orders"],
+                ["rule", "add", "eu", "bus", "orders", "pattern",
+                 '{"detail":{"region":["eu"]}}', "target", "queue", "routed"]):
+        r = H.cli(*cmd)
+        eq(0, r.returncode, "bpfbus %s: %s" % (" ".join(cmd), r.stderr))
+    events = ['{"source":"shop","detail":{"region":"eu","n":%d}}' % i for i in range(3)]
+    events.append('{"source":"shop","detail":{"region":"us","n":9}}')
+    args = ["send", "to", "127.0.0.1:%d" % H.udp_port, "bus", "orders", "ack", "10"]
+    for e in events:
+        args += ["event", e]
+    r = H.cli(*args)
+    eq(0, r.returncode, "bpfbus send: " + r.stderr)
+    # Acknowledged: all three are durably in the queue before send returned.
+    got = aws("receive-message", "--queue-url", url, "--max-number-of-messages", "10",
+              "--wait-time-seconds", "5")["Messages"]
+    eq([0, 1, 2], sorted(json.loads(m["Body"])["detail"]["n"] for m in got))
+    for m in got:
+        eq("eu", json.loads(m["Body"])["detail"]["region"])
+        eq(hashlib.md5(m["Body"].encode()).hexdigest(), m["MD5OfBody"])
+    # A long poll over HTTP is woken by a datagram the intake delivers.
+    p = subprocess.Popen([AWS, "--endpoint-url", H.url, "--output", "json", "sqs",
+                          "receive-message", "--queue-url", url, "--wait-time-seconds", "15"],
+                         env=aws_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2)
+    t0 = time.monotonic()
+    r = H.cli("send", "to", "127.0.0.1:%d" % H.udp_port, "bus", "orders",
+              "event", '{"source":"shop","detail":{"region":"eu","n":42}}')
+    eq(0, r.returncode, "bpfbus send: " + r.stderr)
+    out, err = p.communicate(timeout=30)
+    eq(0, p.returncode, err)
+    eq(42, json.loads(json.loads(out)["Messages"][0]["Body"])["detail"]["n"])
+    if time.monotonic() - t0 > 8:
+        raise AssertionError("the long poll was not woken by the delivery")
+
+
+def scrape():
+    """GET /metrics: {(name, frozenset(labels)): value}."""
+    import urllib.request
+    with urllib.request.urlopen(H.url + "/metrics", timeout=30) as r:
+        eq(200, r.status)
+        if not r.headers["Content-Type"].startswith("text/plain; version=0.0.4"):
+            raise AssertionError(r.headers["Content-Type"])
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.fullmatch(r'([a-z_]+)(?:\{(.*)\})? (\d+)', line)
+        if not m:
+            raise AssertionError("not Prometheus text: %r" % line)
+        labels = frozenset(re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        out[(m.group(1), labels)] = int(m.group(3))
+    return out
+
+
+def metric(m, name, **labels):
+    return m[(name, frozenset(labels.items()))]
+
+
+def metrics():
+    """/metrics after the known traffic of routed_events, and HTTP calls counted."""
+    m = scrape()
+    eq(5, metric(m, "bpfbus_intake_events_total", source="udp"), "udp events")
+    eq(0, metric(m, "bpfbus_intake_events_total", source="xdp"), "xdp events")
+    eq(4, metric(m, "bpfbus_intake_delivered_total"), "delivered")
+    eq(1, metric(m, "bpfbus_intake_dropped_total", reason="unmatched"), "unmatched")
+    eq(0, metric(m, "bpfbus_intake_dropped_total", reason="malformed"), "malformed")
+    # All four were received and are in flight; one more is sent and delayed.
+    url = H.queue_url("routed")
+    aws("send-message", "--queue-url", url, "--message-body", "later", "--delay-seconds", "600")
+    aws("send-message", "--queue-url", url, "--message-body", "now")
+    m = scrape()
+    eq((1, 4, 1), tuple(metric(m, "bpfbus_queue_messages", queue="routed", state=s)
+                        for s in ("visible", "not_visible", "delayed")), "queue depths")
+    # The bus counters are the pinned maps' (what `bpfbus stats` shows).
+    stats = {b["bus"]: b for b in json.loads(H.cli("-j", "stats").stdout) if b["bus"]}
+    for field in ("received", "dropped", "redirected", "passed"):
+        eq(stats["orders"][field], metric(m, "bpfbus_bus_%s_total" % field, bus="orders"), field)
+    # Requests by action and status.
+    before = scrape()
+    for _ in range(3):
+        aws("get-queue-url", "--queue-name", "routed")
+    aws("get-queue-url", "--queue-name", "nope", ok=False)
+    after = scrape()
+
+    def delta(status):
+        k = ("bpfbus_http_requests_total", frozenset({"action": "GetQueueUrl",
+                                                      "status": status}.items()))
+        return after.get(k, 0) - before.get(k, 0)
+    eq((3, 1), (delta("200"), delta("400")), "GetQueueUrl answers counted")
+    eq(1, metric(after, "bpfbus_http_requests_total", action="metrics", status="200") -
+       metric(before, "bpfbus_http_requests_total", action="metrics", status="200"))
+
+
+NAMES = ["queue_flow", "message_flow", "batch_flow", "dead_letter_flow", "fifo_flow", "errors",
+         "routed_events", "metrics", "host_exits_cleanly"]
+
+
 def main():
     global H
     tap = Tap()
     if not os.access(AWS, os.X_OK):
-        tap.run("aws_cli", lambda: (_ for _ in ()).throw(Skip("no " + AWS)))
-        tap.done()
+        skip_all(tap, NAMES, "no " + AWS)
+    why = daemon_unavailable()
+    if why:
+        skip_all(tap, NAMES, why)
     H = Host()
     try:
         for name, fn in [("queue_flow", queue_flow), ("message_flow", message_flow),
                          ("batch_flow", batch_flow), ("dead_letter_flow", dead_letter_flow),
-                         ("fifo_flow", fifo_flow), ("errors", errors)]:
+                         ("fifo_flow", fifo_flow), ("errors", errors),
+                         ("routed_events", routed_events), ("metrics", metrics)]:
             tap.run(name, fn)
     finally:
         rc = H.stop()
-    tap.run("host_exits_cleanly", lambda: eq(0, rc, "api-host exit status"))
+    tap.run("host_exits_cleanly", lambda: eq(0, rc, "bpfbusd exit status"))
     tap.done()
 
 

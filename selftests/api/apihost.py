@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Shared by the HTTP API selftests: start the api-host fixture (the HTTP API
-on a queue store in a temporary directory), TAP output, and requests signed
-with botocore's SigV4 signer for the JSON 1.0 protocol and hand-made cases."""
+"""Shared by the HTTP API selftests: start bpfbusd with its HTTP API (a real
+listener on a real LMDB store, in a temporary state directory with a private
+bpffs), TAP output, and requests signed with botocore's SigV4 signer for the
+JSON 1.0 protocol and hand-made cases."""
 
 import os
 import sys
@@ -13,6 +14,8 @@ if os.path.exists("/usr/bin/python3") and \
     os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
 
 import datetime  # noqa: E402
+import random
+import re
 import shutil
 import signal
 import subprocess
@@ -31,13 +34,33 @@ ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 KEY, SECRET = "AKIDBPFBUSTEST", "bpfbus-test-secret"
 READER, READER_SECRET = "AKIDREADER", "reader-secret"
+BUILD = os.environ.get("BUILD", "build")
+BPFBUS = os.environ.get("BPFBUS", os.path.join(BUILD, "bpfbus"))
+
+
+def daemon_unavailable():
+    """Why bpfbusd cannot run here (it mounts a bpffs: root), or None."""
+    if os.geteuid() != 0:
+        return "needs root (bpfbusd mounts a private bpffs)"
+    if not os.access(os.path.join(BUILD, "bpfbusd"), os.X_OK):
+        return "no bpfbusd in " + BUILD
+    return None
+
+
+def skip_all(tap, names, why):
+    for name in names:
+        tap.run(name, _raise, Skip(why))
+    tap.done()
+
+
+def _raise(e):
+    raise e
 
 
 class Host:
-    """The api-host fixture with its own store, credentials and port."""
+    """bpfbusd --http 127.0.0.1:0 with its own state, bpffs, credentials and ports."""
 
     def __init__(self, *extra, creds=None):
-        build = os.environ.get("BUILD", "build")
         self.dir = tempfile.mkdtemp(prefix="bpfbus-api-")
         self.creds = os.path.join(self.dir, "credentials")
         with open(self.creds, "w") as f:
@@ -46,20 +69,33 @@ class Host:
                     "resources=arn:aws:sqs:*:%s:public*\n"
                     % (KEY, SECRET, READER, READER_SECRET, ACCOUNT))
         os.chmod(self.creds, 0o600)
-        port_file = os.path.join(self.dir, "port")
-        args = [os.path.join(build, "api-host"), "--dir", os.path.join(self.dir, "store"),
-                "--port-file", port_file, "--account-id", ACCOUNT, "--region", REGION]
+        self.bpffs = os.path.join(self.dir, "bpffs")
+        os.mkdir(self.bpffs)
+        subprocess.run(["mount", "-t", "bpf", "bpf", self.bpffs], check=True)
+        self.env = dict(os.environ, BPFBUS_PIN_DIR=self.bpffs + "/bpfbus",
+                        BPFBUS_STATE_DIR=os.path.join(self.dir, "state"),
+                        BPFBUS_CONTROL=os.path.join(self.dir, "control.sock"))
+        self.udp_port = 20000 + random.randrange(20000)
+        args = [os.path.join(BUILD, "bpfbusd"), "--port", str(self.udp_port),
+                "--http", "127.0.0.1:0", "--account-id", ACCOUNT, "--region", REGION]
         if "--anonymous" not in extra:
             args += ["--credentials", self.creds]
         self.log = open(os.path.join(self.dir, "log"), "w+")
-        self.proc = subprocess.Popen(args + list(extra), stderr=self.log, stdout=self.log)
-        for _ in range(200):
-            if os.path.exists(port_file) and open(port_file).read().endswith("\n"):
+        self.proc = subprocess.Popen(args + list(extra), stderr=self.log, stdout=self.log,
+                                     env=self.env)
+        self.port = None
+        for _ in range(300):
+            m = re.search(r"http: listening on 127\.0\.0\.1:(\d+)", self.log_text())
+            if m and "ready:" in self.log_text():
+                self.port = int(m.group(1))
                 break
             if self.proc.poll() is not None:
-                raise RuntimeError("api-host exited: " + self.log_text())
+                break
             time.sleep(0.05)
-        self.port = int(open(port_file).read())
+        if self.port is None:
+            log = self.log_text()
+            self.stop()
+            raise RuntimeError("bpfbusd did not start its HTTP API: " + log)
         self.scheme = "https" if "--tls-cert" in extra else "http"
         self.url = "%s://127.0.0.1:%d" % (self.scheme, self.port)
 
@@ -71,10 +107,20 @@ class Host:
     def queue_url(self, name):
         return "%s/%s/%s" % (self.url, ACCOUNT, name)
 
+    def cli(self, *args):
+        """bpfbus ARGS against this daemon, as a CompletedProcess."""
+        return subprocess.run([BPFBUS, *args], capture_output=True, text=True, env=self.env,
+                              timeout=60)
+
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=30)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        rc = None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=30)
+        finally:
+            subprocess.run(["umount", self.bpffs])
+            shutil.rmtree(self.dir, ignore_errors=True)
         return rc
 
 

@@ -13,6 +13,7 @@
 #include "rules_dp.h"
 #include "sqs_api.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -72,6 +73,15 @@ struct bbd_counters {
 struct queue_store;
 struct bbd_client;
 struct bbd_acks;
+struct http_api;
+
+/* The HTTP API's options (http.c); no --http: no listener. */
+struct bbd_http_opts {
+	const char *listen; /* "ADDR:PORT" */
+	const char *credentials, *tls_cert, *tls_key;
+	bool anonymous;
+	unsigned int timeout_s; /* idle or slow connections closed after; 0: 30 */
+};
 
 struct bbd {
 	/* options */
@@ -81,6 +91,8 @@ struct bbd {
 	enum bpfbus_handoff handoff;
 	uint16_t port;
 	int round_budget; /* events per round (bounds the work before a commit) */
+	struct bbd_http_opts http;
+	const char *account_id, *region; /* of ARNs and queue URLs; NULL: AWS's defaults */
 
 	/* state */
 	struct bb_model model;
@@ -95,6 +107,13 @@ struct bbd {
 	struct bbd_client *clients;
 	struct bbd_acks *acks;
 	struct bbd_counters cnt;
+	/*
+	 * The store is not thread-safe: the loop holds this while it works,
+	 * the HTTP listener's thread around each of its store calls.
+	 */
+	pthread_mutex_t store_lock;
+	struct http_api *api;
+	int wake_fd; /* eventfd: the listener made messages receivable */
 };
 
 /* routes.c: compile the model into the kernel tables and the routes. */
@@ -147,11 +166,52 @@ int bbd_sqs_request(struct bbd *d, const struct json_value *req, struct strbuf *
 /* Model changes: save, then compile into the kernel. */
 int bbd_model_commit(struct bbd *d, char *err, size_t err_len);
 
+/* http.c: the HTTP API (docs/api.md). Options are BBD_OPT_* getopt codes. */
+enum {
+	BBD_OPT_HTTP = 0x100,
+	BBD_OPT_CREDENTIALS,
+	BBD_OPT_ANONYMOUS,
+	BBD_OPT_TLS_CERT,
+	BBD_OPT_TLS_KEY,
+	BBD_OPT_ACCOUNT_ID,
+	BBD_OPT_REGION,
+	BBD_OPT_HTTP_TIMEOUT,
+	BBD_OPT_HTTP_LAST = BBD_OPT_HTTP_TIMEOUT,
+};
+#define BBD_HTTP_LONG_OPTIONS                                                    \
+	{ "http", required_argument, NULL, BBD_OPT_HTTP },                       \
+		{ "credentials", required_argument, NULL, BBD_OPT_CREDENTIALS }, \
+		{ "anonymous", no_argument, NULL, BBD_OPT_ANONYMOUS },           \
+		{ "tls-cert", required_argument, NULL, BBD_OPT_TLS_CERT },       \
+		{ "tls-key", required_argument, NULL, BBD_OPT_TLS_KEY },         \
+		{ "account-id", required_argument, NULL, BBD_OPT_ACCOUNT_ID },   \
+		{ "region", required_argument, NULL, BBD_OPT_REGION },           \
+	{                                                                        \
+		"http-timeout", required_argument, NULL, BBD_OPT_HTTP_TIMEOUT    \
+	}
+/* One BBD_OPT_* option; -1 (with a message on stderr) when its value is bad. */
+int bbd_http_option(struct bbd *d, int opt, const char *arg);
+/* Options that only make sense together; -1 with a message. */
+int bbd_http_check_options(const struct bbd *d);
+/* Start the listener when --http was given; -1 (logged) when it cannot. */
+int bbd_http_start(struct bbd *d);
+void bbd_http_stop(struct bbd *d);
+/* SIGHUP: the credentials file again. */
+void bbd_http_reload(struct bbd *d);
+/* Messages became receivable outside HTTP (control socket, intake, move tasks). */
+void bbd_http_wake(struct bbd *d);
+/* The wake eventfd is readable: retry the control socket's parked receives. */
+void bbd_http_woken(struct bbd *d);
+/* metrics.c: GET /metrics in Prometheus text (store lock held). */
+struct strbuf;
+void bbd_metrics_render(void *ctx, struct strbuf *out);
+
 /* epoll data tags for the fixed fds */
 #define BBD_EP_SIG ((uint64_t)1)
 #define BBD_EP_TIMER ((uint64_t)2)
 #define BBD_EP_LISTEN ((uint64_t)3)
 #define BBD_EP_INTAKE ((uint64_t)4)
+#define BBD_EP_WAKE ((uint64_t)5)
 #define BBD_EP_CLIENT_MIN ((uint64_t)4096) /* above: a struct bbd_client pointer */
 
 int bbd_epoll_add(struct bbd *d, int fd, uint32_t events, uint64_t tag);

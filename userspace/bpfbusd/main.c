@@ -43,10 +43,22 @@ static void usage(FILE *f)
 		"  --control PATH       control socket (default %s)\n"
 		"  --log-level L        error, warn, info (default) or debug\n"
 		"  --round-budget N     events per group commit, at most (default 1024)\n"
+		"  --http ADDR:PORT     serve the AWS-compatible HTTP API and /metrics\n"
+		"                       (\"127.0.0.1:9324\", \"[::1]:9324\"; port 0: any free)\n"
+		"  --credentials FILE   SigV4 access keys of the HTTP API (docs/api.md)\n"
+		"  --anonymous          no authentication at all: local development only\n"
+		"  --tls-cert FILE      PEM certificate: HTTPS (with --tls-key)\n"
+		"  --tls-key FILE       PEM private key of --tls-cert\n"
+		"  --account-id ID      12-digit account of ARNs and queue URLs\n"
+		"                       (default 000000000000)\n"
+		"  --region R           region of ARNs and SigV4 scopes (default us-east-1)\n"
+		"  --http-timeout S     close idle or stalled HTTP connections after S seconds\n"
+		"                       (default 30)\n"
 		"  -h, --help\n"
 		"\n"
 		"Runs in the foreground. SIGTERM/SIGINT: stop, drain, commit, detach, exit.\n"
-		"SIGHUP: reload the object model from the state directory.\n",
+		"SIGHUP: reload the object model from the state directory and the HTTP\n"
+		"API's credentials file.\n",
 		bb_pin_dir(), BPFBUS_DEFAULT_PORT, bb_ctl_path());
 }
 
@@ -91,6 +103,7 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "round-budget", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
+		BBD_HTTP_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ifaces[BBD_MAX_IFACES + 1];
@@ -159,6 +172,10 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 			}
 			bbd_log_level = (enum bbd_log_level)lvl;
 			break;
+		case BBD_OPT_HTTP ... BBD_OPT_HTTP_LAST:
+			if (bbd_http_option(d, c, optarg))
+				return -1;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -174,7 +191,7 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 	for (int i = 0; i < n_if; i++)
 		if (add_iface(d, ifaces[i], generic))
 			return -1;
-	return 0;
+	return bbd_http_check_options(d);
 }
 
 int bbd_epoll_add(struct bbd *d, int fd, uint32_t events, uint64_t tag)
@@ -210,6 +227,14 @@ static void reload(struct bbd *d)
 		log_err("reload: %s", err);
 	else
 		log_info("reloaded the configuration from %s", d->state_dir);
+	bbd_http_reload(d);
+}
+
+/* Messages became receivable: retry the long polls of the control socket and HTTP. */
+static void wake_consumers(struct bbd *d)
+{
+	bbd_control_wake(d, NULL);
+	bbd_http_wake(d);
 }
 
 static void housekeeping(struct bbd *d)
@@ -225,7 +250,7 @@ static void housekeeping(struct bbd *d)
 	if (n < 0)
 		log_warn("message move tasks: %s", res.message);
 	else if (n)
-		bbd_control_wake(d, NULL);
+		wake_consumers(d);
 }
 
 static void on_signals(struct bbd *d)
@@ -272,13 +297,17 @@ static int setup(struct bbd *d)
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/queues", d->state_dir);
-	d->store = queue_store_open(path, NULL, &res);
+	d->store = queue_store_open(
+		path, &(struct queue_store_opts){ .account = d->account_id, .region = d->region },
+		&res);
 	if (!d->store) {
 		log_err("cannot open the queue store in %s: %s", path, res.message);
 		return -1;
 	}
 	bbd_acks_init(d);
-	if (sqs_api_init(&d->sqs, d->store, NULL)) {
+	if (sqs_api_init(
+		    &d->sqs, d->store,
+		    &(struct sqs_api_config){ .account_id = d->account_id, .region = d->region })) {
 		log_err("cannot set up the SQS dispatcher");
 		return -1;
 	}
@@ -295,7 +324,7 @@ static int setup(struct bbd *d)
 	timerfd_settime(d->timer_fd, 0, &its, NULL);
 	if (bbd_epoll_add(d, d->sig_fd, EPOLLIN, BBD_EP_SIG) ||
 	    bbd_epoll_add(d, d->timer_fd, EPOLLIN, BBD_EP_TIMER) || bbd_control_open(d) ||
-	    bbd_intake_open(d))
+	    bbd_intake_open(d) || bbd_http_start(d))
 		return -1;
 	log_info("ready: control %s, state %s, pins %s", d->control_path, d->state_dir, d->pin_dir);
 	return 0;
@@ -314,6 +343,7 @@ static void run(struct bbd *d)
 			log_err("epoll_wait: %s", strerror(errno));
 			return;
 		}
+		pthread_mutex_lock(&d->store_lock);
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64, exp;
 
@@ -329,18 +359,26 @@ static void run(struct bbd *d)
 				bbd_control_accept(d);
 			else if (tag == BBD_EP_INTAKE)
 				intake = true;
+			else if (tag == BBD_EP_WAKE)
+				bbd_http_woken(d);
 			else
 				bbd_control_event(d, (struct bbd_client *)(uintptr_t)tag,
 						  evs[i].events);
 		}
-		if (intake)
+		if (intake) {
+			uint64_t delivered = d->cnt.delivered;
+
 			bbd_intake_round(d);
+			if (d->cnt.delivered != delivered)
+				bbd_http_wake(d);
+		}
 		if (d->wake_pending) {
 			d->wake_pending = false;
-			bbd_control_wake(d, NULL);
+			wake_consumers(d);
 		}
 		if (d->reload_requested)
 			reload(d);
+		pthread_mutex_unlock(&d->store_lock);
 	}
 }
 
@@ -349,6 +387,8 @@ static void shutdown_daemon(struct bbd *d)
 {
 	int rounds = 0;
 
+	/* The listener first: nothing else touches the store from here on. */
+	bbd_http_stop(d);
 	while (rounds < SHUTDOWN_ROUNDS && bbd_intake_round(d) > 0)
 		rounds++;
 	bbd_intake_close(d);
@@ -377,6 +417,8 @@ int main(int argc, char **argv)
 		.sig_fd = -1,
 		.timer_fd = -1,
 		.epfd = -1,
+		.store_lock = PTHREAD_MUTEX_INITIALIZER,
+		.wake_fd = -1,
 	};
 	const char *env = getenv("BPFBUS_STATE_DIR");
 

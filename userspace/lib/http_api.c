@@ -24,10 +24,25 @@
 #define MAX_DISPATCHERS 8
 #define MAX_HEADERS 100
 
+/*
+ * A credentials file as loaded. Requests hold pointers into the set that
+ * verified them (a parked long poll for up to 20 s), so a reload only
+ * publishes a new set; older ones are freed when the listener stops.
+ */
+struct creds_set {
+	struct sigv4_creds c;
+	struct creds_set *older;
+};
+
 struct http_api {
 	struct MHD_Daemon *mhd;
 	struct sqs_api sqs;
-	struct sigv4_creds creds;
+	struct creds_set *creds; /* the live set: read by the listener, swapped by reloads */
+	pthread_mutex_t reload_mu; /* serialises reloads */
+	struct http_stats stats; /* listener thread only */
+	void (*on_wake)(void *ctx, const char *queue);
+	void (*metrics)(void *ctx, struct strbuf *out);
+	void *host_ctx;
 	bool anonymous;
 	size_t max_body;
 	int port;
@@ -46,6 +61,9 @@ struct req {
 	const struct sigv4_cred *cred; /* the key that signed, once verified */
 	bool parked;
 	int64_t deadline_ms; /* long poll: when the wait ends */
+	char action[128]; /* a known action, for the request counters; "" otherwise */
+	struct http_stats *stats;
+	bool counted; /* already in the request counters */
 	char request_id[40];
 };
 
@@ -74,6 +92,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct req *rq, i
 
 	if (!r)
 		return MHD_NO;
+	if (!rq->counted)
+		http_stats_count(rq->stats, rq->action, status);
+	rq->counted = false;
 	MHD_add_response_header(r, "Content-Type", type);
 	MHD_add_response_header(r, "x-amzn-RequestId", rq->request_id);
 	if (query_error)
@@ -296,7 +317,8 @@ static int verify(struct http_api *api, struct MHD_Connection *conn, struct req 
 				       .body = rq->body.buf,
 				       .body_len = rq->body.len,
 				       .now_ms = http_now_ms() };
-	if (sigv4_verify(&api->creds, &sreq, api->sqs.region, rt->service, &res)) {
+	if (sigv4_verify(&__atomic_load_n(&api->creds, __ATOMIC_ACQUIRE)->c, &sreq, api->sqs.region,
+			 rt->service, &res)) {
 		*ret = send_simple_error(conn, rq, rt, sigv4_err_status(res.code),
 					 sigv4_err_code(res.code), res.message);
 		return -1;
@@ -382,8 +404,11 @@ static enum MHD_Result serve_sqs(struct http_api *api, struct MHD_Connection *co
 	poll.no_wait = rq->deadline_ms && http_now_ms() >= rq->deadline_ms;
 	lock_store(api);
 	rc = sqs_dispatch_poll(&api->sqs, rt->action, req_json, req_len, &poll, &out, &err);
-	if (!rc && *sqs_api_woken_queue(&api->sqs))
+	if (!rc && *sqs_api_woken_queue(&api->sqs)) {
 		http_waiters_wake_queue(api->waiters, sqs_api_woken_queue(&api->sqs));
+		if (api->on_wake)
+			api->on_wake(api->host_ctx, sqs_api_woken_queue(&api->sqs));
+	}
 	unlock_store(api);
 	if (rc) {
 		ret = send_error(conn, rq, rt, err.http_status, err.type, err.code, err.sender,
@@ -438,6 +463,42 @@ static enum MHD_Result serve_other(struct http_api *api, struct MHD_Connection *
 	return ret;
 }
 
+/*
+ * GET /metrics, unauthenticated as Prometheus scrapes: the host's numbers,
+ * then the listener's own.
+ */
+static enum MHD_Result serve_metrics(struct http_api *api, struct MHD_Connection *conn,
+				     struct req *rq)
+{
+	struct strbuf out = STRBUF_INIT;
+	enum MHD_Result ret;
+
+	snprintf(rq->action, sizeof(rq->action), "metrics");
+	lock_store(api);
+	api->metrics(api->host_ctx, &out);
+	unlock_store(api);
+	/* This answer is counted before it is rendered: it shows itself. */
+	http_stats_count(&api->stats, rq->action, 200);
+	http_stats_render(&api->stats, &out);
+	rq->counted = true;
+	ret = send_reply(conn, rq, 200, "text/plain; version=0.0.4", out.buf ? out.buf : "",
+			 out.len, NULL);
+	sb_free(&out);
+	return ret;
+}
+
+static bool is_metrics(const struct http_api *api, const struct req *rq, const char *method)
+{
+	return api->metrics && !strcmp(method, "GET") && !strncmp(rq->raw_uri, "/metrics", 8) &&
+	       (rq->raw_uri[8] == '\0' || rq->raw_uri[8] == '?');
+}
+
+static bool known_action(const struct route *rt)
+{
+	return rt->disp ? rt->disp->has_action(rt->disp->ctx, rt->action)
+			: sqs_api_has_action(rt->action);
+}
+
 static enum MHD_Result serve(struct http_api *api, struct MHD_Connection *conn, struct req *rq,
 			     const char *method)
 {
@@ -445,10 +506,14 @@ static enum MHD_Result serve(struct http_api *api, struct MHD_Connection *conn, 
 	enum MHD_Result ret = MHD_YES;
 
 	rq->parked = false;
+	if (is_metrics(api, rq, method))
+		return serve_metrics(api, conn, rq);
 	if (strcmp(method, "GET") && strcmp(method, "POST")) {
 		ret = send_simple_error(conn, rq, NULL, 405, "UnsupportedMethod",
 					"Only GET and POST requests are served.");
 	} else if (!route(api, conn, rq, &rt, &ret)) {
+		if (known_action(&rt))
+			snprintf(rq->action, sizeof(rq->action), "%s", rt.action);
 		if (rt.disp)
 			ret = serve_other(api, conn, rq, method, &rt);
 		else
@@ -498,11 +563,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 /* The raw request target, before libmicrohttpd decodes it: SigV4 signs it as sent. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
+	struct http_api *api = cls;
 	struct req *rq = xcalloc(1, sizeof(*rq));
 	unsigned char id[16];
 
-	(void)cls;
 	(void)conn;
+	rq->stats = &api->stats;
 	rq->raw_uri = xstrndup(uri, strlen(uri));
 	if (RAND_bytes(id, sizeof(id)) != 1)
 		memset(id, 0, sizeof(id));
@@ -582,6 +648,10 @@ struct http_api *http_api_start(const struct http_api_config *cfg, char *err, si
 	const union MHD_DaemonInfo *info;
 	bool v6, tls = cfg->tls_cert || cfg->tls_key;
 
+	pthread_mutex_init(&api->reload_mu, NULL);
+	api->on_wake = cfg->on_wake;
+	api->metrics = cfg->metrics;
+	api->host_ctx = cfg->host_ctx;
 	api->anonymous = cfg->anonymous;
 	api->max_body = cfg->max_body ? cfg->max_body : 4 << 20;
 	api->store_lock = cfg->store_lock;
@@ -598,7 +668,7 @@ struct http_api *http_api_start(const struct http_api_config *cfg, char *err, si
 					  "the HTTP API needs a credentials file (or anonymous "
 					  "mode)",
 					  "");
-		if (sigv4_creds_load(cfg->credentials_file, &api->creds, err, cap)) {
+		if (http_api_reload_credentials(api, cfg->credentials_file, err, cap)) {
 			http_api_stop(api);
 			return NULL;
 		}
@@ -666,7 +736,14 @@ void http_api_stop(struct http_api *api)
 		http_waiters_free(api->waiters);
 	if (api->mhd)
 		MHD_stop_daemon(api->mhd);
-	sigv4_creds_free(&api->creds);
+	while (api->creds) {
+		struct creds_set *older = api->creds->older;
+
+		sigv4_creds_free(&api->creds->c);
+		free(api->creds);
+		api->creds = older;
+	}
+	pthread_mutex_destroy(&api->reload_mu);
 	free(api->tls_cert);
 	free(api->tls_key);
 	free(api);
@@ -680,6 +757,26 @@ int http_api_port(const struct http_api *api)
 void http_api_notify_queue(struct http_api *api, const char *queue)
 {
 	http_waiters_wake_queue(api->waiters, queue);
+}
+
+void http_api_notify_all(struct http_api *api)
+{
+	http_waiters_wake_all(api->waiters);
+}
+
+int http_api_reload_credentials(struct http_api *api, const char *path, char *err, size_t cap)
+{
+	struct creds_set *set = xcalloc(1, sizeof(*set));
+
+	if (sigv4_creds_load(path, &set->c, err, cap)) {
+		free(set);
+		return -1;
+	}
+	pthread_mutex_lock(&api->reload_mu);
+	set->older = api->creds;
+	__atomic_store_n(&api->creds, set, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&api->reload_mu);
+	return 0;
 }
 
 int http_api_register(struct http_api *api, const struct http_dispatcher *d)

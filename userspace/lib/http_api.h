@@ -37,6 +37,18 @@ struct http_api_config {
 	size_t max_body; /* bytes; default 4 MiB (a 1 MiB batch, form-encoded) */
 	unsigned int timeout_s; /* idle or slow connections are closed; default 30 */
 	unsigned int max_connections; /* default 1000 */
+	/*
+	 * Called (on the listener's thread, store lock held) after a request
+	 * made messages in @queue receivable, so a host can wake its own
+	 * waiters. NULL: nobody else waits.
+	 */
+	void (*on_wake)(void *ctx, const char *queue);
+	/*
+	 * GET /metrics: the host appends Prometheus text to @out (store lock
+	 * held); the listener adds its own request counters. NULL: no /metrics.
+	 */
+	void (*metrics)(void *ctx, struct strbuf *out);
+	void *host_ctx; /* @ctx of on_wake and metrics */
 };
 
 struct http_api;
@@ -52,6 +64,13 @@ int http_api_port(const struct http_api *api);
  * daemon routing events): long polls on it are answered now. Thread-safe.
  */
 void http_api_notify_queue(struct http_api *api, const char *queue);
+/* The same for every queue (the host does not know which gained messages). */
+void http_api_notify_all(struct http_api *api);
+/*
+ * Read the credentials file again and use it for requests verified from now
+ * on. On error (message in @err) the keys in use stay. Thread-safe.
+ */
+int http_api_reload_credentials(struct http_api *api, const char *path, char *err, size_t cap);
 
 /* ------------------------------------------------------------ other services */
 

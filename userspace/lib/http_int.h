@@ -49,4 +49,27 @@ void http_waiters_wake_all(struct http_waiters *w);
 
 int64_t http_now_ms(void);
 
+/*
+ * Requests answered, by action and HTTP status, for /metrics. Actions are
+ * only known ones (unknown names count as "unknown"), so the table is small;
+ * pairs beyond its size count under "other".
+ */
+#define HTTP_STATS_SLOTS 512
+
+struct http_stat {
+	char action[128];
+	int status;
+	uint64_t n;
+};
+
+struct http_stats {
+	struct http_stat slot[HTTP_STATS_SLOTS];
+	size_t n;
+	uint64_t other;
+};
+
+void http_stats_count(struct http_stats *st, const char *action, int status);
+/* Prometheus text: bpfbus_http_requests_total{action,status}. */
+void http_stats_render(const struct http_stats *st, struct strbuf *out);
+
 #endif

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * GET /metrics (docs/api.md): Prometheus text format, rendered on the HTTP
+ * listener's thread with the store lock held. Bus and rule counters come
+ * from the pinned per-CPU maps `bpfbus stats` and `bpfbus rule show` read;
+ * queue depths from the store; intake counters from the daemon. The
+ * listener appends its own request counters.
+ */
+#include "bpfbusd.h"
+#include "bpfbus/tables.h"
+#include "datapath.h"
+#include "queue.h"
+#include "strbuf.h"
+
+#include <bpf/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A label value with Prometheus's escapes (backslash, quote, newline). */
+static void label(struct strbuf *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\\' || s[i] == '"')
+			sb_addc(out, '\\');
+		if (s[i] == '\n')
+			sb_adds(out, "\\n");
+		else
+			sb_addc(out, s[i]);
+	}
+}
+
+static void family(struct strbuf *out, const char *name, const char *type, const char *help)
+{
+	sb_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* ------------------------------------------------------------ buses */
+
+struct bus_row {
+	char name[64];
+	size_t name_len;
+	struct bpfbus_bus_stats s;
+};
+
+static const struct {
+	const char *name, *help;
+	size_t off;
+} bus_counters[] = {
+#define BUS_COUNTER(f, h)                                                          \
+	{                                                                          \
+		"bpfbus_bus_" #f "_total", h, offsetof(struct bpfbus_bus_stats, f) \
+	}
+	BUS_COUNTER(received, "Datagrams to the router's port."),
+	BUS_COUNTER(bytes, "UDP payload bytes of those datagrams."),
+	BUS_COUNTER(dropped, "Datagrams no rule matched, dropped in XDP."),
+	BUS_COUNTER(redirected, "Datagrams handed to the daemon (AF_XDP or ring buffer)."),
+	BUS_COUNTER(matched, "Redirected datagrams the kernel matched exactly."),
+	BUS_COUNTER(verify, "Redirected datagrams flagged VERIFY (the daemon decides)."),
+	BUS_COUNTER(passed, "Datagrams passed to the slow-path UDP socket."),
+#undef BUS_COUNTER
+};
+
+/* Every bus of the pinned map, and bus 0 ("-": datagrams that belong to no bus). */
+static size_t read_buses(const struct bbd *d, struct bus_row **rows)
+{
+	int sfd = bb_map_open_pinned(d->pin_dir, BPFBUS_MAP_BUS_STATS);
+	struct bpfbus_bus *buses = NULL;
+	int n = d->busfd >= 0 ? bb_bus_list(d->busfd, &buses) : 0;
+	size_t k = 0;
+
+	*rows = xcalloc((size_t)(n > 0 ? n : 0) + 1, sizeof(**rows));
+	if (sfd >= 0 && !bb_bus_stats_read(sfd, BPFBUS_BUS_NONE, &(*rows)[k].s)) {
+		(*rows)[k].name[0] = '-';
+		(*rows)[k++].name_len = 1;
+	}
+	for (int i = 0; sfd >= 0 && i < n; i++) {
+		struct bus_row *r = &(*rows)[k];
+
+		if (bb_bus_stats_read(sfd, buses[i].id, &r->s))
+			continue;
+		r->name_len = buses[i].name_len < sizeof(r->name) ? buses[i].name_len
+								  : sizeof(r->name) - 1;
+		memcpy(r->name, buses[i].name, r->name_len);
+		k++;
+	}
+	free(buses);
+	if (sfd >= 0)
+		close(sfd);
+	return k;
+}
+
+static void render_buses(const struct bbd *d, struct strbuf *out)
+{
+	struct bus_row *rows;
+	size_t n = read_buses(d, &rows);
+
+	for (size_t c = 0; c < sizeof(bus_counters) / sizeof(bus_counters[0]); c++) {
+		family(out, bus_counters[c].name, "counter", bus_counters[c].help);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t v;
+
+			memcpy(&v, (const char *)&rows[i].s + bus_counters[c].off, sizeof(v));
+			sb_printf(out, "%s{bus=\"", bus_counters[c].name);
+			label(out, rows[i].name, rows[i].name_len);
+			sb_printf(out, "\"} %llu\n", (unsigned long long)v);
+		}
+	}
+	free(rows);
+}
+
+/* ------------------------------------------------------------ rules */
+
+/* Rules of the live kernel tables, as `bpfbus rule show` lists them. */
+static void render_rules(const struct bbd *d, struct strbuf *out)
+{
+	int nfd = bb_map_open_pinned(d->pin_dir, "km_rule_names");
+	int sfd = bb_map_open_pinned(d->pin_dir, BPFBUS_MAP_RULE_STATS);
+	struct strbuf bytes = STRBUF_INIT;
+	uint32_t key, next, *prev = NULL;
+
+	family(out, "bpfbus_rule_matches_total", "counter",
+	       "Events the kernel matched to the rule (VERIFY events not included).");
+	while (nfd >= 0 && sfd >= 0 && !bpf_map_get_next_key(nfd, prev, &next)) {
+		struct bpfbus_rule_name rn;
+		struct bpfbus_rule_stats st = { 0 };
+		size_t len;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(nfd, &key, &rn) || bb_rule_stats_read(sfd, key, &st))
+			continue;
+		len = strnlen(rn.name, sizeof(rn.name));
+		sb_adds(out, "bpfbus_rule_matches_total{rule=\"");
+		label(out, rn.name, len);
+		sb_printf(out, "\"} %llu\n", (unsigned long long)st.matches);
+		sb_adds(&bytes, "bpfbus_rule_bytes_total{rule=\"");
+		label(&bytes, rn.name, len);
+		sb_printf(&bytes, "\"} %llu\n", (unsigned long long)st.bytes);
+	}
+	family(out, "bpfbus_rule_bytes_total", "counter",
+	       "Event body bytes the kernel matched to the rule.");
+	if (bytes.len)
+		sb_add(out, bytes.buf, bytes.len);
+	sb_free(&bytes);
+	if (nfd >= 0)
+		close(nfd);
+	if (sfd >= 0)
+		close(sfd);
+}
+
+/* ------------------------------------------------------------ queues */
+
+static const char *const depth_attrs[] = {
+	"ApproximateNumberOfMessages",
+	"ApproximateNumberOfMessagesNotVisible",
+	"ApproximateNumberOfMessagesDelayed",
+};
+static const char *const depth_states[] = { "visible", "not_visible", "delayed" };
+
+static void render_queues(struct bbd *d, struct strbuf *out)
+{
+	struct queue_kv_list names, attrs;
+	struct queue_result res;
+
+	family(out, "bpfbus_queue_messages", "gauge",
+	       "Approximate messages in the queue: visible, in flight (not visible), delayed.");
+	if (queue_list(d->store, NULL, 1000000, &names, &res)) {
+		log_warn("metrics: cannot list the queues: %s", res.message);
+		return;
+	}
+	for (size_t i = 0; i < names.n; i++) {
+		const char *q = names.v[i].name;
+
+		if (queue_get_attributes(d->store, q, depth_attrs, 3, &attrs, &res))
+			continue; /* deleted meanwhile: nothing to show */
+		for (size_t s = 0; s < 3; s++)
+			for (size_t a = 0; a < attrs.n; a++) {
+				if (strcmp(attrs.v[a].name, depth_attrs[s]))
+					continue;
+				sb_adds(out, "bpfbus_queue_messages{queue=\"");
+				label(out, q, strlen(q));
+				sb_printf(out, "\",state=\"%s\"} %s\n", depth_states[s],
+					  attrs.v[a].value);
+			}
+		queue_kv_list_free(&attrs);
+	}
+	queue_kv_list_free(&names);
+}
+
+/* ------------------------------------------------------------ intake */
+
+static void render_intake(const struct bbd *d, struct strbuf *out)
+{
+	const struct bbd_counters *c = &d->cnt;
+	const struct {
+		const char *reason;
+		uint64_t n;
+	} drops[] = {
+		{ "malformed", c->malformed },	     { "unknown_bus", c->unknown_bus },
+		{ "unmatched", c->unmatched },	     { "delivery_failed", c->delivery_failed },
+		{ "lost_commit", c->lost_commit },   { "udp_dropped", c->udp_dropped },
+		{ "out_of_order", c->out_of_order },
+	};
+
+	family(out, "bpfbus_intake_events_total", "counter",
+	       "Events the daemon took in, by source.");
+	sb_printf(out, "bpfbus_intake_events_total{source=\"xdp\"} %llu\n",
+		  (unsigned long long)c->xdp_events);
+	sb_printf(out, "bpfbus_intake_events_total{source=\"udp\"} %llu\n",
+		  (unsigned long long)c->udp_events);
+	family(out, "bpfbus_intake_delivered_total", "counter",
+	       "Messages durably put into target queues.");
+	sb_printf(out, "bpfbus_intake_delivered_total %llu\n", (unsigned long long)c->delivered);
+	family(out, "bpfbus_intake_dropped_total", "counter",
+	       "Events or deliveries the daemon dropped, by reason.");
+	for (size_t i = 0; i < sizeof(drops) / sizeof(drops[0]); i++)
+		sb_printf(out, "bpfbus_intake_dropped_total{reason=\"%s\"} %llu\n", drops[i].reason,
+			  (unsigned long long)drops[i].n);
+	family(out, "bpfbus_intake_duplicates_total", "counter",
+	       "Acknowledged events received again (acknowledged, not delivered twice).");
+	sb_printf(out, "bpfbus_intake_duplicates_total %llu\n", (unsigned long long)c->duplicates);
+}
+
+void bbd_metrics_render(void *ctx, struct strbuf *out)
+{
+	struct bbd *d = ctx;
+
+	render_buses(d, out);
+	render_rules(d, out);
+	render_queues(d, out);
+	render_intake(d, out);
+}
