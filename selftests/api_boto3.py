@@ -465,6 +465,28 @@ def credentials_reload():
     rotated.list_queues()
 
 
+def load_tool():
+    """tools/httpload (make bench's HTTP client) against the daemon over two signed
+    keep-alive connections: every message it received it deleted, the rest is queued."""
+    import subprocess
+    boto3_client(H).create_queue(QueueName="load")
+    p = subprocess.run([os.path.join(os.environ.get("BUILD", "build"), "httpload"),
+                        "--port", str(H.port), "--queue", "load", "--threads", "2",
+                        "--seconds", "0.3", "--key", KEY, "--secret", SECRET,
+                        "--region", REGION], capture_output=True, text=True, timeout=60)
+    eq(0, p.returncode, p.stderr)
+    r = dict(kv.split("=") for kv in p.stdout.split()[1:])
+    eq("0", r["errors"])
+    # The receive phase is timed too: what it did not reach is still in the queue.
+    if int(r["received"]) < 1 or r["received"] != r["deleted"]:
+        raise AssertionError(p.stdout)
+    attrs = boto3_client(H).get_queue_attributes(
+        QueueUrl=H.queue_url("load"), AttributeNames=["All"])["Attributes"]
+    eq((int(r["sent"]) - int(r["received"]), 0),
+       (int(attrs["ApproximateNumberOfMessages"]),
+        int(attrs["ApproximateNumberOfMessagesNotVisible"])), p.stdout)
+
+
 def anonymous_mode():
     host = Host("--anonymous")
     try:
@@ -511,7 +533,8 @@ def tls():
 
 NAMES = ["queues", "messages", "batches", "dead_letters_and_move_tasks", "fifo", "long_polling",
          "json_protocol", "hostile_requests", "slow_client", "authentication", "access_control",
-         "permissions", "long_poll_woken_by_the_control_socket", "credentials_reload_on_sighup",
+         "permissions", "long_poll_woken_by_the_control_socket", "load_tool",
+         "credentials_reload_on_sighup",
          "host_exits_cleanly", "anonymous_mode", "tls"]
 
 
@@ -530,6 +553,7 @@ def main():
                          ("slow_client", slow_client), ("authentication", authentication),
                          ("access_control", access_control), ("permissions", permissions),
                          ("long_poll_woken_by_the_control_socket", long_poll_woken_by_control),
+                         ("load_tool", load_tool),
                          ("credentials_reload_on_sighup", credentials_reload)]:
             tap.run(name, fn)
     finally:
