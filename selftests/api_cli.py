@@ -8,14 +8,13 @@ as datagrams (bpfbus send), routed by a rule into a queue and received with
 import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "api"))
 from apihost import (ACCOUNT, KEY, REGION, SECRET, Host, Skip, Tap, daemon_unavailable, eq,
-                     skip_all)
+                     metric, parse_metrics, skip_all)
 
 AWS = "/usr/bin/aws"
 H = None
@@ -184,27 +183,13 @@ def routed_events():
 
 
 def scrape():
-    """GET /metrics: {(name, frozenset(labels)): value}."""
+    """GET /metrics, parsed."""
     import urllib.request
     with urllib.request.urlopen(H.url + "/metrics", timeout=30) as r:
         eq(200, r.status)
         if not r.headers["Content-Type"].startswith("text/plain; version=0.0.4"):
             raise AssertionError(r.headers["Content-Type"])
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = re.fullmatch(r'([a-z_]+)(?:\{(.*)\})? (\d+)', line)
-        if not m:
-            raise AssertionError("not Prometheus text: %r" % line)
-        labels = frozenset(re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
-        out[(m.group(1), labels)] = int(m.group(3))
-    return out
-
-
-def metric(m, name, **labels):
-    return m[(name, frozenset(labels.items()))]
+        return parse_metrics(r.read().decode())
 
 
 def metrics():

@@ -157,6 +157,25 @@ def send(url, headers, body, method="POST", context=None):
         return e.code, e.headers, e.read().decode()
 
 
+def parse_metrics(text):
+    """Prometheus text: {(name, frozenset of (label, value)): int}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.fullmatch(r'([a-z_]+)(?:\{(.*)\})? (\d+)', line)
+        if not m:
+            raise AssertionError("not Prometheus text: %r" % line)
+        labels = frozenset(re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        out[(m.group(1), labels)] = int(m.group(3))
+    return out
+
+
+def metric(m, name, **labels):
+    """One value of parse_metrics' result; KeyError when it is not there."""
+    return m[(name, frozenset(labels.items()))]
+
+
 class Tap:
     """TAP 13 with the summary line the runner expects."""
 
