@@ -15,7 +15,7 @@ BPFBUS=${BPFBUS:-$SRCTREE/build/bpfbus}
 . "$SRCTREE/selftests/tap.sh"
 . "$SRCTREE/selftests/daemon.inc"
 
-daemon_test 9 daemon_ack
+daemon_test 10 daemon_ack
 TO=127.0.0.1:$PORT
 
 tap_daemon "bpfbusd starts" daemon_start --port $PORT
@@ -72,5 +72,19 @@ failed() {
 tap_run "a target that refuses: failed, exit 1" failed
 acks_counted() { (($(daemon_counter acks_sent) >= 305)); }
 tap_run "acks counted by the daemon" acks_counted
+# --producer-idle: a producer's window is forgotten once it was idle that long
+idle_forgotten() {
+	daemon_stop && daemon_start --port $PORT --producer-idle 1 || return 1
+	local send=("$BPFBUS" send to $TO bus ev producer 88 event '{"source":"eu"}' count 5 ack 10)
+	"${send[@]}" >/dev/null 2>&1 && "${send[@]}" >/dev/null 2>&1 || return 1
+	local d1 d2
+	d1=$(daemon_counter duplicates)
+	sleep 3
+	"${send[@]}" >/dev/null 2>&1 || return 1
+	d2=$(daemon_counter duplicates)
+	echo "# duplicates: $d1 within the idle time, $d2 after it"
+	((d1 == 5 && d2 == 5)) && grep -q 'idle for 1 s forgotten' "$tmp/daemon.log"
+}
+tap_daemon "an idle producer is forgotten (--producer-idle)" idle_forgotten
 tap_daemon "SIGTERM: exit 0" daemon_stop
 tap_done

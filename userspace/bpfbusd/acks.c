@@ -27,16 +27,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define CACHE_SLOTS 1024 /* power of 2 */
 #define WORDS (BBD_ACK_WINDOW / 64)
-#define RECORD_LEN (2 * sizeof(uint64_t) + WORDS * sizeof(uint64_t)) /* base, contig, bits */
+/* the record: base, contig, last_ms, bits */
+#define RECORD_LEN (3 * sizeof(uint64_t) + WORDS * sizeof(uint64_t))
+#define RECORD_STAMP_OFF (2 * sizeof(uint64_t))
 
 struct bbd_prod {
 	uint64_t id; /* 0: empty slot */
 	/* the record (persisted as is): */
 	uint64_t base;
 	uint64_t contig; /* every number below it was seen (>= base) */
+	int64_t last_ms; /* last seen (CLOCK_REALTIME): idle windows expire */
 	uint64_t bits[WORDS];
 	bool dirty; /* changed in this round */
 };
@@ -132,12 +136,25 @@ static bool bit(const struct bbd_prod *p, uint64_t seq)
 	return i < BBD_ACK_WINDOW && (p->bits[i / 64] >> (i % 64) & 1);
 }
 
+static int64_t realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int bbd_ack_seen(struct bbd *d, uint64_t producer, uint64_t seq, bool in_order)
 {
 	struct bbd_prod *p = get_prod(d, producer);
+	int64_t now = realtime_ms();
 
 	if (!p)
 		return -1;
+	if (now - p->last_ms >= 1000) { /* keeps an active producer from expiring */
+		p->last_ms = now;
+		p->dirty = true;
+	}
 	if (seq < p->base || bit(p, seq))
 		return 1;
 	if (in_order && seq != p->contig)
@@ -179,6 +196,27 @@ int bbd_acks_persist(struct bbd *d)
 		if (d->acks->cache[i].dirty && store_prod(d, &d->acks->cache[i]))
 			return -1;
 	return 0;
+}
+
+long bbd_acks_expire(struct bbd *d, int64_t idle_ms)
+{
+	int64_t before = realtime_ms() - idle_ms;
+	struct queue_result res;
+	long n = queue_app_expire(d->store, "prod/", 5, RECORD_STAMP_OFF, before, &res);
+
+	if (n < 0) {
+		log_warn("expiring idle producers: %s", res.message);
+		return -1;
+	}
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		struct bbd_prod *p = &d->acks->cache[i];
+
+		if (p->id && !p->dirty && p->last_ms < before)
+			memset(p, 0, sizeof(*p));
+	}
+	if (n)
+		log_info("%ld producers idle for %lld s forgotten", n, (long long)idle_ms / 1000);
+	return n;
 }
 
 void bbd_ack_queue(struct bbd *d, const struct sockaddr *addr, socklen_t len, uint64_t producer,

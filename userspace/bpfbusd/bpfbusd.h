@@ -93,6 +93,7 @@ struct bbd {
 	int round_budget; /* events per round (bounds the work before a commit) */
 	struct bbd_http_opts http;
 	const char *account_id, *region; /* of ARNs and queue URLs; NULL: AWS's defaults */
+	int producer_idle_s; /* acknowledged-ingest windows forgotten after this */
 
 	/* state */
 	struct bb_model model;
@@ -143,6 +144,8 @@ int bbd_acks_persist(struct bbd *d);
 /* An ack to send once the round commits (at most one per event of a round). */
 void bbd_ack_queue(struct bbd *d, const struct sockaddr *addr, socklen_t len, uint64_t producer,
 		   uint64_t seq, enum bpfbus_ack_status status);
+/* Forget producers idle for @idle_ms (store and cache); how many, or -1. */
+long bbd_acks_expire(struct bbd *d, int64_t idle_ms);
 /* After the commit: send the acks, or (@committed false) forget them and the cache. */
 void bbd_acks_flush(struct bbd *d, bool committed);
 

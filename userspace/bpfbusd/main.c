@@ -54,6 +54,8 @@ static void usage(FILE *f)
 		"  --region R           region of ARNs and SigV4 scopes (default us-east-1)\n"
 		"  --http-timeout S     close idle or stalled HTTP connections after S seconds\n"
 		"                       (default 30)\n"
+		"  --producer-idle S    forget an acknowledged-ingest producer idle for S\n"
+		"                       seconds (default 3600)\n"
 		"  -h, --help\n"
 		"\n"
 		"Runs in the foreground. SIGTERM/SIGINT: stop, drain, commit, detach, exit.\n"
@@ -102,6 +104,7 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		{ "control", required_argument, NULL, 'c' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "round-budget", required_argument, NULL, 'b' },
+		{ "producer-idle", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		BBD_HTTP_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -148,17 +151,26 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 			break;
 		case 'p':
 		case 'b':
+		case 'I':
 			errno = 0;
 			v = strtol(optarg, &end, 10);
-			if (errno || *end || v < 1 || v > (c == 'p' ? 65535 : 1 << 20)) {
+			if (errno || *end || v < 1 ||
+			    v > (c == 'p'   ? 65535
+				 : c == 'b' ? 1 << 20
+					    : 1 << 30)) {
 				fprintf(stderr, "bpfbusd: bad --%s '%s'\n",
-					c == 'p' ? "port" : "round-budget", optarg);
+					c == 'p'   ? "port"
+					: c == 'b' ? "round-budget"
+						   : "producer-idle",
+					optarg);
 				return -1;
 			}
 			if (c == 'p')
 				d->port = (uint16_t)v;
-			else
+			else if (c == 'b')
 				d->round_budget = (int)v;
+			else
+				d->producer_idle_s = (int)v;
 			break;
 		case 'c':
 			d->control_path = optarg;
@@ -237,7 +249,7 @@ static void wake_consumers(struct bbd *d)
 	bbd_http_wake(d);
 }
 
-static void housekeeping(struct bbd *d)
+static void housekeeping(struct bbd *d, unsigned seconds)
 {
 	struct queue_result res;
 	long n = queue_store_sweep(d->store, &res);
@@ -251,6 +263,9 @@ static void housekeeping(struct bbd *d)
 		log_warn("message move tasks: %s", res.message);
 	else if (n)
 		wake_consumers(d);
+	/* idle producers: at most every minute, at least once per idle period */
+	if (seconds % (unsigned)(d->producer_idle_s < 60 ? d->producer_idle_s : 60) == 0)
+		bbd_acks_expire(d, (int64_t)d->producer_idle_s * 1000);
 }
 
 static void on_signals(struct bbd *d)
@@ -354,7 +369,7 @@ static void run(struct bbd *d)
 					continue;
 				bbd_control_wake(d, NULL);
 				if (++ticks % HOUSEKEEPING_TICKS == 0)
-					housekeeping(d);
+					housekeeping(d, ticks / HOUSEKEEPING_TICKS);
 			} else if (tag == BBD_EP_LISTEN)
 				bbd_control_accept(d);
 			else if (tag == BBD_EP_INTAKE)
@@ -410,6 +425,7 @@ int main(int argc, char **argv)
 		.handoff = BPFBUS_HANDOFF_XSK,
 		.port = BPFBUS_DEFAULT_PORT,
 		.round_budget = 1024,
+		.producer_idle_s = 3600,
 		.busfd = -1,
 		.udp_fd = -1,
 		.udp6_fd = -1,

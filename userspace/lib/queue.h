@@ -113,6 +113,12 @@ int queue_app_put(struct queue_store *st, const void *key, size_t klen, const vo
 		  size_t vlen, struct queue_result *res);
 int queue_app_get(struct queue_store *st, const void *key, size_t klen, void *buf, size_t cap,
 		  size_t *len, struct queue_result *res);
+/*
+ * Delete the records whose key starts with @prefix and whose value holds, at
+ * byte @stamp_off, an int64_t (host order) below @before. Returns how many.
+ */
+long queue_app_expire(struct queue_store *st, const void *prefix, size_t plen, size_t stamp_off,
+		      int64_t before, struct queue_result *res);
 
 /* ------------------------------------------------------------ queues */
 

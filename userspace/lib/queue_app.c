@@ -78,3 +78,57 @@ int queue_app_get(struct queue_store *st, const void *key, size_t klen, void *bu
 		return -1;
 	return op.found;
 }
+
+struct expire_op {
+	const void *prefix;
+	size_t plen, stamp_off;
+	int64_t before;
+	long n;
+};
+
+static int do_expire(struct queue_store *st, MDB_txn *txn, void *arg, struct queue_result *res)
+{
+	struct expire_op *op = arg;
+	uint8_t kb[4 + APP_KEY_MAX];
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, st->dbi[DB_META], &c);
+
+	if (rc)
+		return qerr_mdb(res, rc);
+	memcpy(kb, APP_PREFIX, 4);
+	memcpy(kb + 4, op->prefix, op->plen);
+	k = (MDB_val){ .mv_size = 4 + op->plen, .mv_data = kb };
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	     !rc && k.mv_size >= 4 + op->plen && !memcmp(k.mv_data, kb, 4 + op->plen);
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		int64_t stamp;
+
+		if (v.mv_size < op->stamp_off + sizeof(stamp))
+			continue;
+		memcpy(&stamp, (const uint8_t *)v.mv_data + op->stamp_off, sizeof(stamp));
+		if (stamp >= op->before)
+			continue;
+		rc = mdb_cursor_del(c, 0);
+		if (rc)
+			break;
+		op->n++;
+	}
+	mdb_cursor_close(c);
+	if (rc && rc != MDB_NOTFOUND)
+		return qerr_mdb(res, rc);
+	return 0;
+}
+
+long queue_app_expire(struct queue_store *st, const void *prefix, size_t plen, size_t stamp_off,
+		      int64_t before, struct queue_result *res)
+{
+	struct expire_op op = { prefix, plen, stamp_off, before, 0 };
+
+	if (!plen || plen > APP_KEY_MAX)
+		return qerr(res, QE_INVALID_PARAMETER_VALUE, "An app key prefix is 1 to %d bytes",
+			    APP_KEY_MAX);
+	if (qtxn_write(st, do_expire, &op, res))
+		return -1;
+	return op.n;
+}
