@@ -130,6 +130,22 @@ def long_poll_does_not_block_intake():
     assert len(receive("intake", "max", "10")) == 5
 
 @test
+def target_dead_letter_queue():
+    j("queue", "create", "dead")
+    cli("rule", "add", "dl", "pattern", '{"source":["dl"]}',
+        "target", "queue", "missing-q", "dlq", "dead")
+    cli("send", "to", f"127.0.0.1:{PORT}", "bus", "default", "event", '{"source":"dl","n":1}')
+    msgs = receive("dead", "wait", "5")
+    assert len(msgs) == 1 and json.loads(msgs[0]["Body"]) == {"source": "dl", "n": 1}, msgs
+    a = {k: v["StringValue"] for k, v in msgs[0]["MessageAttributes"].items()}
+    assert a["ERROR_CODE"] == "QueueDoesNotExist", a
+    assert a["RULE_ARN"].startswith("arn:aws:events:") and a["RULE_ARN"].endswith(":rule/dl"), a
+    assert a["TARGET_ARN"].startswith("arn:aws:sqs:") and a["TARGET_ARN"].endswith(":missing-q"), a
+    assert j("daemon", "status")["dead_lettered"] == 1
+    listed = j("rule", "describe", "dl")["targets"]
+    assert listed == [{"id": "missing-q", "queue": "missing-q", "dlq": "dead"}], listed
+
+@test
 def batch_partial_failure():
     j("queue", "create", "b")
     req = {"QueueUrl": "b", "Entries": [

@@ -64,7 +64,7 @@ _bpfbus() {
 	esac
 	local kw
 	case $obj:$cmd in
-	rule:add) kw='bus pattern state target id' ;;
+	rule:add) kw='bus pattern state target id dlq' ;;
 	rule:load) kw='bus file' ;;
 	rule:*) kw='bus' ;;
 	queue:create) kw='attr tag' ;;

@@ -28,7 +28,8 @@ static int rule_help(int argc, char **argv)
 	(void)argv;
 	fprintf(stderr,
 		"Usage: bpfbus rule add NAME [bus BUS] pattern { file FILE | JSON }\n"
-		"                       [state { enabled | disabled }] [target queue QUEUE [id ID]]...\n"
+		"                       [state { enabled | disabled }]\n"
+		"                       [target queue QUEUE [id ID] [dlq QUEUE]]...\n"
 		"       bpfbus rule { delete | enable | disable | describe } NAME [bus BUS]\n"
 		"       bpfbus rule list [bus BUS]\n"
 		"       bpfbus rule load bus BUS file FILE\n"
@@ -179,9 +180,13 @@ static void print_rule(const struct json_value *r)
 	printf("%s/%s  %s\n\tpattern %s\n", json_get(r, "bus")->u.str.s,
 	       json_get(r, "name")->u.str.s, json_get(r, "state")->u.str.s,
 	       json_get(r, "pattern")->u.str.s);
-	for (size_t i = 0; t && i < t->u.arr.n; i++)
-		printf("\ttarget %s: queue %s\n", json_get(t->u.arr.items[i], "id")->u.str.s,
-		       json_get(t->u.arr.items[i], "queue")->u.str.s);
+	for (size_t i = 0; t && i < t->u.arr.n; i++) {
+		const struct json_value *dlq = json_get(t->u.arr.items[i], "dlq");
+
+		printf("\ttarget %s: queue %s%s%s\n", json_get(t->u.arr.items[i], "id")->u.str.s,
+		       json_get(t->u.arr.items[i], "queue")->u.str.s, dlq ? " dlq " : "",
+		       dlq ? dlq->u.str.s : "");
+	}
 }
 
 static void print_rules(const struct json_value *list)
@@ -244,14 +249,20 @@ static int rule_add(int argc, char **argv)
 			}
 			const char *q = argv[i + 2], *id = q;
 
+			const char *dlq = NULL;
+
 			i += 2;
-			if (i + 2 < argc && is_prefix(argv[i + 1], "id")) {
-				id = argv[i + 2];
+			/* target options, in any order: id ID, dlq QUEUE */
+			while (i + 2 < argc && (!strcmp(argv[i + 1], "id") ||
+						 !strcmp(argv[i + 1], "dlq"))) {
+				*(argv[i + 1][0] == 'i' ? &id : &dlq) = argv[i + 2];
 				i += 2;
 			}
 			sb_adds(&req, n_targets++ ? ",{" : "{");
 			ctl_add_str(&req, "id", id, true);
 			ctl_add_str(&req, "queue", q, false);
+			if (dlq)
+				ctl_add_str(&req, "dlq", dlq, false);
 			sb_addc(&req, '}');
 		} else {
 			p_err("rule add: unknown keyword '%s'", k);

@@ -45,6 +45,7 @@ struct bbd_route {
 	const char *name; /* "bus/rule" (owned by the ruleset) */
 	int n_targets;
 	char *queues[BB_MAX_TARGETS];
+	char *dlqs[BB_MAX_TARGETS]; /* the targets' dead-letter queues (NULL: none) */
 };
 
 struct bbd_routes {
@@ -63,6 +64,7 @@ struct bbd_counters {
 	uint64_t verified; /* matched in userspace */
 	uint64_t delivered; /* messages durably put into a target queue */
 	uint64_t delivery_failed; /* a target refused (no such queue, FIFO without group, ...) */
+	uint64_t dead_lettered; /* of those, put into the target's dead-letter queue */
 	uint64_t lost_commit; /* messages of rounds whose group commit failed */
 	uint64_t udp_dropped; /* socket receive-buffer overflows (SO_RXQ_OVFL) */
 	uint64_t rounds;

@@ -65,9 +65,54 @@ static int open_txn(struct round *rd)
 	return 0;
 }
 
-/* Returns false when the target refused the message. */
-static bool deliver(struct round *rd, const char *queue, const struct event *ev)
+/*
+ * What a target refused goes to its dead-letter queue, with EventBridge's
+ * message attributes saying why (ERROR_CODE, ERROR_MESSAGE, RULE_ARN,
+ * TARGET_ARN). Returns true when it was stored there.
+ */
+static bool dead_letter(struct round *rd, const struct bbd_route *r, int t,
+			const struct queue_send_entry *refused, const struct queue_result *why)
 {
+	char rule_arn[600], target_arn[300];
+	const char *slash = strrchr(r->name, '/');
+	size_t bus_len = slash ? (size_t)(slash - r->name) : 0;
+	struct queue_send_entry e = *refused;
+	struct queue_send_result out;
+	struct queue_result res;
+
+	/* arn:aws:events:REGION:ACCOUNT:rule/NAME (rule/BUS/NAME off the default bus),
+	 * REGION:ACCOUNT as in the store's queue ARNs (arn:aws:sqs:REGION:ACCOUNT:NAME) */
+	queue_arn(rd->d->store, r->queues[t], target_arn, sizeof(target_arn));
+	const char *ra = target_arn + strlen("arn:aws:sqs:"), *end = strrchr(target_arn, ':');
+	bool dflt = bus_len == strlen(BB_DEFAULT_BUS) && !strncmp(r->name, BB_DEFAULT_BUS, bus_len);
+
+	snprintf(rule_arn, sizeof(rule_arn), "arn:aws:events:%.*s:rule/%s",
+		 end > ra ? (int)(end - ra) : 0, ra, dflt && slash ? slash + 1 : r->name);
+	const char *code = queue_err_type(why->code);
+	struct queue_msg_attr attrs[] = {
+		{ "ERROR_CODE", "String", code, strlen(code) },
+		{ "ERROR_MESSAGE", "String", why->message, strlen(why->message) },
+		{ "RULE_ARN", "String", rule_arn, strlen(rule_arn) },
+		{ "TARGET_ARN", "String", target_arn, strlen(target_arn) },
+	};
+
+	e.attrs = attrs;
+	e.nattrs = 4;
+	if (queue_send(rd->d->store, r->dlqs[t], &e, &out, &res) == 0) {
+		rd->stored++;
+		rd->d->cnt.dead_lettered++;
+		return true;
+	}
+	if (res.code == QE_INTERNAL_ERROR)
+		rd->doomed = true;
+	log_debug("dead-letter queue %s refused too: %s", r->dlqs[t], res.message);
+	return false;
+}
+
+/* Returns false when the target refused the message. */
+static bool deliver(struct round *rd, const struct bbd_route *r, int t, const struct event *ev)
+{
+	const char *queue = r->queues[t];
 	char group[BPFBUS_WIRE_MAX_GROUP + 1], dedup[BPFBUS_WIRE_MAX_DEDUP + 1];
 	const struct bb_wire_msg *m = &ev->msg;
 	struct queue_send_entry e = {
@@ -99,6 +144,8 @@ static bool deliver(struct round *rd, const char *queue, const struct event *ev)
 	rd->d->cnt.delivery_failed++;
 	log_debug("delivery to queue %s failed: %s: %s", queue, queue_err_type(res.code),
 		  res.message);
+	if (r->dlqs[t] && res.code != QE_INTERNAL_ERROR)
+		dead_letter(rd, r, t, &e, &res);
 	return false;
 }
 
@@ -169,7 +216,7 @@ static void route(struct round *rd, const struct event *ev)
 			continue;
 		matched++;
 		for (int t = 0; t < r->n_targets; t++)
-			failed |= !deliver(rd, r->queues[t], ev);
+			failed |= !deliver(rd, r, t, ev);
 	}
 	if (!matched)
 		d->cnt.unmatched++;

@@ -230,6 +230,8 @@ static void write_rule(struct strbuf *out, const struct bb_mbus *b, const struct
 		sb_adds(out, t ? ",{" : "{");
 		add_str(out, "id", r->targets[t].id, false);
 		add_str(out, "queue", r->targets[t].queue, true);
+		if (r->targets[t].dlq)
+			add_str(out, "dlq", r->targets[t].dlq, true);
 		sb_addc(out, '}');
 	}
 	sb_adds(out, "]}");
@@ -260,7 +262,8 @@ static int parse_targets(const struct json_value *req, struct bb_rule *r, struct
 				    "each target is {\"id\": ID, \"queue\": NAME}"),
 			       -1;
 		if (need_str(o, "id", (const char **)&t->id, out) ||
-		    need_str(o, "queue", (const char **)&t->queue, out))
+		    need_str(o, "queue", (const char **)&t->queue, out) ||
+		    arg_str(o, "dlq", (const char **)&t->dlq, out))
 			return -1;
 		if (bb_model_check_name("target", t->id, msg, sizeof(msg)))
 			return fail(out, E_VALIDATION, "%s", msg), -1;
@@ -441,6 +444,7 @@ static int status(struct bbd *d, struct strbuf *out)
 	C(verified);
 	C(delivered);
 	C(delivery_failed);
+	C(dead_lettered);
 	C(lost_commit);
 	C(udp_dropped);
 	C(rounds);

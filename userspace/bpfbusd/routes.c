@@ -19,7 +19,7 @@ static void routes_free(struct bbd_routes *rt)
 {
 	for (size_t i = 0; rt->r && i < rt->c.n_rules; i++)
 		for (int t = 0; t < rt->r[i].n_targets; t++)
-			free(rt->r[i].queues[t]);
+			free(rt->r[i].queues[t]), free(rt->r[i].dlqs[t]);
 	free(rt->r);
 	bb_match_ctx_free(rt->mctx);
 	bb_compiled_free(&rt->c);
@@ -68,9 +68,12 @@ int bbd_routes_reload(struct bbd *d, char *err, size_t err_len)
 		r->bus_id = rt.c.rule_bus[i];
 		r->name = bb_ruleset_rule_name(rt.c.rs, (uint32_t)i);
 		mr = model_rule(&d->model, r->name);
-		for (int t = 0; mr && t < mr->n_targets; t++)
-			r->queues[r->n_targets++] =
-				xstrndup(mr->targets[t].queue, strlen(mr->targets[t].queue));
+		for (int t = 0; mr && t < mr->n_targets; t++) {
+			const struct bb_target *mt = &mr->targets[t];
+
+			r->dlqs[r->n_targets] = mt->dlq ? xstrndup(mt->dlq, strlen(mt->dlq)) : NULL;
+			r->queues[r->n_targets++] = xstrndup(mt->queue, strlen(mt->queue));
+		}
 	}
 	rt.mctx = bb_match_ctx_new(rt.c.rs);
 	routes_free(&d->routes[rt.c.gen & 1]);

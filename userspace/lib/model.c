@@ -26,6 +26,7 @@ static void rule_free(struct bb_rule *r)
 	for (int i = 0; i < r->n_targets; i++) {
 		free(r->targets[i].id);
 		free(r->targets[i].queue);
+		free(r->targets[i].dlq);
 	}
 	memset(r, 0, sizeof(*r));
 }
@@ -105,6 +106,7 @@ static void copy_targets(struct bb_rule *dst, const struct bb_rule *src)
 	for (int i = 0; i < src->n_targets; i++) {
 		dst->targets[i].id = dup_s(src->targets[i].id);
 		dst->targets[i].queue = dup_s(src->targets[i].queue);
+		dst->targets[i].dlq = src->targets[i].dlq ? dup_s(src->targets[i].dlq) : NULL;
 	}
 }
 
@@ -228,6 +230,11 @@ void bb_model_to_json(const struct bb_model *m, struct strbuf *sb)
 				sb_adds(sb, ",\"queue\":");
 				json_write_string(sb, r->targets[t].queue,
 						  strlen(r->targets[t].queue));
+				if (r->targets[t].dlq) {
+					sb_adds(sb, ",\"dlq\":");
+					json_write_string(sb, r->targets[t].dlq,
+							  strlen(r->targets[t].dlq));
+				}
 				sb_addc(sb, '}');
 			}
 			sb_adds(sb, "]}");
@@ -308,6 +315,9 @@ static int load_rule(struct bb_mbus *b, const struct json_value *jr, char *err, 
 		t->id = (char *)str_member(jt->u.arr.items[i], "id", where, err, err_len);
 		t->queue = (char *)str_member(jt->u.arr.items[i], "queue", where, err, err_len);
 		if (!t->id || !t->queue)
+			return -1;
+		if (json_get(jt->u.arr.items[i], "dlq") &&
+		    !(t->dlq = (char *)str_member(jt->u.arr.items[i], "dlq", where, err, err_len)))
 			return -1;
 	}
 	bb_model_put_rule(b, &r, false);

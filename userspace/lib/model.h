@@ -22,6 +22,7 @@
 struct bb_target {
 	char *id; /* 1..64 of [.-_A-Za-z0-9] */
 	char *queue; /* queue name */
+	char *dlq; /* DeadLetterConfig: queue for what @queue refuses, or NULL */
 };
 
 struct bb_rule {
