@@ -145,6 +145,7 @@ FIXTURE_VARIANT(dp)
 	const char *body; /* NULL: BODY */
 	size_t body_repeat; /* body of this many bytes ({"k":"..."}, padded) */
 	int attrs; /* SNS attributes */
+	int ack; /* the producer asks for an acknowledgement (F_ACK, producer 9, seq 1) */
 	mutate_fn mutate;
 	int lie_udp_len; /* UDP length larger than the frame */
 	/* expected */
@@ -386,6 +387,11 @@ static void build_payload(const FIXTURE_VARIANT(dp) *v, struct dgram *p)
 		m.body_len = strlen(m.body);
 	}
 	m.name_len = strlen(m.name);
+	if (v->ack) {
+		m.flags |= BPFBUS_WIRE_F_ACK;
+		m.producer_id = 9;
+		m.seq = 1;
+	}
 	long n = bb_wire_encode(&m, p->buf, sizeof(p->buf));
 
 	if (v->attrs) {
@@ -621,6 +627,7 @@ struct rule_case {
 	int n_ids;  /* rule ids in the record */
 	__u32 id0;  /* first rule id */
 	int verify; /* handed off flagged VERIFY instead */
+	int ack; /* sent with F_ACK: handed off even when no rule matches */
 };
 
 static void run_rule_case(struct bpfbus_bpf *skel, int ncpus, const struct rule_case *rc,
@@ -629,7 +636,8 @@ static void run_rule_case(struct bpfbus_bpf *skel, int ncpus, const struct rule_
 	static struct dgram payload;
 	static __u8 storage[MAXFRAME + 64 + 2] __attribute__((aligned(8)));
 	__u8 *frame = storage + 2;
-	FIXTURE_VARIANT(dp) v = { .ringbuf = 1, .body = rc->body };
+	FIXTURE_VARIANT(dp) v = { .ringbuf = 1, .body = rc->body, .ack = rc->ack };
+	int handed = rc->n_ids || rc->verify || rc->ack;
 
 	memset(&payload, 0, sizeof(payload));
 	build_payload(&v, &payload);
@@ -646,7 +654,13 @@ static void run_rule_case(struct bpfbus_bpf *skel, int ncpus, const struct rule_
 	ASSERT_NE_NULL(rb);
 	ASSERT_GE(ring_buffer__consume(rb), 0);
 	ring_buffer__free(rb);
-	EXPECT_EQ(rc->n_ids || rc->verify ? 1 : 0, seen->n);
+	EXPECT_EQ(handed ? 1 : 0, seen->n);
+	if (rc->ack && !rc->n_ids && !rc->verify) {
+		/* nothing matched, but the producer waits for its answer */
+		EXPECT_EQ(0, seen->rec.n_ids);
+		EXPECT_EQ(0, seen->rec.meta.n_rules);
+		EXPECT_EQ(0, seen->rec.meta.flags & BPFBUS_META_F_VERIFY);
+	}
 	if (rc->verify)
 		EXPECT_EQ(BPFBUS_META_F_VERIFY, seen->rec.meta.flags & BPFBUS_META_F_VERIFY);
 	if (rc->n_ids) {
@@ -661,8 +675,8 @@ static void run_rule_case(struct bpfbus_bpf *skel, int ncpus, const struct rule_
 	struct bpfbus_bus_stats st;
 
 	read_bus_stats(skel, ncpus, BUS_ID, &st);
-	EXPECT_EQ(*dropped + (rc->verdict == XDP_DROP && !rc->n_ids && !rc->verify), st.dropped);
-	EXPECT_EQ(*matched + (rc->n_ids ? 1 : 0), st.matched);
+	EXPECT_EQ(*dropped + (rc->verdict == XDP_DROP && !handed), st.dropped);
+	EXPECT_EQ(*matched + (rc->n_ids || (rc->ack && !rc->verify) ? 1 : 0), st.matched);
 	*dropped = st.dropped;
 	*matched = st.matched;
 }
@@ -746,12 +760,16 @@ TEST(rules_decided_in_the_kernel)
 
 	static const struct rule_case cases[] = {
 		/* rule 0; rule 1 matches too but is another bus's */
-		{ "{\"source\":\"a\",\"detail\":{\"n\":1}}", XDP_DROP, 1, 0, 0 },
+		{ "{\"source\":\"a\",\"detail\":{\"n\":1}}", XDP_DROP, 1, 0, 0, 0 },
 		/* rule 2 only */
-		{ "{\"source\":\"b\",\"detail\":{\"n\":500}}", XDP_DROP, 1, 2, 0 },
+		{ "{\"source\":\"b\",\"detail\":{\"n\":500}}", XDP_DROP, 1, 2, 0, 0 },
 		/* nothing of this bus: dropped in the driver */
-		{ "{\"source\":\"a\",\"detail\":{\"n\":-1}}", XDP_DROP, 0, 0, 0 },
-		{ "{\"other\":true}", XDP_DROP, 0, 0, 0 },
+		{ "{\"source\":\"a\",\"detail\":{\"n\":-1}}", XDP_DROP, 0, 0, 0, 0 },
+		{ "{\"other\":true}", XDP_DROP, 0, 0, 0, 0 },
+		/* no rule matches, but F_ACK: handed off with no rules, not dropped */
+		{ "{\"other\":true}", XDP_DROP, 0, 0, 0, 1 },
+		/* F_ACK with a match: the same as without */
+		{ "{\"source\":\"b\",\"detail\":{\"n\":500}}", XDP_DROP, 1, 2, 0, 1 },
 	};
 	__u64 dropped = 0, matched = 0;
 
@@ -760,7 +778,7 @@ TEST(rules_decided_in_the_kernel)
 		run_rule_case(skel, ncpus, &cases[i], &dropped, &matched);
 	}
 	EXPECT_EQ(2, dropped);
-	EXPECT_EQ(2, matched);
+	EXPECT_EQ(4, matched);
 
 	/* The value map is keyed by a digest of the value: the kernel must
 	 * still compare the bytes (a value whose entry holds other bytes does
@@ -779,10 +797,11 @@ TEST(rules_decided_in_the_kernel)
 	}
 	ASSERT_EQ(1, found);
 	static const struct rule_case same_digest_other_bytes = {
-		"{\"source\":\"a\",\"detail\":{\"n\":1}}", XDP_DROP, 0, 0, 0
+		"{\"source\":\"a\",\"detail\":{\"n\":1}}", XDP_DROP, 0, 0, 0, 0
 	};
-	static const struct rule_case collided = { "{\"source\":\"a\",\"detail\":{\"n\":1}}",
-						   XDP_DROP, 0, 0, 1 };
+	static const struct rule_case collided = {
+		"{\"source\":\"a\",\"detail\":{\"n\":1}}", XDP_DROP, 0, 0, 1, 0
+	};
 
 	ent.val[0] = 'q';
 	ASSERT_EQ(0, bpf_map_update_elem(vfd, &hk, &ent, BPF_EXIST));
