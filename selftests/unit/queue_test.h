@@ -32,8 +32,7 @@ static __attribute__((unused)) struct queue_store *qt_open(FIXTURE_DATA(q) *self
 
 FIXTURE_SETUP(q)
 {
-	snprintf(self->dir, sizeof(self->dir), "/tmp/bpfbus-queue-XXXXXX");
-	ASSERT_NE_NULL(mkdtemp(self->dir));
+	ASSERT_NE_NULL(flatdir_make(self->dir, sizeof(self->dir), "queue"));
 	self->now = T0;
 	self->st = qt_open(self);
 	ASSERT_NE_NULL(self->st);

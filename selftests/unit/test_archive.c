@@ -88,9 +88,9 @@ FIXTURE(arc)
 
 FIXTURE_SETUP(arc)
 {
-	char tmpl[] = "/tmp/bpfbus-archive-XXXXXX";
+	char tmpl[sizeof(self->dir) - 2]; /* room for "/a" */
 
-	ASSERT_NE_NULL(mkdtemp(tmpl));
+	ASSERT_NE_NULL(flatdir_make(tmpl, sizeof(tmpl), "archive"));
 	snprintf(self->dir, sizeof(self->dir), "%s/a", tmpl);
 	self->sink.fail_at = -1;
 }

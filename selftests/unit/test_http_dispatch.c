@@ -92,8 +92,7 @@ FIXTURE_SETUP(srv)
 	struct queue_result res;
 	char err[512];
 
-	snprintf(self->dir, sizeof(self->dir), "/tmp/bpfbus-http-XXXXXX");
-	ASSERT_NE_NULL(mkdtemp(self->dir));
+	ASSERT_NE_NULL(flatdir_make(self->dir, sizeof(self->dir), "http"));
 	snprintf(self->creds, sizeof(self->creds), "%s.creds", self->dir);
 	write_file(self->creds, KEY " " SECRET "\n" READER " " READER_SECRET
 				    " actions=echo:Other resources=arn:aws:echo:::thing\n");

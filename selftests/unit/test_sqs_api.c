@@ -38,8 +38,7 @@ FIXTURE_SETUP(api)
 				      .endpoint = "http://localhost:4566/" };
 	struct queue_result r;
 
-	snprintf(self->dir, sizeof(self->dir), "/tmp/bpfbus-sqsapi-XXXXXX");
-	ASSERT_NE_NULL(mkdtemp(self->dir));
+	ASSERT_NE_NULL(flatdir_make(self->dir, sizeof(self->dir), "sqsapi"));
 	self->now = T0;
 	self->st = queue_store_open(self->dir, &o, &r);
 	ASSERT_NE_NULL(self->st);

@@ -50,8 +50,7 @@ static __attribute__((unused)) void tt_close(FIXTURE_DATA(t) *self)
 
 FIXTURE_SETUP(t)
 {
-	snprintf(self->dir, sizeof(self->dir), "/tmp/bpfbus-topic-XXXXXX");
-	ASSERT_NE_NULL(mkdtemp(self->dir));
+	ASSERT_NE_NULL(flatdir_make(self->dir, sizeof(self->dir), "topic"));
 	self->now = T0;
 	tt_open(self);
 }
