@@ -3,6 +3,7 @@
  * Reading SNS query-protocol parameters (flattened maps, lists, message
  * attributes) and writing XML text.
  */
+#include "http_api.h"
 #include "sns_int.h"
 
 #include <openssl/evp.h>
@@ -137,32 +138,10 @@ int sp_msg_attrs(struct sns_req *r, const char *prefix, struct queue_msg_attr **
 	return 0;
 }
 
+/* SNS and SQS escape XML text the same way: one escaper (http_api.h). */
 void xml_text(struct strbuf *sb, const char *s)
 {
-	for (; *s; s++) {
-		switch (*s) {
-		case '<':
-			sb_adds(sb, "&lt;");
-			break;
-		case '>':
-			sb_adds(sb, "&gt;");
-			break;
-		case '&':
-			sb_adds(sb, "&amp;");
-			break;
-		case '"':
-			sb_adds(sb, "&quot;");
-			break;
-		case '\'':
-			sb_adds(sb, "&apos;");
-			break;
-		case '\r':
-			sb_adds(sb, "&#xD;"); /* XML parsers would turn a bare CR into LF */
-			break;
-		default:
-			sb_addc(sb, *s);
-		}
-	}
+	http_xml_escape(sb, s, strlen(s));
 }
 
 void xml_elem(struct strbuf *sb, const char *name, const char *value)

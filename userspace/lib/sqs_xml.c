@@ -30,6 +30,9 @@ void http_xml_escape(struct strbuf *sb, const char *s, size_t len)
 		case '"':
 			sb_adds(sb, "&quot;");
 			break;
+		case '\'':
+			sb_adds(sb, "&apos;");
+			break;
 		case '\r':
 			/* XML parsers turn a raw CR into LF: keep it as a reference. */
 			sb_adds(sb, "&#xD;");
