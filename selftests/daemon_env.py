@@ -6,10 +6,16 @@ bpfbusd started against them.
 
     env = DaemonEnv(names)     # TAP plan; SKIPs everything and exits when it cannot run
     d = env.start()            # bpfbusd --port env.port, answering
+    d = env.start("--testing") # with more options
+    control({"op": "status"})  # one raw control request -> its response object
     ...
     env.close(failed)          # unmount, remove; the daemon log when something failed
+
+or all of it for a list of test functions (each raises to fail):
+
+    run_daemon_tests(TESTS, "--testing")
 """
-import os, random, subprocess, sys, tempfile, time
+import json, os, random, socket, struct, subprocess, sys, tempfile, time
 
 SRCTREE = os.environ.get("SRCTREE", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("BUILD", os.path.join(SRCTREE, "build"))
@@ -20,6 +26,28 @@ BPFBUSD = os.path.join(BUILD, "bpfbusd")
 def cli(*args, timeout=60):
     """bpfbus -j ARGS, as a CompletedProcess."""
     return subprocess.run([BPFBUS, "-j", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def control(req, timeout=30):
+    """One request on the control socket (docs/daemon.md's framing): the response."""
+    data = json.dumps(req).encode()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(os.environ["BPFBUS_CONTROL"])
+        s.sendall(struct.pack(">I", len(data)) + data)
+        head = b""
+        while len(head) < 4:
+            chunk = s.recv(4 - len(head))
+            if not chunk:
+                raise ConnectionError("the daemon closed the control connection")
+            head += chunk
+        want, body = struct.unpack(">I", head)[0], b""
+        while len(body) < want:
+            chunk = s.recv(want - len(body))
+            if not chunk:
+                raise ConnectionError("the daemon closed the control connection")
+            body += chunk
+    return json.loads(body)
 
 
 class DaemonEnv:
@@ -49,9 +77,9 @@ class DaemonEnv:
         print(f"0 passed, 0 failed, {len(self.names)} skipped")
         sys.exit(0)
 
-    def start(self):
+    def start(self, *extra):
         """bpfbusd in the background, once it answers (or has died)."""
-        d = subprocess.Popen([BPFBUSD, "--port", str(self.port)], stdout=self.log,
+        d = subprocess.Popen([BPFBUSD, "--port", str(self.port), *extra], stdout=self.log,
                              stderr=subprocess.STDOUT)
         for _ in range(300):
             if cli("daemon", "status").returncode == 0 or d.poll() is not None:
@@ -66,3 +94,36 @@ class DaemonEnv:
                 print("# daemon: " + line.rstrip())
         subprocess.run(["umount", self.bpffs])
         subprocess.run(["rm", "-rf", self.tmp])
+
+
+def run_daemon_tests(tests, *daemon_args, on_env=None):
+    """TAP for each test function against one daemon; exits with the outcome.
+    on_env(env) runs before the daemon starts (to learn env.port)."""
+    env = DaemonEnv([t.__name__ for t in tests])
+    if on_env:
+        on_env(env)
+    d = env.start(*daemon_args)
+    passed = failed = 0
+    try:
+        for i, t in enumerate(tests, 1):
+            try:
+                t()
+                print(f"ok {i} {t.__name__}")
+                passed += 1
+            except Exception as e:
+                for line in str(e).splitlines() or [repr(e)]:
+                    print(f"# {line}")
+                print(f"not ok {i} {t.__name__}")
+                failed += 1
+        d.terminate()
+        rc = d.wait(timeout=30)
+        if rc:
+            print(f"# bpfbusd exited {rc}")
+            failed += 1
+    finally:
+        if d.poll() is None:
+            d.kill()
+            d.wait()
+        env.close(failed)
+    print(f"{passed} passed, {failed} failed, 0 skipped")
+    sys.exit(1 if failed else 0)

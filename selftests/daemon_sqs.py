@@ -13,7 +13,7 @@ import json, os, subprocess, sys, time
 
 sys.dont_write_bytecode = True # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_env import BPFBUS, DaemonEnv, cli as cli_run
+from daemon_env import BPFBUS, cli as cli_run, control, run_daemon_tests
 
 TESTS = [] # filled by @test
 
@@ -172,34 +172,13 @@ def limit_errors_and_exit_statuses():
     p = cli("queue", "call", "NoSuchAction", "{}", check=False)
     assert p.returncode == 2 and "InvalidAction" in p.stderr, (p.returncode, p.stderr)
 
-def main():
-    global PORT
-    env = DaemonEnv([t.__name__ for t in TESTS])
-    PORT = env.port
-    d = env.start()
-    passed = failed = 0
-    try:
-        for i, t in enumerate(TESTS, 1):
-            try:
-                t()
-                print(f"ok {i} {t.__name__}")
-                passed += 1
-            except Exception as e:
-                for line in str(e).splitlines() or [repr(e)]:
-                    print(f"# {line}")
-                print(f"not ok {i} {t.__name__}")
-                failed += 1
-        d.terminate()
-        rc = d.wait(timeout=30)
-        if rc:
-            print(f"# bpfbusd exited {rc}")
-            failed += 1
-    finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
-        env.close(failed)
-    print(f"{passed} passed, {failed} failed, 0 skipped")
-    sys.exit(1 if failed else 0)
+@test
+def test_hooks_refused_without_testing():
+    r = control({"op": "test.clock", "advance_ms": 1000})
+    assert not r["ok"] and r["error"] == "UnknownOperation" and "--testing" in r["message"], r
 
-main()
+def learn_port(env):
+    global PORT
+    PORT = env.port
+
+run_daemon_tests(TESTS, on_env=learn_port)

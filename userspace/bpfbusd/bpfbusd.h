@@ -96,6 +96,7 @@ struct bbd {
 	struct bbd_http_opts http;
 	const char *account_id, *region; /* of ARNs and queue URLs; NULL: AWS's defaults */
 	int producer_idle_s; /* acknowledged-ingest windows forgotten after this */
+	bool testing; /* --testing: test.* control requests are served (testing.c) */
 
 	/* state */
 	struct bb_model model;
@@ -117,6 +118,7 @@ struct bbd {
 	pthread_mutex_t store_lock;
 	struct http_api *api;
 	int wake_fd; /* eventfd: the listener made messages receivable */
+	int64_t clock_offset_ms; /* test.clock: the store's time runs this far ahead */
 };
 
 /* routes.c: compile the model into the kernel tables and the routes. */
@@ -210,6 +212,10 @@ void bbd_http_woken(struct bbd *d);
 /* metrics.c: GET /metrics in Prometheus text (store lock held). */
 struct strbuf;
 void bbd_metrics_render(void *ctx, struct strbuf *out);
+
+/* testing.c: the store's clock (real time plus the test offset) and test.* requests. */
+int64_t bbd_clock(void *ctx);
+int bbd_testing_op(struct bbd *d, const char *op, const struct json_value *req, struct strbuf *out);
 
 /* epoll data tags for the fixed fds */
 #define BBD_EP_SIG ((uint64_t)1)

@@ -56,6 +56,8 @@ static void usage(FILE *f)
 		"                       (default 30)\n"
 		"  --producer-idle S    forget an acknowledged-ingest producer idle for S\n"
 		"                       seconds (default 3600)\n"
+		"  --testing            serve the test.* control requests (docs/daemon.md):\n"
+		"                       never in production\n"
 		"  -h, --help\n"
 		"\n"
 		"Runs in the foreground. SIGTERM/SIGINT: stop, drain, commit, detach, exit.\n"
@@ -105,6 +107,7 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "round-budget", required_argument, NULL, 'b' },
 		{ "producer-idle", required_argument, NULL, 'I' },
+		{ "testing", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		BBD_HTTP_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -174,6 +177,9 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 			break;
 		case 'c':
 			d->control_path = optarg;
+			break;
+		case 'T':
+			d->testing = true;
 			break;
 		case 'l':
 			lvl = bbd_log_parse(optarg);
@@ -312,9 +318,12 @@ static int setup(struct bbd *d)
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/queues", d->state_dir);
-	d->store = queue_store_open(
-		path, &(struct queue_store_opts){ .account = d->account_id, .region = d->region },
-		&res);
+	d->store = queue_store_open(path,
+				    &(struct queue_store_opts){ .account = d->account_id,
+								.region = d->region,
+								.clock = bbd_clock,
+								.clock_ctx = d },
+				    &res);
 	if (!d->store) {
 		log_err("cannot open the queue store in %s: %s", path, res.message);
 		return -1;
@@ -341,6 +350,9 @@ static int setup(struct bbd *d)
 	    bbd_epoll_add(d, d->timer_fd, EPOLLIN, BBD_EP_TIMER) || bbd_control_open(d) ||
 	    bbd_intake_open(d) || bbd_http_start(d))
 		return -1;
+	if (d->testing)
+		log_warn("--testing: test.* control requests can move the clock and fail "
+			 "deliveries");
 	log_info("ready: control %s, state %s, pins %s", d->control_path, d->state_dir, d->pin_dir);
 	return 0;
 }

@@ -493,5 +493,7 @@ int bbd_ops_dispatch(struct bbd *d, const struct json_value *req, struct strbuf 
 		return rule_load(d, req, out, true);
 	if (!strcmp(op, "sqs"))
 		return bbd_sqs_request(d, req, out, park_until);
+	if (!strncmp(op, "test.", 5))
+		return bbd_testing_op(d, op, req, out);
 	return fail(out, "UnknownOperation", "unknown op '%s'", op);
 }

@@ -119,6 +119,23 @@ int queue_app_get(struct queue_store *st, const void *key, size_t klen, void *bu
  */
 long queue_app_expire(struct queue_store *st, const void *prefix, size_t plen, size_t stamp_off,
 		      int64_t before, struct queue_result *res);
+int queue_app_del(struct queue_store *st, const void *key, size_t klen, struct queue_result *res);
+
+/* A copied record (key without the store's own prefix). */
+struct queue_app_rec {
+	uint8_t *key;
+	size_t klen;
+	uint8_t *val;
+	size_t vlen;
+};
+/*
+ * The first records (at most @max) whose key starts with @prefix, in key
+ * order, and with keys below @below (@blen bytes; NULL: no bound). Copies in
+ * *@out (free with queue_app_recs_free); returns how many, or -1.
+ */
+long queue_app_first(struct queue_store *st, const void *prefix, size_t plen, const void *below,
+		     size_t blen, size_t max, struct queue_app_rec **out, struct queue_result *res);
+void queue_app_recs_free(struct queue_app_rec *r, size_t n);
 
 /* ------------------------------------------------------------ queues */
 
