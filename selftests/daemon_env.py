@@ -28,6 +28,20 @@ def cli(*args, timeout=60):
     return subprocess.run([BPFBUS, "-j", *args], capture_output=True, text=True, timeout=timeout)
 
 
+def cli_checked(*args, check=True, timeout=60):
+    """cli(), raising AssertionError with its stderr when it fails (unless not @check)."""
+    p = cli(*args, timeout=timeout)
+    if check and p.returncode:
+        raise AssertionError(f"bpfbus {' '.join(args)}: exit {p.returncode}: {p.stderr.strip()}")
+    return p
+
+
+def cli_json(*args):
+    """The JSON output of a command that must succeed ({} when it prints nothing)."""
+    out = cli_checked(*args).stdout
+    return json.loads(out) if out.strip() else {}
+
+
 def control(req, timeout=30):
     """One request on the control socket (docs/daemon.md's framing): the response."""
     data = json.dumps(req).encode()
@@ -78,9 +92,10 @@ class DaemonEnv:
         sys.exit(0)
 
     def start(self, *extra):
-        """bpfbusd in the background, once it answers (or has died)."""
+        """bpfbusd in the background, once it answers (or has died); also self.daemon."""
         d = subprocess.Popen([BPFBUSD, "--port", str(self.port), *extra], stdout=self.log,
                              stderr=subprocess.STDOUT)
+        self.daemon = d
         for _ in range(300):
             if cli("daemon", "status").returncode == 0 or d.poll() is not None:
                 break
@@ -115,6 +130,7 @@ def run_daemon_tests(tests, *daemon_args, on_env=None):
                     print(f"# {line}")
                 print(f"not ok {i} {t.__name__}")
                 failed += 1
+        d = env.daemon # a test may have restarted it
         d.terminate()
         rc = d.wait(timeout=30)
         if rc:

@@ -29,7 +29,10 @@ static int rule_help(int argc, char **argv)
 	fprintf(stderr,
 		"Usage: bpfbus rule add NAME [bus BUS] pattern { file FILE | JSON }\n"
 		"                       [state { enabled | disabled }]\n"
-		"                       [target queue QUEUE [id ID] [dlq QUEUE]]...\n"
+		"                       [description TEXT] [schedule EXPR]\n"
+		"                       [target KIND ADDRESS [id ID] [dlq QUEUE] [input JSON]\n"
+		"                               [input-path PATH] [input-transformer FILE]\n"
+		"                               [retry-attempts N] [max-event-age SECONDS]]...\n"
 		"       bpfbus rule { delete | enable | disable | describe } NAME [bus BUS]\n"
 		"       bpfbus rule list [bus BUS]\n"
 		"       bpfbus rule load bus BUS file FILE\n"
@@ -38,7 +41,10 @@ static int rule_help(int argc, char **argv)
 		"       bpfbus rule help\n"
 		"\n"
 		"add, delete, enable, disable, describe and list ask bpfbusd (BUS defaults to\n"
-		"'default'; a rule has at most 5 targets). load replaces a bus's rules with\n"
+		"'default'; a rule has at most 5 targets). KIND ADDRESS is queue QUEUE,\n"
+		"topic TOPIC, bus BUS, http URL or udp HOST:PORT; a target's id defaults\n"
+		"to its address (KIND-N when that is no valid id). load replaces a bus's rules "
+		"with\n"
 		"a rule file ({\"rule-name\": pattern, ...}) and clear removes them: through\n"
 		"bpfbusd when it runs, else in the object model in $BPFBUS_STATE_DIR\n"
 		"(default %s) and the pinned tables in %s directly. show lists the\n"
@@ -173,20 +179,65 @@ static int rule_clear(int argc, char **argv)
 	return load_or_clear(bus, NULL, 0, NULL);
 }
 
+/* The value of member @key as text, or NULL. */
+static const char *str_of(const struct json_value *o, const char *key)
+{
+	const struct json_value *v = json_get(o, key);
+
+	return v && v->type == JSON_STRING ? v->u.str.s : NULL;
+}
+
+/* printf(@fmt, value) when string member @key is there. */
+static void print_opt(const struct json_value *o, const char *key, const char *fmt)
+	__attribute__((format(printf, 3, 0)));
+static void print_opt(const struct json_value *o, const char *key, const char *fmt)
+{
+	const char *v = str_of(o, key);
+
+	if (v)
+		printf(fmt, v);
+}
+
+static void print_target(const struct json_value *t)
+{
+	static const char *const kinds[] = { "queue", "topic", "bus", "http", "udp" };
+	const struct json_value *tr = json_get(t, "input_transformer");
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (str_of(t, kinds[k]))
+			printf("\ttarget %s: %s %s", str_of(t, "id"), kinds[k],
+			       str_of(t, kinds[k]));
+	print_opt(t, "dlq", " dlq %s");
+	print_opt(t, "input", " input %s");
+	print_opt(t, "input_path", " input-path %s");
+	if (tr) {
+		struct strbuf sb = STRBUF_INIT;
+
+		json_write(&sb, tr);
+		printf(" input-transformer %s", sb.buf);
+		sb_free(&sb);
+	}
+	for (const char *const *n =
+		     (const char *const[]){ "retry_attempts", "max_event_age", NULL };
+	     *n; n++) {
+		const struct json_value *v = json_get(t, *n);
+
+		if (v && v->type == JSON_NUMBER)
+			printf(" %s %s", *n, v->u.num.raw);
+	}
+	putchar('\n');
+}
+
 static void print_rule(const struct json_value *r)
 {
 	const struct json_value *t = json_get(r, "targets");
 
-	printf("%s/%s  %s\n\tpattern %s\n", json_get(r, "bus")->u.str.s,
-	       json_get(r, "name")->u.str.s, json_get(r, "state")->u.str.s,
-	       json_get(r, "pattern")->u.str.s);
-	for (size_t i = 0; t && i < t->u.arr.n; i++) {
-		const struct json_value *dlq = json_get(t->u.arr.items[i], "dlq");
-
-		printf("\ttarget %s: queue %s%s%s\n", json_get(t->u.arr.items[i], "id")->u.str.s,
-		       json_get(t->u.arr.items[i], "queue")->u.str.s, dlq ? " dlq " : "",
-		       dlq ? dlq->u.str.s : "");
-	}
+	printf("%s/%s  %s\n", str_of(r, "bus"), str_of(r, "name"), str_of(r, "state"));
+	print_opt(r, "pattern", "\tpattern %s\n");
+	print_opt(r, "schedule", "\tschedule %s\n");
+	print_opt(r, "description", "\tdescription %s\n");
+	for (size_t i = 0; t && i < t->u.arr.n; i++)
+		print_target(t->u.arr.items[i]);
 }
 
 static void print_rules(const struct json_value *list)
@@ -195,9 +246,97 @@ static void print_rules(const struct json_value *list)
 		print_rule(list->u.arr.items[i]);
 }
 
+/*
+ * "target KIND ADDRESS [option VALUE]..." at argv[*i] into a target object
+ * of @req (the @n-th); *i is left on its last word. EXIT_OK or the error's status.
+ */
+static int target_arg(int argc, char **argv, int *i, struct strbuf *req, int n)
+{
+	static const char *const kinds[] = { "queue", "topic", "bus", "http", "udp" };
+	static const char *const opts[][2] = {
+		{ "id", "id" },
+		{ "dlq", "dlq" },
+		{ "input", "input" },
+		{ "input-path", "input_path" },
+		{ "input-transformer", NULL }, /* FILE: an object */
+		{ "retry-attempts", "retry_attempts" },
+		{ "max-event-age", "max_event_age" },
+	};
+	const char *kind = NULL, *addr, *id;
+	size_t k;
+
+	for (k = 0; *i + 2 < argc && k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (!strcmp(argv[*i + 1], kinds[k]))
+			kind = kinds[k];
+	if (!kind) {
+		p_err("a target is 'target { queue | topic | bus | http | udp } ADDRESS "
+		      "[id ID] ...'");
+		return EXIT_INVALID;
+	}
+	addr = id = argv[*i + 2];
+	*i += 2;
+	sb_adds(req, n ? ",{" : "{");
+	ctl_add_str(req, kind, addr, true);
+	for (bool more = true; more && *i + 2 < argc;) {
+		more = false;
+		for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+			const char *v = argv[*i + 2];
+
+			if (strcmp(argv[*i + 1], opts[k][0]))
+				continue;
+			more = true;
+			*i += 2;
+			if (!strcmp(opts[k][0], "id")) {
+				id = v;
+			} else if (!opts[k][1]) {
+				size_t len;
+				char *text = read_file(v, &len);
+
+				if (!text)
+					return EXIT_FAIL;
+				struct json_doc *doc = json_parse(text, len, true);
+
+				free(text);
+				if (json_doc_error(doc) ||
+				    json_doc_root(doc)->type != JSON_OBJECT) {
+					p_err("%s: %s", v,
+					      json_doc_error(doc) ? json_doc_error(doc)
+								  : "an input transformer is a "
+								    "JSON object");
+					json_doc_free(doc);
+					return EXIT_INVALID;
+				}
+				sb_adds(req, ",\"input_transformer\":");
+				json_write(req, json_doc_root(doc));
+				json_doc_free(doc);
+			} else if (!strcmp(opts[k][1], "retry_attempts") ||
+				   !strcmp(opts[k][1], "max_event_age")) {
+				if (strspn(v, "0123456789") != strlen(v) || !*v || strlen(v) > 9) {
+					p_err("%s is a whole number, not '%s'", opts[k][0], v);
+					return EXIT_INVALID;
+				}
+				sb_printf(req, ",\"%s\":%s", opts[k][1], v);
+			} else {
+				ctl_add_str(req, opts[k][1], v, false);
+			}
+			break;
+		}
+	}
+	char made[32], msg[200];
+
+	/* an address that is no valid id (a URL, HOST:PORT) gives "http-1", ... */
+	if (id == addr && bb_model_check_name("target", addr, msg, sizeof(msg))) {
+		snprintf(made, sizeof(made), "%s-%d", kind, n + 1);
+		id = made;
+	}
+	ctl_add_str(req, "id", id, false);
+	sb_addc(req, '}');
+	return EXIT_OK;
+}
+
 static int rule_add(int argc, char **argv)
 {
-	struct strbuf req = STRBUF_INIT;
+	struct strbuf req = STRBUF_INIT, opts = STRBUF_INIT;
 	const char *bus = NULL, *state = NULL;
 	char *pattern = NULL;
 	int n_targets = 0, rc = EXIT_INVALID;
@@ -222,9 +361,9 @@ static int rule_add(int argc, char **argv)
 		} else if (is_prefix(k, "state")) {
 			const char *v = argv[++i];
 
-			state = is_prefix(v, "enabled") ? "ENABLED"
+			state = is_prefix(v, "enabled")	   ? "ENABLED"
 				: is_prefix(v, "disabled") ? "DISABLED"
-							    : NULL;
+							   : NULL;
 			if (!state) {
 				p_err("state is enabled or disabled, not '%s'", v);
 				goto out;
@@ -242,40 +381,31 @@ static int rule_add(int argc, char **argv)
 				pattern = xstrndup(argv[i + 1], strlen(argv[i + 1]));
 				i++;
 			}
+		} else if (is_prefix(k, "description") || is_prefix(k, "schedule")) {
+			ctl_add_str(&opts, is_prefix(k, "description") ? "description" : "schedule",
+				    argv[++i], false);
 		} else if (is_prefix(k, "target")) {
-			if (!is_prefix(argv[i + 1], "queue") || i + 2 >= argc) {
-				p_err("a target is 'target queue QUEUE [id ID]'");
+			int r = target_arg(argc, argv, &i, &req, n_targets++);
+
+			if (r != EXIT_OK) {
+				rc = r;
 				goto out;
 			}
-			const char *q = argv[i + 2], *id = q;
-
-			const char *dlq = NULL;
-
-			i += 2;
-			/* target options, in any order: id ID, dlq QUEUE */
-			while (i + 2 < argc && (!strcmp(argv[i + 1], "id") ||
-						 !strcmp(argv[i + 1], "dlq"))) {
-				*(argv[i + 1][0] == 'i' ? &id : &dlq) = argv[i + 2];
-				i += 2;
-			}
-			sb_adds(&req, n_targets++ ? ",{" : "{");
-			ctl_add_str(&req, "id", id, true);
-			ctl_add_str(&req, "queue", q, false);
-			if (dlq)
-				ctl_add_str(&req, "dlq", dlq, false);
-			sb_addc(&req, '}');
 		} else {
 			p_err("rule add: unknown keyword '%s'", k);
 			goto out;
 		}
 	}
 	sb_addc(&req, ']');
-	if (!pattern) {
+	if (pattern) {
+		sb_adds(&req, ",\"pattern\":");
+		json_write_string(&req, pattern, strlen(pattern));
+	} else if (!opts.len) {
 		p_err("rule add: which pattern? (pattern file FILE | pattern JSON)");
 		goto out;
 	}
-	sb_adds(&req, ",\"pattern\":");
-	json_write_string(&req, pattern, strlen(pattern));
+	if (opts.len)
+		sb_add(&req, opts.buf, opts.len);
 	if (bus)
 		ctl_add_str(&req, "bus", bus, false);
 	if (state)
@@ -285,6 +415,7 @@ static int rule_add(int argc, char **argv)
 out:
 	free(pattern);
 	sb_free(&req);
+	sb_free(&opts);
 	return rc;
 }
 
@@ -379,7 +510,7 @@ static int rule_show(int argc, char **argv)
 	}
 	while (!bpf_map_get_next_key(nfd, prev, &next)) {
 		struct bpfbus_rule_name rn;
-		struct bpfbus_rule_stats st = {0};
+		struct bpfbus_rule_stats st = { 0 };
 
 		key = next;
 		prev = &key;
@@ -417,17 +548,17 @@ static int rule_show(int argc, char **argv)
 int do_rule(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
-		{"add", rule_add},
-		{"delete", rule_delete},
-		{"enable", rule_enable},
-		{"disable", rule_disable},
-		{"describe", rule_describe},
-		{"list", rule_list},
-		{"load", rule_load},
-		{"clear", rule_clear},
-		{"show", rule_show},
-		{"help", rule_help},
-		{NULL, NULL},
+		{ "add", rule_add },
+		{ "delete", rule_delete },
+		{ "enable", rule_enable },
+		{ "disable", rule_disable },
+		{ "describe", rule_describe },
+		{ "list", rule_list },
+		{ "load", rule_load },
+		{ "clear", rule_clear },
+		{ "show", rule_show },
+		{ "help", rule_help },
+		{ NULL, NULL },
 	};
 
 	return cmd_select(cmds, argc, argv, rule_help);

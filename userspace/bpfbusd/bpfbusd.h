@@ -39,13 +39,29 @@ struct bbd_iface {
 	struct bb_rx *rx;
 };
 
+struct eb_input;
+
+/* An http target's POST, connection to answer; the loop waits for it. */
+#define BBD_HTTP_TARGET_TIMEOUT_MS 2000
+
+/* A target as delivery needs it (routes.c, from the model's struct bb_target). */
+struct bbd_target {
+	int kind; /* enum bb_target_kind */
+	char *addr; /* queue, topic or bus name, http URL, udp HOST:PORT */
+	char *dlq; /* dead-letter queue (NULL: none) */
+	char *arn; /* TARGET_ARN of dead letters */
+	struct eb_input *input; /* NULL: the event as it is */
+	int retry_attempts, max_event_age_s; /* RetryPolicy */
+};
+
 /* A rule id of one compiled generation -> where its events go. */
 struct bbd_route {
 	uint32_t bus_id;
 	const char *name; /* "bus/rule" (owned by the ruleset) */
+	const char *rule_name; /* the part after the bus */
+	char *rule_arn;
 	int n_targets;
-	char *queues[BB_MAX_TARGETS];
-	char *dlqs[BB_MAX_TARGETS]; /* the targets' dead-letter queues (NULL: none) */
+	struct bbd_target t[BB_MAX_TARGETS];
 };
 
 struct bbd_routes {
@@ -65,6 +81,8 @@ struct bbd_counters {
 	uint64_t delivered; /* messages durably put into a target queue */
 	uint64_t delivery_failed; /* a target refused (no such queue, FIFO without group, ...) */
 	uint64_t dead_lettered; /* of those, put into the target's dead-letter queue */
+	uint64_t forwarded; /* events handed to bus, http and udp targets */
+	uint64_t not_forwarded; /* bus targets of events that came from a bus (one hop) */
 	uint64_t lost_commit; /* messages of rounds whose group commit failed */
 	uint64_t udp_dropped; /* socket receive-buffer overflows (SO_RXQ_OVFL) */
 	uint64_t rounds;
@@ -73,6 +91,7 @@ struct bbd_counters {
 };
 
 struct queue_store;
+struct queue_result;
 struct bbd_client;
 struct bbd_acks;
 struct http_api;
@@ -119,6 +138,13 @@ struct bbd {
 	struct http_api *api;
 	int wake_fd; /* eventfd: the listener made messages receivable */
 	int64_t clock_offset_ms; /* test.clock: the store's time runs this far ahead */
+	/*
+	 * Rule targets of kind topic: publish @msg to @topic (0, or -1 with
+	 * @res saying why). Set by the topic code when the daemon serves
+	 * topics; while NULL, topic targets are refused when they are put.
+	 */
+	int (*deliver_topic)(struct bbd *d, const char *topic, const char *msg, size_t len,
+			     struct queue_result *res);
 };
 
 /* routes.c: compile the model into the kernel tables and the routes. */
@@ -172,6 +198,13 @@ int bbd_sqs_request(struct bbd *d, const struct json_value *req, struct strbuf *
 		    int64_t *park_until);
 /* Model changes: save, then compile into the kernel. */
 int bbd_model_commit(struct bbd *d, char *err, size_t err_len);
+/* What PutTargets / PutRule check beyond the model's syntax; 0 or -1 with @err. */
+struct eb_error;
+int bbd_check_target(const struct bbd *d, const struct bb_target *t, struct eb_error *err);
+int bbd_check_rule(const struct bb_mbus *b, const struct bb_rule *r, struct eb_error *err);
+/* The account and region of ARNs (AWS's defaults when not configured). */
+const char *bbd_account(const struct bbd *d);
+const char *bbd_region(const struct bbd *d);
 
 /* http.c: the HTTP API (docs/api.md). Options are BBD_OPT_* getopt codes. */
 enum {

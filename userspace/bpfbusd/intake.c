@@ -13,6 +13,9 @@
 #define _GNU_SOURCE
 #include "bpfbusd.h"
 #include "datapath.h"
+#include "eb_transform.h"
+#include "http_post.h"
+#include "producer.h"
 #include "netlink.h"
 #include "queue.h"
 #include "ruleset.h"
@@ -26,6 +29,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define UDP_BATCH 64
@@ -40,6 +44,7 @@ struct event {
 	struct bb_wire_msg msg;
 	struct sockaddr_storage src; /* the producer (for acks) */
 	socklen_t src_len;
+	bool hop; /* put on this bus by a bus target: bus targets are not followed */
 };
 
 /* Round state: the group commit is opened by the first delivery. */
@@ -49,6 +54,7 @@ struct round {
 	bool txn;
 	bool doomed;
 	uint64_t stored; /* messages put in this round */
+	int64_t now_ms; /* the round's ingestion time (input transformers) */
 };
 
 static int open_txn(struct round *rd)
@@ -65,68 +71,163 @@ static int open_txn(struct round *rd)
 	return 0;
 }
 
+/* Why a delivery failed: ERROR_CODE and ERROR_MESSAGE of its dead letter. */
+struct failure {
+	char code[64];
+	char message[1024];
+};
+
 /*
  * What a target refused goes to its dead-letter queue, with EventBridge's
  * message attributes saying why (ERROR_CODE, ERROR_MESSAGE, RULE_ARN,
  * TARGET_ARN). Returns true when it was stored there.
  */
-static bool dead_letter(struct round *rd, const struct bbd_route *r, int t,
-			const struct queue_send_entry *refused, const struct queue_result *why)
+static bool dead_letter(struct round *rd, const struct bbd_route *r, const struct bbd_target *t,
+			const struct queue_send_entry *refused, const struct failure *why)
 {
-	char rule_arn[600], target_arn[300];
-	const char *slash = strrchr(r->name, '/');
-	size_t bus_len = slash ? (size_t)(slash - r->name) : 0;
 	struct queue_send_entry e = *refused;
 	struct queue_send_result out;
 	struct queue_result res;
-
-	/* arn:aws:events:REGION:ACCOUNT:rule/NAME (rule/BUS/NAME off the default bus),
-	 * REGION:ACCOUNT as in the store's queue ARNs (arn:aws:sqs:REGION:ACCOUNT:NAME) */
-	queue_arn(rd->d->store, r->queues[t], target_arn, sizeof(target_arn));
-	const char *ra = target_arn + strlen("arn:aws:sqs:"), *end = strrchr(target_arn, ':');
-	bool dflt = bus_len == strlen(BB_DEFAULT_BUS) && !strncmp(r->name, BB_DEFAULT_BUS, bus_len);
-
-	snprintf(rule_arn, sizeof(rule_arn), "arn:aws:events:%.*s:rule/%s",
-		 end > ra ? (int)(end - ra) : 0, ra, dflt && slash ? slash + 1 : r->name);
-	const char *code = queue_err_type(why->code);
 	struct queue_msg_attr attrs[] = {
-		{ "ERROR_CODE", "String", code, strlen(code) },
+		{ "ERROR_CODE", "String", why->code, strlen(why->code) },
 		{ "ERROR_MESSAGE", "String", why->message, strlen(why->message) },
-		{ "RULE_ARN", "String", rule_arn, strlen(rule_arn) },
-		{ "TARGET_ARN", "String", target_arn, strlen(target_arn) },
+		{ "RULE_ARN", "String", r->rule_arn, strlen(r->rule_arn) },
+		{ "TARGET_ARN", "String", t->arn, strlen(t->arn) },
 	};
 
+	if (open_txn(rd))
+		return false;
 	e.attrs = attrs;
 	e.nattrs = 4;
-	if (queue_send(rd->d->store, r->dlqs[t], &e, &out, &res) == 0) {
+	if (queue_send(rd->d->store, t->dlq, &e, &out, &res) == 0) {
 		rd->stored++;
 		rd->d->cnt.dead_lettered++;
 		return true;
 	}
 	if (res.code == QE_INTERNAL_ERROR)
 		rd->doomed = true;
-	log_debug("dead-letter queue %s refused too: %s", r->dlqs[t], res.message);
+	log_debug("dead-letter queue %s refused too: %s", t->dlq, res.message);
 	return false;
 }
 
-/* Returns false when the target refused the message. */
-static bool deliver(struct round *rd, const struct bbd_route *r, int t, const struct event *ev)
+static bool to_queue(struct round *rd, const struct bbd_target *t, const struct queue_send_entry *e,
+		     struct failure *why)
 {
-	const char *queue = r->queues[t];
-	char group[BPFBUS_WIRE_MAX_GROUP + 1], dedup[BPFBUS_WIRE_MAX_DEDUP + 1];
+	struct queue_send_result out;
+	struct queue_result res;
+
+	if (open_txn(rd)) {
+		snprintf(why->code, sizeof(why->code), "InternalError");
+		snprintf(why->message, sizeof(why->message),
+			 "the store cannot begin a transaction");
+		return false;
+	}
+	if (queue_send(rd->d->store, t->addr, e, &out, &res) == 0) {
+		rd->stored++;
+		return true;
+	}
+	if (res.code == QE_INTERNAL_ERROR)
+		rd->doomed = true;
+	snprintf(why->code, sizeof(why->code), "%s", queue_err_type(res.code));
+	snprintf(why->message, sizeof(why->message), "%s", res.message);
+	return false;
+}
+
+static bool to_topic(struct round *rd, const struct bbd_target *t, const char *body, size_t len,
+		     struct failure *why)
+{
+	struct queue_result res = { 0 };
+
+	if (rd->d->deliver_topic && !open_txn(rd) &&
+	    rd->d->deliver_topic(rd->d, t->addr, body, len, &res) == 0)
+		return true;
+	snprintf(why->code, sizeof(why->code), "%s",
+		 rd->d->deliver_topic ? queue_err_type(res.code) : "ResourceNotFound");
+	snprintf(why->message, sizeof(why->message), "%s",
+		 rd->d->deliver_topic ? res.message : "this bpfbusd serves no topics");
+	return false;
+}
+
+static bool to_http(const struct bbd_target *t, const char *body, size_t len, struct failure *why)
+{
+	struct http_post_req req = { .url = t->addr,
+				     .content_type = "application/json; charset=utf-8",
+				     .body = body,
+				     .len = len,
+				     .timeout_ms = BBD_HTTP_TARGET_TIMEOUT_MS };
+	char err[300];
+	int status = http_post(&req, err, sizeof(err));
+
+	if (status >= 200 && status < 300)
+		return true;
+	snprintf(why->code, sizeof(why->code), "SDK_CLIENT_ERROR");
+	if (status < 0)
+		snprintf(why->message, sizeof(why->message), "%s", err);
+	else
+		snprintf(why->message, sizeof(why->message), "%.300s answered HTTP %d", t->addr,
+			 status);
+	return false;
+}
+
+/* The input as a wire v1 event datagram on the event's own bus name. */
+static bool to_udp(struct round *rd, const struct bbd_target *t, const struct event *ev,
+		   const char *body, size_t len, struct failure *why)
+{
+	static uint8_t buf[BPFBUS_WIRE_MAX_PAYLOAD + 1];
+	struct bb_wire_msg m = { .kind = BPFBUS_WIRE_KIND_EVENT,
+				 .name = ev->msg.name,
+				 .name_len = ev->msg.name_len,
+				 .body = body,
+				 .body_len = len };
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char err[200];
+	long n;
+
+	snprintf(why->code, sizeof(why->code), "SDK_CLIENT_ERROR");
+	if (bb_parse_hostport(t->addr, 0, &ss, &sl, err, sizeof(err))) {
+		snprintf(why->message, sizeof(why->message), "%s", err);
+		return false;
+	}
+	n = bb_wire_encode(&m, buf, sizeof(buf));
+	if (n < 0) {
+		snprintf(why->message, sizeof(why->message), "cannot encode the event: %s",
+			 bb_wire_strerror((int)-n));
+		return false;
+	}
+	/* from the slow-path socket: a receiving gateway sees our port */
+	int fd = ss.ss_family == AF_INET6 ? rd->d->udp6_fd : rd->d->udp_fd;
+
+	if (fd < 0 || sendto(fd, buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) != n) {
+		snprintf(why->message, sizeof(why->message), "cannot send to %s: %s", t->addr,
+			 strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* Bus targets met while fanning out one event: routed once that is done. */
+struct hops {
+	uint32_t bus[BB_MAX_TARGETS * 8];
+	int n;
+};
+
+/* Deliver to target @t of rule @r; false when it refused. */
+static bool deliver(struct round *rd, const struct bbd_route *r, int ti, const struct event *ev,
+		    struct hops *hops)
+{
+	const struct bbd_target *t = &r->t[ti];
 	const struct bb_wire_msg *m = &ev->msg;
+	char group[BPFBUS_WIRE_MAX_GROUP + 1], dedup[BPFBUS_WIRE_MAX_DEDUP + 1];
+	struct strbuf in = STRBUF_INIT;
 	struct queue_send_entry e = {
 		.body = m->body,
 		.body_len = m->body_len,
 		.delay_seconds = QUEUE_DELAY_UNSET,
 	};
-	struct queue_send_result out;
-	struct queue_result res;
+	struct failure why = { "", "" };
+	bool ok = false;
 
-	if (open_txn(rd)) {
-		rd->d->cnt.delivery_failed++;
-		return false;
-	}
 	if (m->group_len) {
 		snprintf(group, sizeof(group), "%.*s", (int)m->group_len, m->group);
 		e.group_id = group;
@@ -135,17 +236,70 @@ static bool deliver(struct round *rd, const struct bbd_route *r, int t, const st
 		snprintf(dedup, sizeof(dedup), "%.*s", (int)m->dedup_len, m->dedup);
 		e.dedup_id = dedup;
 	}
-	if (queue_send(rd->d->store, queue, &e, &out, &res) == 0) {
-		rd->stored++;
+	if (t->input) {
+		struct eb_input_ctx ctx = { r->rule_arn, r->rule_name, rd->now_ms };
+		struct eb_error err;
+
+		if (eb_input_apply(t->input, m->body, m->body_len, &ctx, &in, &err)) {
+			snprintf(why.code, sizeof(why.code), "%s", err.code);
+			snprintf(why.message, sizeof(why.message), "%s", err.message);
+			goto failed;
+		}
+	}
+	const char *body = t->input ? in.buf : m->body;
+	size_t len = t->input ? in.len : m->body_len;
+
+	switch (t->kind) {
+	case BB_TARGET_QUEUE: {
+		struct queue_send_entry qe = e;
+
+		qe.body = body;
+		qe.body_len = len;
+		ok = to_queue(rd, t, &qe, &why);
+		break;
+	}
+	case BB_TARGET_TOPIC:
+		ok = to_topic(rd, t, body, len, &why);
+		break;
+	case BB_TARGET_BUS: {
+		struct bpfbus_bus kb;
+
+		if (ev->hop) { /* EventBridge: no third bus */
+			rd->d->cnt.not_forwarded++;
+			sb_free(&in);
+			return true;
+		}
+		ok = !bb_bus_find(rd->d->busfd, t->addr, &kb) && kb.kind == BPFBUS_BUS_EVENT;
+		if (ok && hops->n < (int)(sizeof(hops->bus) / sizeof(hops->bus[0])))
+			hops->bus[hops->n++] = kb.id;
+		if (!ok) {
+			snprintf(why.code, sizeof(why.code), "ResourceNotFoundException");
+			snprintf(why.message, sizeof(why.message), "Event bus %s does not exist.",
+				 t->addr);
+		}
+		break;
+	}
+	case BB_TARGET_HTTP:
+		ok = to_http(t, body, len, &why);
+		break;
+	case BB_TARGET_UDP:
+		ok = to_udp(rd, t, ev, body, len, &why);
+		break;
+	}
+	if (ok) {
+		if (t->kind != BB_TARGET_QUEUE)
+			rd->d->cnt.forwarded++;
+		sb_free(&in);
 		return true;
 	}
-	if (res.code == QE_INTERNAL_ERROR)
-		rd->doomed = true;
+failed:
+	sb_free(&in);
 	rd->d->cnt.delivery_failed++;
-	log_debug("delivery to queue %s failed: %s: %s", queue, queue_err_type(res.code),
-		  res.message);
-	if (r->dlqs[t] && res.code != QE_INTERNAL_ERROR)
-		dead_letter(rd, r, t, &e, &res);
+	log_debug("rule %s: delivery to %s %s failed: %s: %s", r->name,
+		  bb_target_kind_name(t->kind), t->addr, why.code, why.message);
+	/* the dead letter is the event itself, as EventBridge sends it */
+	if (t->dlq && !rd->doomed)
+		dead_letter(rd, r, t, &e, &why);
 	return false;
 }
 
@@ -163,13 +317,56 @@ static void ack(struct round *rd, const struct event *ev, enum bpfbus_ack_status
 			      ev->msg.producer_id, ev->msg.seq, status);
 }
 
+/*
+ * Deliver @ev to every target of the rules @ids of its bus (the kernel's,
+ * else the userspace matcher's); events put on a bus by a bus target are
+ * matched again there. -1: not a JSON object; else whether a target failed.
+ * *@matched counts the rules of its bus.
+ */
+static int fan_out(struct round *rd, const struct event *ev, const struct bbd_routes *rt,
+		   const uint32_t *ids, int n, int *matched)
+{
+	struct hops hops = { .n = 0 };
+	bool failed = false;
+
+	if (!ids) {
+		struct bb_error e;
+
+		n = bb_match_event(rt->mctx, ev->msg.body, ev->msg.body_len, &ids, &e);
+		if (n < 0) {
+			log_debug("bus %u: event is not a JSON object: %s", ev->bus_id, e.msg);
+			return -1;
+		}
+		rd->d->cnt.verified++;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct bbd_route *r = ids[i] < rt->c.n_rules ? &rt->r[ids[i]] : NULL;
+
+		if (!r || r->bus_id != ev->bus_id)
+			continue;
+		(*matched)++;
+		for (int t = 0; t < r->n_targets; t++)
+			failed |= !deliver(rd, r, t, ev, &hops);
+	}
+	/* after the loop: matching again reuses the matcher's id buffer */
+	for (int h = 0; h < hops.n; h++) {
+		struct event next = *ev;
+		const struct bbd_routes *live = bbd_routes_for(rd->d, rd->d->live_gen);
+		int m = 0;
+
+		next.bus_id = hops.bus[h];
+		next.hop = true;
+		if (live && fan_out(rd, &next, live, NULL, 0, &m) > 0)
+			failed = true;
+	}
+	return failed;
+}
+
 /* Deliver @ev to every target of every rule of its bus it matches. */
 static void route(struct round *rd, const struct event *ev)
 {
 	struct bbd *d = rd->d;
 	const struct bbd_routes *rt = ev->kernel_rt;
-	const uint32_t *ids = ev->ids;
-	int n = (int)ev->n_ids;
 
 	d->cnt.events++;
 	if (wants_ack(ev)) {
@@ -189,34 +386,20 @@ static void route(struct round *rd, const struct event *ev)
 		}
 	}
 	if (!rt) {
-		struct bb_error e;
-
 		rt = bbd_routes_for(d, d->live_gen);
 		if (!rt) {
 			d->cnt.unmatched++;
 			ack(rd, ev, BPFBUS_ACK_STORED);
 			return;
 		}
-		n = bb_match_event(rt->mctx, ev->msg.body, ev->msg.body_len, &ids, &e);
-		if (n < 0) {
-			d->cnt.malformed++;
-			log_debug("bus %u: event is not a JSON object: %s", ev->bus_id, e.msg);
-			ack(rd, ev, BPFBUS_ACK_REJECTED);
-			return;
-		}
-		d->cnt.verified++;
 	}
 	int matched = 0;
-	bool failed = false;
+	int failed = fan_out(rd, ev, rt, ev->kernel_rt ? ev->ids : NULL, (int)ev->n_ids, &matched);
 
-	for (int i = 0; i < n; i++) {
-		const struct bbd_route *r = ids[i] < rt->c.n_rules ? &rt->r[ids[i]] : NULL;
-
-		if (!r || r->bus_id != ev->bus_id)
-			continue;
-		matched++;
-		for (int t = 0; t < r->n_targets; t++)
-			failed |= !deliver(rd, r, t, ev);
+	if (failed < 0) {
+		d->cnt.malformed++;
+		ack(rd, ev, BPFBUS_ACK_REJECTED);
+		return;
 	}
 	if (!matched)
 		d->cnt.unmatched++;
@@ -480,6 +663,10 @@ int bbd_intake_round(struct bbd *d)
 {
 	struct round rd = { .d = d };
 	struct queue_result res;
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	rd.now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 
 	for (int i = 0; i < d->n_ifaces && rd.events < d->round_budget; i++) {
 		if (!d->ifaces[i].rx)

@@ -7,6 +7,7 @@
  */
 #include "bpfbusd.h"
 #include "datapath.h"
+#include "eb_schedule.h"
 #include "json.h"
 #include "strbuf.h"
 #include "wire.h"
@@ -224,23 +225,43 @@ static void write_rule(struct strbuf *out, const struct bb_mbus *b, const struct
 	add_str(out, "bus", b->name, false);
 	add_str(out, "name", r->name, true);
 	add_str(out, "state", r->enabled ? "ENABLED" : "DISABLED", true);
-	add_str(out, "pattern", r->pattern, true);
+	if (r->pattern)
+		add_str(out, "pattern", r->pattern, true);
+	if (r->schedule)
+		add_str(out, "schedule", r->schedule, true);
+	if (r->description)
+		add_str(out, "description", r->description, true);
 	sb_adds(out, ",\"targets\":[");
 	for (int t = 0; t < r->n_targets; t++) {
-		sb_adds(out, t ? ",{" : "{");
-		add_str(out, "id", r->targets[t].id, false);
-		add_str(out, "queue", r->targets[t].queue, true);
-		if (r->targets[t].dlq)
-			add_str(out, "dlq", r->targets[t].dlq, true);
-		sb_addc(out, '}');
+		if (t)
+			sb_addc(out, ',');
+		bb_target_to_json(&r->targets[t], out);
 	}
-	sb_adds(out, "]}");
+	sb_addc(out, ']');
+	bb_tags_to_json(&r->tags, out);
+	sb_addc(out, '}');
 }
 
-/* "targets": [{"id": ..., "queue": ...}] into @r (pointers into the request). */
-static int parse_targets(const struct json_value *req, struct bb_rule *r, struct strbuf *out)
+int bbd_check_target(const struct bbd *d, const struct bb_target *t, struct eb_error *err)
+{
+	if (bb_target_check(t, err))
+		return -1;
+	if (t->kind == BB_TARGET_TOPIC && !d->deliver_topic) {
+		eb_error_set(err, "ValidationException",
+			     "Target %s: topic targets need the daemon's topic store, which this "
+			     "bpfbusd does not serve yet.",
+			     t->id);
+		return -1;
+	}
+	return 0;
+}
+
+/* "targets": [{"id": ..., "queue": ...}, ...] into @r (owned: free with rule_targets_free). */
+static int parse_targets(struct bbd *d, const struct json_value *req, struct bb_rule *r,
+			 struct strbuf *out)
 {
 	const struct json_value *jt = json_get(req, "targets");
+	struct eb_error e;
 	char msg[300];
 
 	if (!jt)
@@ -254,24 +275,63 @@ static int parse_targets(const struct json_value *req, struct bb_rule *r, struct
 			    BB_MAX_TARGETS),
 		       -1;
 	for (size_t i = 0; i < jt->u.arr.n; i++) {
-		const struct json_value *o = jt->u.arr.items[i];
 		struct bb_target *t = &r->targets[i];
 
-		if (o->type != JSON_OBJECT)
-			return fail(out, E_VALIDATION,
-				    "each target is {\"id\": ID, \"queue\": NAME}"),
-			       -1;
-		if (need_str(o, "id", (const char **)&t->id, out) ||
-		    need_str(o, "queue", (const char **)&t->queue, out) ||
-		    arg_str(o, "dlq", (const char **)&t->dlq, out))
-			return -1;
-		if (bb_model_check_name("target", t->id, msg, sizeof(msg)))
+		if (bb_target_from_json(jt->u.arr.items[i], t, msg, sizeof(msg)))
 			return fail(out, E_VALIDATION, "%s", msg), -1;
+		r->n_targets++;
+		if (bbd_check_target(d, t, &e))
+			return fail(out, e.code, "%s", e.message), -1;
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(r->targets[j].id, t->id))
 				return fail(out, E_VALIDATION, "target id %s appears twice", t->id),
 				       -1;
-		r->n_targets++;
+	}
+	return 0;
+}
+
+static void rule_targets_free(struct bb_rule *r)
+{
+	for (int i = 0; i < r->n_targets; i++)
+		bb_target_free(&r->targets[i]);
+	r->n_targets = 0;
+}
+
+int bbd_check_rule(const struct bb_mbus *b, const struct bb_rule *r, struct eb_error *err)
+{
+	char msg[1200];
+	struct eb_schedule sched;
+
+	if (bb_model_check_name("rule", r->name, msg, sizeof(msg))) {
+		eb_error_set(err, E_VALIDATION, "%s", msg);
+		return -1;
+	}
+	if (!r->pattern && !r->schedule) {
+		eb_error_set(err, E_VALIDATION,
+			     "Parameter(s) EventPattern or ScheduleExpression must be specified.");
+		return -1;
+	}
+	if (r->pattern &&
+	    bb_model_check_pattern(r->pattern, strlen(r->pattern), msg, sizeof(msg))) {
+		eb_error_set(err, E_PATTERN, "%s", msg);
+		return -1;
+	}
+	if (r->schedule) {
+		if (strcmp(b->name, BB_DEFAULT_BUS)) {
+			eb_error_set(err, E_VALIDATION,
+				     "ScheduleExpression is supported only on the default event "
+				     "bus.");
+			return -1;
+		}
+		if (eb_schedule_parse(r->schedule, &sched, err))
+			return -1;
+	}
+	if (r->description && strlen(r->description) > 512) {
+		eb_error_set(err, E_VALIDATION,
+			     "1 validation error detected: Value at 'description' failed to "
+			     "satisfy constraint: Member must have length less than or equal to "
+			     "512");
+		return -1;
 	}
 	return 0;
 }
@@ -282,19 +342,23 @@ static int rule_put(struct bbd *d, const struct json_value *req, struct strbuf *
 	struct bb_mbus *b = req_bus(d, req, out);
 	struct bb_rule r = { .enabled = true };
 	const char *state;
-	char msg[1200];
+	struct eb_error e;
 
 	if (!b || need_str(req, "name", (const char **)&r.name, out) ||
-	    need_str(req, "pattern", (const char **)&r.pattern, out) ||
-	    arg_str(req, "state", &state, out) || parse_targets(req, &r, out))
-		return 0;
-	if (state && strcmp(state, "ENABLED") && strcmp(state, "DISABLED"))
-		return fail(out, E_VALIDATION, "state is ENABLED or DISABLED, not '%s'", state);
+	    arg_str(req, "pattern", (const char **)&r.pattern, out) ||
+	    arg_str(req, "schedule", (const char **)&r.schedule, out) ||
+	    arg_str(req, "description", (const char **)&r.description, out) ||
+	    arg_str(req, "state", &state, out) || parse_targets(d, req, &r, out))
+		goto out;
+	if (state && strcmp(state, "ENABLED") && strcmp(state, "DISABLED")) {
+		fail(out, E_VALIDATION, "state is ENABLED or DISABLED, not '%s'", state);
+		goto out;
+	}
 	r.enabled = !state || !strcmp(state, "ENABLED");
-	if (bb_model_check_name("rule", r.name, msg, sizeof(msg)))
-		return fail(out, E_VALIDATION, "%s", msg);
-	if (bb_model_check_pattern(r.pattern, strlen(r.pattern), msg, sizeof(msg)))
-		return fail(out, E_PATTERN, "%s", msg);
+	if (bbd_check_rule(b, &r, &e)) {
+		fail(out, e.code, "%s", e.message);
+		goto out;
+	}
 
 	struct strbuf snap = STRBUF_INIT;
 
@@ -309,6 +373,8 @@ static int rule_put(struct bbd *d, const struct json_value *req, struct strbuf *
 			 r.enabled ? "enabled" : "disabled", r.n_targets);
 	}
 	sb_free(&snap);
+out:
+	rule_targets_free(&r);
 	return 0;
 }
 
@@ -445,6 +511,8 @@ static int status(struct bbd *d, struct strbuf *out)
 	C(delivered);
 	C(delivery_failed);
 	C(dead_lettered);
+	C(forwarded);
+	C(not_forwarded);
 	C(lost_commit);
 	C(udp_dropped);
 	C(rounds);

@@ -6,6 +6,8 @@
  */
 #include "bpfbusd.h"
 #include "datapath.h"
+#include "eb_transform.h"
+#include "queue.h"
 #include "ruleset.h"
 #include "strbuf.h"
 
@@ -15,11 +17,21 @@
 #include <string.h>
 #include <unistd.h>
 
+static void route_free(struct bbd_route *r)
+{
+	for (int i = 0; i < r->n_targets; i++) {
+		free(r->t[i].addr);
+		free(r->t[i].dlq);
+		free(r->t[i].arn);
+		eb_input_free(r->t[i].input);
+	}
+	free(r->rule_arn);
+}
+
 static void routes_free(struct bbd_routes *rt)
 {
 	for (size_t i = 0; rt->r && i < rt->c.n_rules; i++)
-		for (int t = 0; t < rt->r[i].n_targets; t++)
-			free(rt->r[i].queues[t]), free(rt->r[i].dlqs[t]);
+		route_free(&rt->r[i]);
 	free(rt->r);
 	bb_match_ctx_free(rt->mctx);
 	bb_compiled_free(&rt->c);
@@ -39,18 +51,68 @@ const struct bbd_routes *bbd_routes_for(const struct bbd *d, uint32_t gen)
 	return gen && rt->c.rs && rt->c.gen == gen ? rt : NULL;
 }
 
-/* The model rule behind compiled name "bus/rule" (rule names have no '/'). */
-static const struct bb_rule *model_rule(const struct bb_model *m, const char *full)
+const char *bbd_account(const struct bbd *d)
 {
-	const char *slash = strrchr(full, '/');
+	return d->account_id ? d->account_id : "000000000000";
+}
 
-	if (!slash)
-		return NULL;
-	char *bus = xstrndup(full, (size_t)(slash - full));
-	const struct bb_mbus *b = bb_model_bus(m, bus);
+const char *bbd_region(const struct bbd *d)
+{
+	return d->region ? d->region : "us-east-1";
+}
 
-	free(bus);
-	return b ? bb_model_rule(b, slash + 1) : NULL;
+/* The ARN a target is known by (TARGET_ARN of its dead letters). */
+static char *target_arn(const struct bbd *d, const struct bb_target *mt)
+{
+	char buf[BB_TARGET_ADDR_MAX + 128];
+
+	switch (mt->kind) {
+	case BB_TARGET_QUEUE:
+		queue_arn(d->store, mt->addr, buf, sizeof(buf));
+		break;
+	case BB_TARGET_TOPIC:
+		snprintf(buf, sizeof(buf), "arn:aws:sns:%s:%s:%s", bbd_region(d), bbd_account(d),
+			 mt->addr);
+		break;
+	case BB_TARGET_BUS:
+		eb_bus_arn(buf, sizeof(buf), bbd_region(d), bbd_account(d), mt->addr);
+		break;
+	case BB_TARGET_UDP:
+		snprintf(buf, sizeof(buf), "udp://%s", mt->addr);
+		break;
+	default:
+		snprintf(buf, sizeof(buf), "%s", mt->addr);
+	}
+	return xstrndup(buf, strlen(buf));
+}
+
+/* Rule @mr of bus @bus as delivery needs it. */
+static void route_fill(struct bbd *d, struct bbd_route *r, const char *bus,
+		       const struct bb_rule *mr)
+{
+	char arn[BB_RULE_NAME_MAX * 3 + 128];
+	struct eb_error e;
+
+	eb_rule_arn(arn, sizeof(arn), bbd_region(d), bbd_account(d), bus, mr->name);
+	r->rule_arn = xstrndup(arn, strlen(arn));
+	for (int i = 0; i < mr->n_targets; i++) {
+		const struct bb_target *mt = &mr->targets[i];
+		struct bbd_target *t = &r->t[r->n_targets];
+
+		/* checked when put: an input that no longer compiles is a damaged file */
+		if (bb_target_input(mt, &t->input, &e)) {
+			log_err("rule %s, target %s: %s; the target is skipped", r->name, mt->id,
+				e.message);
+			continue;
+		}
+		t->kind = mt->kind;
+		t->addr = xstrndup(mt->addr, strlen(mt->addr));
+		t->dlq = mt->dlq ? xstrndup(mt->dlq, strlen(mt->dlq)) : NULL;
+		t->arn = target_arn(d, mt);
+		t->retry_attempts = mt->retry_attempts;
+		t->max_event_age_s = mt->max_event_age_s;
+		r->n_targets++;
+	}
 }
 
 int bbd_routes_reload(struct bbd *d, char *err, size_t err_len)
@@ -63,17 +125,19 @@ int bbd_routes_reload(struct bbd *d, char *err, size_t err_len)
 	rt.r = xcalloc(rt.c.n_rules ? rt.c.n_rules : 1, sizeof(*rt.r));
 	for (size_t i = 0; i < rt.c.n_rules; i++) {
 		struct bbd_route *r = &rt.r[i];
-		const struct bb_rule *mr;
 
 		r->bus_id = rt.c.rule_bus[i];
 		r->name = bb_ruleset_rule_name(rt.c.rs, (uint32_t)i);
-		mr = model_rule(&d->model, r->name);
-		for (int t = 0; mr && t < mr->n_targets; t++) {
-			const struct bb_target *mt = &mr->targets[t];
+		/* the model rule behind compiled name "bus/rule" (rule names have no '/') */
+		const char *slash = strrchr(r->name, '/');
+		char *bus = slash ? xstrndup(r->name, (size_t)(slash - r->name)) : NULL;
+		const struct bb_mbus *b = bus ? bb_model_bus(&d->model, bus) : NULL;
+		const struct bb_rule *mr = b ? bb_model_rule(b, slash + 1) : NULL;
 
-			r->dlqs[r->n_targets] = mt->dlq ? xstrndup(mt->dlq, strlen(mt->dlq)) : NULL;
-			r->queues[r->n_targets++] = xstrndup(mt->queue, strlen(mt->queue));
-		}
+		r->rule_name = slash ? slash + 1 : r->name;
+		if (mr)
+			route_fill(d, r, bus, mr);
+		free(bus);
 	}
 	rt.mctx = bb_match_ctx_new(rt.c.rs);
 	routes_free(&d->routes[rt.c.gen & 1]);

@@ -131,3 +131,17 @@ int eb_time_parse(const char *s, size_t len, int64_t *epoch_ms)
 	*epoch_ms = ((days * 86400 + h * 3600 + mi * 60 + sec) - off_s) * 1000 + ms;
 	return 0;
 }
+
+void eb_rule_arn(char *buf, size_t cap, const char *region, const char *account, const char *bus,
+		 const char *rule)
+{
+	if (!strcmp(bus, EB_DEFAULT_BUS))
+		snprintf(buf, cap, "arn:aws:events:%s:%s:rule/%s", region, account, rule);
+	else
+		snprintf(buf, cap, "arn:aws:events:%s:%s:rule/%s/%s", region, account, bus, rule);
+}
+
+void eb_bus_arn(char *buf, size_t cap, const char *region, const char *account, const char *bus)
+{
+	snprintf(buf, cap, "arn:aws:events:%s:%s:event-bus/%s", region, account, bus);
+}

@@ -38,6 +38,16 @@ void eb_time_format(int64_t epoch_s, char out[EB_TIME_LEN]);
  */
 int eb_time_parse(const char *s, size_t len, int64_t *epoch_ms);
 
+/*
+ * EventBridge's ARNs: arn:aws:events:REGION:ACCOUNT:rule/NAME for a rule of
+ * the default bus, rule/BUS/NAME for a rule of another, event-bus/NAME for a
+ * bus. Truncated to @cap like snprintf.
+ */
+#define EB_DEFAULT_BUS "default"
+void eb_rule_arn(char *buf, size_t cap, const char *region, const char *account, const char *bus,
+		 const char *rule);
+void eb_bus_arn(char *buf, size_t cap, const char *region, const char *account, const char *bus);
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
 int64_t eb_days_from_civil(int64_t y, unsigned m, unsigned d);
 

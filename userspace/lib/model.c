@@ -23,11 +23,11 @@ static void rule_free(struct bb_rule *r)
 {
 	free(r->name);
 	free(r->pattern);
-	for (int i = 0; i < r->n_targets; i++) {
-		free(r->targets[i].id);
-		free(r->targets[i].queue);
-		free(r->targets[i].dlq);
-	}
+	free(r->schedule);
+	free(r->description);
+	bb_tags_free(&r->tags);
+	for (int i = 0; i < r->n_targets; i++)
+		bb_target_free(&r->targets[i]);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -37,6 +37,8 @@ static void bus_free(struct bb_mbus *b)
 		rule_free(&b->rules[i]);
 	free(b->rules);
 	free(b->name);
+	free(b->description);
+	bb_tags_free(&b->tags);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -97,17 +99,14 @@ void bb_model_remove_rule(struct bb_mbus *b, struct bb_rule *r)
 
 static char *dup_s(const char *s)
 {
-	return xstrndup(s, strlen(s));
+	return s ? xstrndup(s, strlen(s)) : NULL;
 }
 
 static void copy_targets(struct bb_rule *dst, const struct bb_rule *src)
 {
 	dst->n_targets = src->n_targets;
-	for (int i = 0; i < src->n_targets; i++) {
-		dst->targets[i].id = dup_s(src->targets[i].id);
-		dst->targets[i].queue = dup_s(src->targets[i].queue);
-		dst->targets[i].dlq = src->targets[i].dlq ? dup_s(src->targets[i].dlq) : NULL;
-	}
+	for (int i = 0; i < src->n_targets; i++)
+		bb_target_copy(&dst->targets[i], &src->targets[i]);
 }
 
 struct bb_rule *bb_model_put_rule(struct bb_mbus *b, const struct bb_rule *r, bool keep_targets)
@@ -116,11 +115,14 @@ struct bb_rule *bb_model_put_rule(struct bb_mbus *b, const struct bb_rule *r, bo
 
 	nr.name = dup_s(r->name);
 	nr.pattern = dup_s(r->pattern);
+	nr.schedule = dup_s(r->schedule);
+	nr.description = dup_s(r->description);
 	nr.enabled = r->enabled;
 	if (old && keep_targets && !r->n_targets)
 		copy_targets(&nr, old);
 	else
 		copy_targets(&nr, r);
+	bb_tags_copy(&nr.tags, old && !r->tags.n ? &old->tags : &r->tags);
 	if (old) {
 		rule_free(old);
 		*old = nr;
@@ -184,7 +186,9 @@ int bb_model_set_rulefile(struct bb_mbus *b, const char *text, size_t len, char 
 		}
 	}
 	/* new rules first (keeping targets of same-named ones), then the swap */
-	struct bb_mbus nb = { .name = b->name, .kind = b->kind };
+	struct bb_mbus nb = {
+		.name = b->name, .kind = b->kind, .description = b->description, .tags = b->tags
+	};
 
 	for (size_t i = 0; i < rf.n; i++) {
 		struct bb_rule r = { .name = rf.rules[i].name,
@@ -193,17 +197,30 @@ int bb_model_set_rulefile(struct bb_mbus *b, const char *text, size_t len, char 
 		struct bb_rule *old = bb_model_rule(b, r.name);
 		struct bb_rule *nr = bb_model_put_rule(&nb, &r, false);
 
-		if (old)
+		if (old) {
 			copy_targets(nr, old);
+			bb_tags_copy(&nr->tags, &old->tags);
+		}
 	}
 	rulefile_free(&rf);
-	b->name = NULL; /* now nb's */
+	/* name, description and tags are now nb's */
+	b->name = b->description = NULL;
+	memset(&b->tags, 0, sizeof(b->tags));
 	bus_free(b);
 	*b = nb;
 	return 0;
 }
 
 /* ---- the file --------------------------------------------------------- */
+
+/* ,"key":"value" when @val is set. */
+static void opt_str_out(struct strbuf *sb, const char *key, const char *val)
+{
+	if (!val)
+		return;
+	sb_printf(sb, ",\"%s\":", key);
+	json_write_string(sb, val, strlen(val));
+}
 
 void bb_model_to_json(const struct bb_model *m, struct strbuf *sb)
 {
@@ -213,29 +230,25 @@ void bb_model_to_json(const struct bb_model *m, struct strbuf *sb)
 
 		sb_adds(sb, i ? ",\n{\"name\":" : "\n{\"name\":");
 		json_write_string(sb, b->name, strlen(b->name));
-		sb_printf(sb, ",\"kind\":\"%s\",\"rules\":[",
-			  b->kind == BPFBUS_BUS_TOPIC ? "topic" : "event");
+		sb_printf(sb, ",\"kind\":\"%s\"", b->kind == BPFBUS_BUS_TOPIC ? "topic" : "event");
+		opt_str_out(sb, "description", b->description);
+		bb_tags_to_json(&b->tags, sb);
+		sb_adds(sb, ",\"rules\":[");
 		for (size_t j = 0; j < b->n_rules; j++) {
 			const struct bb_rule *r = &b->rules[j];
 
 			sb_adds(sb, j ? ",\n {\"name\":" : "\n {\"name\":");
 			json_write_string(sb, r->name, strlen(r->name));
-			sb_adds(sb, ",\"pattern\":");
-			json_write_string(sb, r->pattern, strlen(r->pattern));
+			opt_str_out(sb, "pattern", r->pattern);
+			opt_str_out(sb, "schedule", r->schedule);
+			opt_str_out(sb, "description", r->description);
+			bb_tags_to_json(&r->tags, sb);
 			sb_printf(sb, ",\"state\":\"%s\",\"targets\":[",
 				  r->enabled ? "ENABLED" : "DISABLED");
 			for (int t = 0; t < r->n_targets; t++) {
-				sb_adds(sb, t ? ",{\"id\":" : "{\"id\":");
-				json_write_string(sb, r->targets[t].id, strlen(r->targets[t].id));
-				sb_adds(sb, ",\"queue\":");
-				json_write_string(sb, r->targets[t].queue,
-						  strlen(r->targets[t].queue));
-				if (r->targets[t].dlq) {
-					sb_adds(sb, ",\"dlq\":");
-					json_write_string(sb, r->targets[t].dlq,
-							  strlen(r->targets[t].dlq));
-				}
-				sb_addc(sb, '}');
+				if (t)
+					sb_addc(sb, ',');
+				bb_target_to_json(&r->targets[t], sb);
 			}
 			sb_adds(sb, "]}");
 		}
@@ -289,6 +302,17 @@ static const char *str_member(const struct json_value *obj, const char *key, con
 	return v->u.str.s;
 }
 
+/* An optional string member (pointer into the document); -1 with @err when no string. */
+static int opt_member(const struct json_value *obj, const char *key, const char *where, char **out,
+		      char *err, size_t err_len)
+{
+	*out = NULL;
+	if (!json_get(obj, key))
+		return 0;
+	*out = (char *)str_member(obj, key, where, err, err_len);
+	return *out ? 0 : -1;
+}
+
 static int load_rule(struct bb_mbus *b, const struct json_value *jr, char *err, size_t err_len)
 {
 	char where[400];
@@ -297,10 +321,15 @@ static int load_rule(struct bb_mbus *b, const struct json_value *jr, char *err, 
 
 	snprintf(where, sizeof(where), "bus %s, rule %zu", b->name, b->n_rules);
 	r.name = (char *)str_member(jr, "name", where, err, err_len);
-	r.pattern = (char *)str_member(jr, "pattern", where, err, err_len);
 	state = str_member(jr, "state", where, err, err_len);
-	if (!r.name || !r.pattern || !state)
+	if (!r.name || !state || opt_member(jr, "pattern", where, &r.pattern, err, err_len) ||
+	    opt_member(jr, "schedule", where, &r.schedule, err, err_len) ||
+	    opt_member(jr, "description", where, &r.description, err, err_len))
 		return -1;
+	if (!r.pattern && !r.schedule) {
+		snprintf(err, err_len, "%s: a rule has a \"pattern\" or a \"schedule\"", where);
+		return -1;
+	}
 	r.enabled = !strcmp(state, "ENABLED");
 	const struct json_value *jt = json_get(jr, "targets");
 
@@ -309,19 +338,27 @@ static int load_rule(struct bb_mbus *b, const struct json_value *jr, char *err, 
 			 BB_MAX_TARGETS);
 		return -1;
 	}
-	for (size_t i = 0; i < jt->u.arr.n; i++) {
-		struct bb_target *t = &r.targets[r.n_targets++];
+	char msg[300];
+	int rc = 0;
 
-		t->id = (char *)str_member(jt->u.arr.items[i], "id", where, err, err_len);
-		t->queue = (char *)str_member(jt->u.arr.items[i], "queue", where, err, err_len);
-		if (!t->id || !t->queue)
-			return -1;
-		if (json_get(jt->u.arr.items[i], "dlq") &&
-		    !(t->dlq = (char *)str_member(jt->u.arr.items[i], "dlq", where, err, err_len)))
-			return -1;
+	for (size_t i = 0; i < jt->u.arr.n && !rc; i++) {
+		if (bb_target_from_json(jt->u.arr.items[i], &r.targets[i], msg, sizeof(msg))) {
+			snprintf(err, err_len, "%s: %s", where, msg);
+			rc = -1;
+		} else {
+			r.n_targets++;
+		}
 	}
-	bb_model_put_rule(b, &r, false);
-	return 0;
+	if (!rc && bb_tags_from_json(json_get(jr, "tags"), &r.tags, msg, sizeof(msg))) {
+		snprintf(err, err_len, "%s: %s", where, msg);
+		rc = -1;
+	}
+	if (!rc)
+		bb_model_put_rule(b, &r, false);
+	for (int i = 0; i < r.n_targets; i++)
+		bb_target_free(&r.targets[i]);
+	bb_tags_free(&r.tags);
+	return rc;
 }
 
 static int load_doc(struct bb_model *m, const struct json_value *root, char *err, size_t err_len)
@@ -345,6 +382,15 @@ static int load_doc(struct bb_model *m, const struct json_value *root, char *err
 
 		if (!b) {
 			snprintf(err, err_len, "bus %s appears twice", name);
+			return -1;
+		}
+		char msg[300], *desc;
+
+		if (opt_member(o, "description", name, &desc, err, err_len))
+			return -1;
+		b->description = dup_s(desc);
+		if (bb_tags_from_json(json_get(o, "tags"), &b->tags, msg, sizeof(msg))) {
+			snprintf(err, err_len, "bus %s: %s", name, msg);
 			return -1;
 		}
 		if (!rules || rules->type != JSON_ARRAY) {

@@ -33,7 +33,7 @@ static int add_rules(struct bb_ruleset *rs, const struct bb_mbus *bus, uint32_t 
 		char name[BPFBUS_RULE_NAME_MAX];
 		struct bb_error e;
 
-		if (!r->enabled)
+		if (!r->enabled || !r->pattern) /* schedules fire without matching */
 			continue;
 		snprintf(name, sizeof(name), "%s/%s", bus->name, r->name);
 		int id = bb_ruleset_add_pattern(rs, name, r->pattern, strlen(r->pattern), &e);
