@@ -16,7 +16,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "api"))
 from apihost import (KEY, REGION, SECRET, Host, Skip, Tap, boto3_client, daemon_unavailable, eq,
-                     metric, parse_metrics, skip_all)
+                     metric, parse_metrics, run_on_host, skip_all)
 
 NAMES = ["routed_through_xdp", "bus_and_rule_counters", "intake_counters", "queue_depths",
          "aws_cli_receives_routed_events", "host_exits_cleanly"]
@@ -122,13 +122,7 @@ def inside():
     global H
     tap = Tap()
     H = Host("--iface", "lo:generic", "--handoff", "ringbuf")
-    try:
-        for name in NAMES[:-1]:
-            tap.run(name, globals()[name])
-    finally:
-        log = H.log_text()
-        rc = H.stop()
-    tap.run("host_exits_cleanly", lambda: eq(0, rc, "bpfbusd exit status; log: " + log))
+    run_on_host(tap, H, [(name, globals()[name]) for name in NAMES[:-1]])
     tap.done()
 
 

@@ -124,6 +124,18 @@ class Host:
         return rc
 
 
+def run_on_host(tap, host, tests):
+    """Each (name, function) of @tests against @host, then the host stopped:
+    one more test, host_exits_cleanly, wants exit status 0."""
+    try:
+        for name, fn in tests:
+            tap.run(name, fn)
+    finally:
+        log = host.log_text()
+        rc = host.stop()
+    tap.run("host_exits_cleanly", lambda: eq(0, rc, "bpfbusd exit status; log: " + log))
+
+
 def boto3_client(host, key=KEY, secret=SECRET, region=REGION, **kw):
     import boto3
     return boto3.client("sqs", endpoint_url=host.url, region_name=region,

@@ -158,6 +158,19 @@ int bbd_sync_buses(struct bbd *d, char *err, size_t err_len);
 int bbd_intake_open(struct bbd *d);
 /* One round over every source that may have input; returns events taken. */
 int bbd_intake_round(struct bbd *d);
+/* An event put through the API (PutEvents): its bus and envelope. */
+struct bbd_put_event {
+	const char *bus;
+	const char *event;
+	size_t len;
+};
+/*
+ * Route events like datagrams of their buses, in one round of their own, and
+ * store what they deliver in its group commit before returning. 0, or -1
+ * when the commit failed and nothing of it was stored; *@stored counts the
+ * messages put into queues.
+ */
+int bbd_intake_put(struct bbd *d, const struct bbd_put_event *evs, size_t n, uint64_t *stored);
 void bbd_intake_close(struct bbd *d);
 
 /* acks.c: acknowledged ingest. Producers keep at most half a window in flight. */
@@ -196,15 +209,28 @@ int bbd_ops_dispatch(struct bbd *d, const struct json_value *req, struct strbuf 
 /* sqs.c: {"op": "sqs", "action": A, "request": {...}}; 1 when it parks. */
 int bbd_sqs_request(struct bbd *d, const struct json_value *req, struct strbuf *out,
 		    int64_t *park_until);
+struct eb_error;
 /* Model changes: save, then compile into the kernel. */
 int bbd_model_commit(struct bbd *d, char *err, size_t err_len);
+/* Commit a model change; when that fails, restore @snapshot (bb_model_to_json). */
+int bbd_model_commit_or_restore(struct bbd *d, const struct strbuf *snapshot, char *err,
+				size_t err_len);
+/* Buses: into the kernel and the model (saved); 0, or -1 with EventBridge's error. */
+int bbd_bus_create(struct bbd *d, const char *name, int kind, uint32_t *id, struct eb_error *e);
+/* Refused for default and for a bus with rules. */
+int bbd_bus_remove(struct bbd *d, struct bb_mbus *b, struct eb_error *e);
 /* What PutTargets / PutRule check beyond the model's syntax; 0 or -1 with @err. */
-struct eb_error;
 int bbd_check_target(const struct bbd *d, const struct bb_target *t, struct eb_error *err);
 int bbd_check_rule(const struct bb_mbus *b, const struct bb_rule *r, struct eb_error *err);
 /* The account and region of ARNs (AWS's defaults when not configured). */
 const char *bbd_account(const struct bbd *d);
 const char *bbd_region(const struct bbd *d);
+/*
+ * The ARN a target is known by (TARGET_ARN of its dead letters, Arn in the
+ * API): a queue's or topic's ARN, a bus's event-bus ARN, the http URL,
+ * udp://HOST:PORT.
+ */
+void bbd_target_arn(const struct bbd *d, const struct bb_target *t, char *buf, size_t cap);
 
 /* http.c: the HTTP API (docs/api.md). Options are BBD_OPT_* getopt codes. */
 enum {

@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include "bpfbusd.h"
+#include "eb_api.h"
 #include "http_api.h"
 
 #include <errno.h>
@@ -197,6 +198,10 @@ int bbd_http_start(struct bbd *d)
 	d->api = http_api_start(&cfg, err, sizeof(err));
 	if (!d->api) {
 		log_err("http: %s", err);
+		return -1;
+	}
+	if (bbd_eb_api_register(d)) {
+		log_err("http: cannot register the EventBridge API");
 		return -1;
 	}
 	log_info("http: listening on %s%s%s:%d (%s%s)", strchr(addr, ':') ? "[" : "", addr,

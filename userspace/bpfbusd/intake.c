@@ -225,7 +225,7 @@ static bool deliver(struct round *rd, const struct bbd_route *r, int ti, const s
 		.body_len = m->body_len,
 		.delay_seconds = QUEUE_DELAY_UNSET,
 	};
-	struct failure why = { "", "" };
+	struct failure why; /* set by whatever fails (1 KiB: not cleared per delivery) */
 	bool ok = false;
 
 	if (m->group_len) {
@@ -659,15 +659,52 @@ int bbd_intake_open(struct bbd *d)
 	return 0;
 }
 
-int bbd_intake_round(struct bbd *d)
+static void round_start(struct round *rd, struct bbd *d)
 {
-	struct round rd = { .d = d };
-	struct queue_result res;
 	struct timespec now;
 
+	memset(rd, 0, sizeof(*rd));
+	rd->d = d;
 	clock_gettime(CLOCK_REALTIME, &now);
-	rd.now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	rd->now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
 
+/* The round's group commit and acks; false when what it stored is lost. */
+static bool round_finish(struct round *rd)
+{
+	struct bbd *d = rd->d;
+	struct queue_result res;
+	bool committed = true;
+
+	if (rd->txn) {
+		if (!rd->doomed && bbd_acks_persist(d))
+			rd->doomed = true;
+		if (rd->doomed || queue_txn_commit(d->store, &res)) {
+			if (rd->doomed)
+				queue_txn_abort(d->store);
+			log_err("group commit failed: %llu messages of this round lost: %s",
+				(unsigned long long)rd->stored,
+				rd->doomed ? "a store error inside the round" : res.message);
+			d->cnt.lost_commit += rd->stored;
+			bbd_acks_flush(d, false);
+			committed = false;
+		} else {
+			d->cnt.delivered += rd->stored;
+			bbd_acks_flush(d, true);
+		}
+	} else {
+		bbd_acks_flush(d, true); /* acks of events that touched no queue */
+	}
+	if (rd->events)
+		d->cnt.rounds++;
+	return committed;
+}
+
+int bbd_intake_round(struct bbd *d)
+{
+	struct round rd;
+
+	round_start(&rd, d);
 	for (int i = 0; i < d->n_ifaces && rd.events < d->round_budget; i++) {
 		if (!d->ifaces[i].rx)
 			continue;
@@ -678,29 +715,36 @@ int bbd_intake_round(struct bbd *d)
 	}
 	drain_udp(&rd, d->udp_fd);
 	drain_udp(&rd, d->udp6_fd);
-	if (rd.txn) {
-		if (!rd.doomed && bbd_acks_persist(d))
-			rd.doomed = true;
-		if (rd.doomed || queue_txn_commit(d->store, &res)) {
-			if (rd.doomed)
-				queue_txn_abort(d->store);
-			log_err("group commit failed: %llu messages of this round lost: %s",
-				(unsigned long long)rd.stored,
-				rd.doomed ? "a store error inside the round" : res.message);
-			d->cnt.lost_commit += rd.stored;
-			bbd_acks_flush(d, false);
-		} else {
-			d->cnt.delivered += rd.stored;
-			bbd_acks_flush(d, true);
-		}
-	} else {
-		bbd_acks_flush(d, true); /* acks of events that touched no queue */
-	}
-	if (rd.events)
-		d->cnt.rounds++;
+	round_finish(&rd);
 	if (rd.stored)
 		bbd_control_wake(d, NULL);
 	return rd.events;
+}
+
+int bbd_intake_put(struct bbd *d, const struct bbd_put_event *evs, size_t n, uint64_t *stored)
+{
+	struct round rd;
+
+	round_start(&rd, d);
+	for (size_t i = 0; i < n; i++) {
+		struct bpfbus_bus kb;
+		struct event ev = { .msg = { .kind = BPFBUS_WIRE_KIND_EVENT,
+					     .name = evs[i].bus,
+					     .name_len = strlen(evs[i].bus),
+					     .body = evs[i].event,
+					     .body_len = evs[i].len } };
+
+		rd.events++;
+		if (bb_bus_find(d->busfd, evs[i].bus, &kb) || kb.kind != BPFBUS_BUS_EVENT) {
+			d->cnt.events++;
+			d->cnt.unknown_bus++;
+			continue;
+		}
+		ev.bus_id = kb.id;
+		route(&rd, &ev);
+	}
+	*stored = rd.stored;
+	return round_finish(&rd) ? 0 : -1;
 }
 
 void bbd_intake_close(struct bbd *d)

@@ -111,28 +111,105 @@ int bbd_model_commit(struct bbd *d, char *err, size_t err_len)
 	return bb_model_save(d->state_dir, &d->model, err, err_len);
 }
 
-/* Commit a change, or restore @snapshot and say why. */
-static int commit_or_rollback(struct bbd *d, struct strbuf *snapshot, struct strbuf *out)
+int bbd_model_commit_or_restore(struct bbd *d, const struct strbuf *snapshot, char *err,
+				size_t err_len)
 {
-	char err[1200], e2[200];
+	char e2[200];
 
-	if (bbd_model_commit(d, err, sizeof(err)) == 0)
+	if (bbd_model_commit(d, err, err_len) == 0)
 		return 0;
 	log_err("model change refused: %s", err);
 	bb_model_free(&d->model);
 	if (bb_model_from_json(snapshot->buf, snapshot->len, &d->model, e2, sizeof(e2)))
 		log_err("cannot restore the model: %s", e2);
 	bbd_routes_reload(d, e2, sizeof(e2));
+	return -1;
+}
+
+/* Commit a change, or restore @snapshot and say why. */
+static int commit_or_rollback(struct bbd *d, struct strbuf *snapshot, struct strbuf *out)
+{
+	char err[1200];
+
+	if (bbd_model_commit_or_restore(d, snapshot, err, sizeof(err)) == 0)
+		return 0;
 	return fail(out, E_INTERNAL, "%s", err), -1;
 }
 
 /* ---- buses ---------------------------------------------------------------- */
 
+int bbd_bus_create(struct bbd *d, const char *name, int kind, uint32_t *id, struct eb_error *e)
+{
+	char msg[400];
+	int err = bb_bus_name_ok(name);
+
+	if (err) {
+		eb_error_set(e, E_VALIDATION, "bad bus name '%s': %s", name, bb_wire_strerror(err));
+		return -1;
+	}
+	if (bb_model_bus(&d->model, name)) {
+		eb_error_set(e, E_EXISTS, "Event bus %s already exists.", name);
+		return -1;
+	}
+	int sfd = bb_map_open_pinned(d->pin_dir, BPFBUS_MAP_BUS_STATS);
+
+	err = bb_bus_add(d->busfd, sfd, name, (enum bpfbus_bus_kind)kind, id);
+	if (sfd >= 0)
+		close(sfd);
+	if (err == -ENOTUNIQ) {
+		eb_error_set(e, E_VALIDATION, "'%s' has the name hash of another bus or topic",
+			     name);
+		return -1;
+	}
+	if (err && err != -EEXIST) {
+		eb_error_set(e, E_INTERNAL, "cannot add bus %s to the kernel: %s", name,
+			     strerror(-err));
+		return -1;
+	}
+	bb_model_add_bus(&d->model, name, kind);
+	if (bb_model_save(d->state_dir, &d->model, msg, sizeof(msg))) {
+		eb_error_set(e, E_INTERNAL, "%s", msg);
+		return -1;
+	}
+	log_info("bus %s added (id %u)", name, *id);
+	return 0;
+}
+
+int bbd_bus_remove(struct bbd *d, struct bb_mbus *b, struct eb_error *e)
+{
+	char msg[400], name[BPFBUS_WIRE_MAX_NAME + 1];
+
+	snprintf(name, sizeof(name), "%s", b->name);
+	if (!strcmp(name, BB_DEFAULT_BUS)) {
+		eb_error_set(e, E_VALIDATION, "Cannot delete event bus default.");
+		return -1;
+	}
+	if (b->n_rules) {
+		eb_error_set(e, E_VALIDATION, "Event bus %s has %zu rules: delete them first.",
+			     name, b->n_rules);
+		return -1;
+	}
+	int err = bb_bus_delete(d->busfd, name);
+
+	if (err && err != -ENOENT) {
+		eb_error_set(e, E_INTERNAL, "cannot delete bus %s from the kernel: %s", name,
+			     strerror(-err));
+		return -1;
+	}
+	bb_model_remove_bus(&d->model, b);
+	if (bb_model_save(d->state_dir, &d->model, msg, sizeof(msg))) {
+		eb_error_set(e, E_INTERNAL, "%s", msg);
+		return -1;
+	}
+	log_info("bus %s deleted", name);
+	return 0;
+}
+
 static int bus_add(struct bbd *d, const struct json_value *req, struct strbuf *out)
 {
 	const char *name, *kind;
-	int k = BPFBUS_BUS_EVENT, err;
-	char msg[400];
+	int k = BPFBUS_BUS_EVENT;
+	struct eb_error e;
 	uint32_t id;
 
 	if (need_str(req, "name", &name, out) || arg_str(req, "kind", &kind, out))
@@ -141,27 +218,8 @@ static int bus_add(struct bbd *d, const struct json_value *req, struct strbuf *o
 		k = BPFBUS_BUS_TOPIC;
 	else if (kind && strcmp(kind, "event"))
 		return fail(out, E_VALIDATION, "kind is event or topic, not '%s'", kind);
-	err = bb_bus_name_ok(name);
-	if (err)
-		return fail(out, E_VALIDATION, "bad bus name '%s': %s", name,
-			    bb_wire_strerror(err));
-	if (bb_model_bus(&d->model, name))
-		return fail(out, E_EXISTS, "Event bus %s already exists.", name);
-	int sfd = bb_map_open_pinned(d->pin_dir, BPFBUS_MAP_BUS_STATS);
-
-	err = bb_bus_add(d->busfd, sfd, name, (enum bpfbus_bus_kind)k, &id);
-	if (sfd >= 0)
-		close(sfd);
-	if (err == -ENOTUNIQ)
-		return fail(out, E_VALIDATION, "'%s' has the name hash of another bus or topic",
-			    name);
-	if (err && err != -EEXIST)
-		return fail(out, E_INTERNAL, "cannot add bus %s to the kernel: %s", name,
-			    strerror(-err));
-	bb_model_add_bus(&d->model, name, k);
-	if (bb_model_save(d->state_dir, &d->model, msg, sizeof(msg)))
-		return fail(out, E_INTERNAL, "%s", msg);
-	log_info("bus %s added (id %u)", name, id);
+	if (bbd_bus_create(d, name, k, &id, &e))
+		return fail(out, e.code, "%s", e.message);
 	ok_open(out);
 	sb_printf(out, "{\"id\":%u", id);
 	add_str(out, "name", name, true);
@@ -173,7 +231,7 @@ static int bus_add(struct bbd *d, const struct json_value *req, struct strbuf *o
 static int bus_delete(struct bbd *d, const struct json_value *req, struct strbuf *out)
 {
 	const char *name;
-	char msg[400];
+	struct eb_error e;
 
 	if (need_str(req, "name", &name, out))
 		return 0;
@@ -181,20 +239,8 @@ static int bus_delete(struct bbd *d, const struct json_value *req, struct strbuf
 
 	if (!b)
 		return fail(out, E_NOT_FOUND, "Event bus %s does not exist.", name);
-	if (!strcmp(name, BB_DEFAULT_BUS))
-		return fail(out, E_VALIDATION, "Cannot delete event bus default.");
-	if (b->n_rules)
-		return fail(out, E_VALIDATION, "Event bus %s has %zu rules: delete them first.",
-			    name, b->n_rules);
-	int err = bb_bus_delete(d->busfd, name);
-
-	if (err && err != -ENOENT)
-		return fail(out, E_INTERNAL, "cannot delete bus %s from the kernel: %s", name,
-			    strerror(-err));
-	bb_model_remove_bus(&d->model, b);
-	if (bb_model_save(d->state_dir, &d->model, msg, sizeof(msg)))
-		return fail(out, E_INTERNAL, "%s", msg);
-	log_info("bus %s deleted", name);
+	if (bbd_bus_remove(d, b, &e))
+		return fail(out, e.code, "%s", e.message);
 	return ok_empty(out);
 }
 

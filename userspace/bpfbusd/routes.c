@@ -61,29 +61,24 @@ const char *bbd_region(const struct bbd *d)
 	return d->region ? d->region : "us-east-1";
 }
 
-/* The ARN a target is known by (TARGET_ARN of its dead letters). */
-static char *target_arn(const struct bbd *d, const struct bb_target *mt)
+void bbd_target_arn(const struct bbd *d, const struct bb_target *t, char *buf, size_t cap)
 {
-	char buf[BB_TARGET_ADDR_MAX + 128];
-
-	switch (mt->kind) {
+	switch (t->kind) {
 	case BB_TARGET_QUEUE:
-		queue_arn(d->store, mt->addr, buf, sizeof(buf));
+		queue_arn(d->store, t->addr, buf, cap);
 		break;
 	case BB_TARGET_TOPIC:
-		snprintf(buf, sizeof(buf), "arn:aws:sns:%s:%s:%s", bbd_region(d), bbd_account(d),
-			 mt->addr);
+		snprintf(buf, cap, "arn:aws:sns:%s:%s:%s", bbd_region(d), bbd_account(d), t->addr);
 		break;
 	case BB_TARGET_BUS:
-		eb_bus_arn(buf, sizeof(buf), bbd_region(d), bbd_account(d), mt->addr);
+		eb_bus_arn(buf, cap, bbd_region(d), bbd_account(d), t->addr);
 		break;
 	case BB_TARGET_UDP:
-		snprintf(buf, sizeof(buf), "udp://%s", mt->addr);
+		snprintf(buf, cap, "udp://%s", t->addr);
 		break;
 	default:
-		snprintf(buf, sizeof(buf), "%s", mt->addr);
+		snprintf(buf, cap, "%s", t->addr);
 	}
-	return xstrndup(buf, strlen(buf));
 }
 
 /* Rule @mr of bus @bus as delivery needs it. */
@@ -108,7 +103,10 @@ static void route_fill(struct bbd *d, struct bbd_route *r, const char *bus,
 		t->kind = mt->kind;
 		t->addr = xstrndup(mt->addr, strlen(mt->addr));
 		t->dlq = mt->dlq ? xstrndup(mt->dlq, strlen(mt->dlq)) : NULL;
-		t->arn = target_arn(d, mt);
+		char arn[BB_TARGET_ADDR_MAX + 128];
+
+		bbd_target_arn(d, mt, arn, sizeof(arn));
+		t->arn = xstrndup(arn, strlen(arn));
 		t->retry_attempts = mt->retry_attempts;
 		t->max_event_age_s = mt->max_event_age_s;
 		r->n_targets++;
