@@ -255,6 +255,24 @@ def fifo_order_under_concurrent_consumers():
     assert len(seen) == groups * per_group
 
 @test
+def in_flight_quota():
+    # this daemon runs with --max-inflight 40 (SQS: 120,000)
+    create("busy")
+    create("busy.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    for q in ("busy", "busy.fifo"):
+        for b in range(5):
+            sqs("SendMessageBatch", QueueUrl=q, Entries=[
+                {"Id": str(i), "MessageBody": f"{b}-{i}", **({"MessageGroupId": f"g{b}-{i}"} if "fifo" in q else {})}
+                for i in range(10)])
+        got = sum(len(receive(q, 10, VisibilityTimeout=600)) for _ in range(4))
+        assert got == 40, (q, got)
+    e, msg = sqs_error("ReceiveMessage", QueueUrl="busy", MaxNumberOfMessages=1)
+    assert e == "OverLimit" and "in flight" in msg, (e, msg)
+    assert receive("busy.fifo") == [], "a FIFO queue at the quota returns nothing, without an error"
+    advance(601) # visible again: the places are free
+    assert len(receive("busy", 10)) == 10 and len(receive("busy.fifo", 10)) == 10
+
+@test
 def every_limit_and_its_error():
     create("lim")
     create("lim.fifo", FifoQueue="true")
@@ -321,4 +339,4 @@ def every_limit_and_its_error():
             wrong.append(f"{action} {short}: {r['error']}: {r['message']}; want {want}")
     assert not wrong, "\n".join(wrong)
 
-run_daemon_tests(TESTS, "--testing")
+run_daemon_tests(TESTS, "--testing", "--max-inflight", "40")

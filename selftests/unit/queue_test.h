@@ -20,12 +20,16 @@ FIXTURE(q)
 	struct queue_result res;
 };
 
+/* The store's in-flight quota at the next open (0: SQS's). */
+static __attribute__((unused)) long qt_max_inflight;
+
 static __attribute__((unused)) struct queue_store *qt_open(FIXTURE_DATA(q) *self)
 {
 	struct queue_store_opts o = { .region = "eu-west-1",
 				      .account = "123456789012",
 				      .clock = qt_clock,
-				      .clock_ctx = &self->now };
+				      .clock_ctx = &self->now,
+				      .max_inflight = qt_max_inflight };
 
 	return queue_store_open(self->dir, &o, &self->res);
 }

@@ -116,6 +116,7 @@ struct bbd {
 	const char *account_id, *region; /* of ARNs and queue URLs; NULL: AWS's defaults */
 	int producer_idle_s; /* acknowledged-ingest windows forgotten after this */
 	bool testing; /* --testing: test.* control requests are served (testing.c) */
+	long max_inflight; /* --max-inflight: the store's quota per queue (0: SQS's) */
 
 	/* state */
 	struct bb_model model;

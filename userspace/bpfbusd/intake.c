@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #define UDP_BATCH 64
-#define UDP_RCVBUF (4 << 20)
+#define UDP_RCVBUF (16 << 20)
 
 /* One event of a round. */
 struct event {
@@ -580,7 +580,10 @@ static int udp_open(struct bbd *d, int family)
 		sl = sizeof(*s4);
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	/* past net.core.rmem_max when we may (CAP_NET_ADMIN): a commit's fsync
+	 * must not overflow the buffer at the rates the XDP path takes */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	if (bind(fd, (struct sockaddr *)&ss, sl)) {
 		int err = -errno;
 
@@ -708,8 +711,12 @@ int bbd_intake_round(struct bbd *d)
 	for (int i = 0; i < d->n_ifaces && rd.events < d->round_budget; i++) {
 		if (!d->ifaces[i].rx)
 			continue;
-		int r = bb_rx_poll(d->ifaces[i].rx, 0, on_xdp, &rd);
+		/* AF_XDP hands over one batch per poll: fill the round, one commit */
+		int r;
 
+		do
+			r = bb_rx_poll(d->ifaces[i].rx, 0, on_xdp, &rd);
+		while (r > 0 && rd.events < d->round_budget);
 		if (r < 0 && r != -EINTR)
 			log_warn("receive on %s: %s", d->ifaces[i].name, strerror(-r));
 	}

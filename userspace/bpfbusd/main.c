@@ -42,7 +42,7 @@ static void usage(FILE *f)
 		"  --port PORT          UDP port of bpfbus datagrams (default %u)\n"
 		"  --control PATH       control socket (default %s)\n"
 		"  --log-level L        error, warn, info (default) or debug\n"
-		"  --round-budget N     events per group commit, at most (default 1024)\n"
+		"  --round-budget N     events per group commit, at most (default 8192)\n"
 		"  --http ADDR:PORT     serve the AWS-compatible HTTP API and /metrics\n"
 		"                       (\"127.0.0.1:9324\", \"[::1]:9324\"; port 0: any free)\n"
 		"  --credentials FILE   SigV4 access keys of the HTTP API (docs/api.md)\n"
@@ -56,6 +56,8 @@ static void usage(FILE *f)
 		"                       (default 30)\n"
 		"  --producer-idle S    forget an acknowledged-ingest producer idle for S\n"
 		"                       seconds (default 3600)\n"
+		"  --max-inflight N     in-flight messages per queue before receives stop\n"
+		"                       (OverLimit; default 120000, as SQS)\n"
 		"  --testing            serve the test.* control requests (docs/daemon.md):\n"
 		"                       never in production\n"
 		"  -h, --help\n"
@@ -108,6 +110,7 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		{ "round-budget", required_argument, NULL, 'b' },
 		{ "producer-idle", required_argument, NULL, 'I' },
 		{ "testing", no_argument, NULL, 'T' },
+		{ "max-inflight", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		BBD_HTTP_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -155,6 +158,7 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		case 'p':
 		case 'b':
 		case 'I':
+		case 'F':
 			errno = 0;
 			v = strtol(optarg, &end, 10);
 			if (errno || *end || v < 1 ||
@@ -164,6 +168,7 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 				fprintf(stderr, "bpfbusd: bad --%s '%s'\n",
 					c == 'p'   ? "port"
 					: c == 'b' ? "round-budget"
+					: c == 'F' ? "max-inflight"
 						   : "producer-idle",
 					optarg);
 				return -1;
@@ -172,6 +177,8 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 				d->port = (uint16_t)v;
 			else if (c == 'b')
 				d->round_budget = (int)v;
+			else if (c == 'F')
+				d->max_inflight = v;
 			else
 				d->producer_idle_s = (int)v;
 			break;
@@ -322,7 +329,8 @@ static int setup(struct bbd *d)
 				    &(struct queue_store_opts){ .account = d->account_id,
 								.region = d->region,
 								.clock = bbd_clock,
-								.clock_ctx = d },
+								.clock_ctx = d,
+								.max_inflight = d->max_inflight },
 				    &res);
 	if (!d->store) {
 		log_err("cannot open the queue store in %s: %s", path, res.message);
@@ -436,7 +444,7 @@ int main(int argc, char **argv)
 		.state_dir = "/var/lib/bpfbus",
 		.handoff = BPFBUS_HANDOFF_XSK,
 		.port = BPFBUS_DEFAULT_PORT,
-		.round_budget = 1024,
+		.round_budget = 8192,
 		.producer_idle_s = 3600,
 		.busfd = -1,
 		.udp_fd = -1,

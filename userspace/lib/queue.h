@@ -76,7 +76,14 @@ struct queue_store_opts {
 	void *clock_ctx;
 	size_t map_size; /* initial LMDB map size, default 64 MiB; grows on demand */
 	size_t max_map_size; /* growth limit, default 64 GiB */
+	/*
+	 * In-flight messages per queue (received, not deleted, not visible
+	 * again), default QUEUE_MAX_INFLIGHT: past it a standard queue's receive
+	 * fails with OverLimit and a FIFO queue's returns nothing more, as SQS.
+	 */
+	long max_inflight;
 };
+#define QUEUE_MAX_INFLIGHT 120000 /* SQS: standard and FIFO queues */
 
 struct queue_store;
 

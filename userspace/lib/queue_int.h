@@ -68,6 +68,7 @@ struct queue_store {
 	queue_clock_fn clock;
 	void *clock_ctx;
 	size_t map_size, max_map_size;
+	long max_inflight;
 };
 
 /* ------------------------------------------------------------ errors */

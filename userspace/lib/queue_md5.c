@@ -7,9 +7,11 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void qhex(const uint8_t *p, size_t n, char *out)
 {
@@ -25,15 +27,76 @@ void qhex(const uint8_t *p, size_t n, char *out)
 void quuid_format(const uint8_t id[16], char out[37])
 {
 	char hex[33];
+	size_t o = 0;
 
+	/* 8-4-4-4-12 */
 	qhex(id, 16, hex);
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+	for (int i = 0; i < 32; i++) {
+		if (i == 8 || i == 12 || i == 16 || i == 20)
+			out[o++] = '-';
+		out[o++] = hex[i];
+	}
+	out[o] = '\0';
 }
+
+/*
+ * Random bytes from OpenSSL's DRBG, drawn 4 KiB at a time: one message id per
+ * send made RAND_bytes (and its locks) a visible part of the intake's cost.
+ * The pool is refilled in a forked child, which must not repeat its parent.
+ */
+static struct {
+	uint8_t buf[4096];
+	size_t left;
+	pid_t pid;
+} pool;
 
 void qrandom(void *p, size_t n)
 {
-	if (RAND_bytes(p, (int)n) != 1)
+	uint8_t *out = p;
+
+	if (pool.pid != getpid()) {
+		pool.left = 0;
+		pool.pid = getpid();
+	}
+	while (n) {
+		if (!pool.left) {
+			if (RAND_bytes(pool.buf, (int)sizeof(pool.buf)) != 1)
+				abort();
+			pool.left = sizeof(pool.buf);
+		}
+		size_t k = n < pool.left ? n : pool.left;
+		uint8_t *src = pool.buf + sizeof(pool.buf) - pool.left;
+
+		memcpy(out, src, k);
+		memset(src, 0, k); /* handed out once */
+		pool.left -= k;
+		out += k;
+		n -= k;
+	}
+}
+
+/* The digests, fetched once: an implicit fetch per call takes OpenSSL's locks. */
+static const EVP_MD *md5_md, *sha256_md;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void fetch_mds(void)
+{
+	md5_md = EVP_MD_fetch(NULL, "MD5", NULL);
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!md5_md || !sha256_md)
 		abort();
+}
+
+static const EVP_MD *md5(void)
+{
+	pthread_once(&md_once, fetch_mds);
+	return md5_md;
+}
+
+static const EVP_MD *sha256(void)
+{
+	pthread_once(&md_once, fetch_mds);
+	return sha256_md;
 }
 
 static void digest(const EVP_MD *md, const void *p, size_t n, uint8_t *out)
@@ -46,14 +109,14 @@ static void digest(const EVP_MD *md, const void *p, size_t n, uint8_t *out)
 
 void qmd5(const void *p, size_t n, uint8_t out[16])
 {
-	digest(EVP_md5(), p, n, out);
+	digest(md5(), p, n, out);
 }
 
 void qsha256_hex(const void *p, size_t n, char out[65])
 {
 	uint8_t d[32];
 
-	digest(EVP_sha256(), p, n, d);
+	digest(sha256(), p, n, d);
 	qhex(d, 32, out);
 }
 
@@ -99,7 +162,7 @@ void queue_md5_attrs(const struct queue_msg_attr *a, size_t n, char *out)
 		sorted[i] = &a[i];
 	qsort(sorted, n, sizeof(sorted[0]), by_name);
 	c = EVP_MD_CTX_new();
-	if (!c || EVP_DigestInit_ex(c, EVP_md5(), NULL) != 1)
+	if (!c || EVP_DigestInit_ex(c, md5(), NULL) != 1)
 		abort();
 	for (size_t i = 0; i < n; i++) {
 		uint8_t transport = strncmp(sorted[i]->type, "Binary", 6) == 0 ? 2 : 1;

@@ -346,7 +346,8 @@ static int send_one(struct queue_store *st, MDB_txn *txn, const struct qconf *q,
 	if (e->nattrs)
 		memcpy(sorted, e->attrs, e->nattrs * sizeof(*sorted));
 	qsort(sorted, e->nattrs, sizeof(*sorted), by_attr_name);
-	queue_md5_body(e->body, e->body_len, out->md5_body);
+	qmd5(e->body, e->body_len, m.h.md5_body);
+	qhex(m.h.md5_body, 16, out->md5_body);
 	queue_md5_attrs(sorted, e->nattrs, out->md5_attrs);
 	out->sequence_number[0] = '\0';
 	if (q->flags & QF_FIFO) {
@@ -363,7 +364,6 @@ static int send_one(struct queue_store *st, MDB_txn *txn, const struct qconf *q,
 	}
 	seq = qnext_seq(st);
 	qrandom(m.h.msg_id, sizeof(m.h.msg_id));
-	qmd5(e->body, e->body_len, m.h.md5_body);
 	m.h.sent_ms = now;
 	m.h.visible_ms =
 		now + 1000 * (int64_t)(e->delay_seconds == QUEUE_DELAY_UNSET ? q->delay

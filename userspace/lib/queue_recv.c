@@ -374,6 +374,56 @@ static int64_t next_visible(struct queue_store *st, MDB_txn *txn, struct recv_ar
 	return at;
 }
 
+/*
+ * In-flight messages of the queue, counted up to @limit: index entries past
+ * now that were received. Delayed entries past now are walked over too.
+ */
+static long in_flight(struct queue_store *st, MDB_txn *txn, const struct recv_args *a, long limit)
+{
+	MDB_cursor *c;
+	struct qkey k;
+	MDB_val kv, v;
+	long n = 0;
+	int rc;
+
+	if (mdb_cursor_open(txn, st->dbi[DB_VIS], &c))
+		return 0;
+	qkey_init(&k, a->q.id);
+	qkey_u64(&k, (uint64_t)a->now + 1);
+	kv = qkey_val(&k);
+	for (rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE); !rc && n < limit;
+	     rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT)) {
+		struct vis_rec vr;
+
+		if (kv.mv_size != 24 || get_be64(kv.mv_data) != a->q.id || v.mv_size != sizeof(vr))
+			break;
+		memcpy(&vr, v.mv_data, sizeof(vr));
+		n += vr.received;
+	}
+	mdb_cursor_close(c);
+	return n;
+}
+
+/*
+ * SQS's in-flight quota: a standard queue at it refuses the receive
+ * (OverLimit), a FIFO queue returns nothing more; below it a receive takes at
+ * most what is left.
+ */
+static int apply_inflight_limit(struct queue_store *st, MDB_txn *txn, struct recv_args *a,
+				bool fifo, struct queue_result *res)
+{
+	long n = in_flight(st, txn, a, st->max_inflight);
+
+	if (n >= st->max_inflight && !fifo)
+		return qerr(res, QE_OVER_LIMIT,
+			    "The maximum number of in flight messages is reached: %ld messages of "
+			    "queue %s are in flight.",
+			    n, a->queue);
+	if (a->max > st->max_inflight - n)
+		a->max = (int)(st->max_inflight - n);
+	return 0;
+}
+
 static int do_receive(struct queue_store *st, MDB_txn *txn, void *arg, struct queue_result *res)
 {
 	struct recv_args *a = arg;
@@ -387,7 +437,9 @@ static int do_receive(struct queue_store *st, MDB_txn *txn, void *arg, struct qu
 	a->vt = a->req->visibility_timeout == QUEUE_VISIBILITY_UNSET ? a->q.visibility
 								     : a->req->visibility_timeout;
 	rc = fifo && a->req->attempt_id ? replay_attempt(st, txn, a, res) : 0;
-	if (rc == 0)
+	if (rc == 0 && apply_inflight_limit(st, txn, a, fifo, res))
+		rc = -1;
+	else if (rc == 0)
 		rc = fifo ? receive_fifo(st, txn, a, res) : receive_standard(st, txn, a, res);
 	else if (rc == 1)
 		rc = 0;

@@ -91,6 +91,7 @@ struct queue_store *queue_store_open(const char *dir, const struct queue_store_o
 	st->clock = opts->clock ? opts->clock : real_clock;
 	st->clock_ctx = opts->clock_ctx;
 	st->map_size = opts->map_size ? opts->map_size : 64u << 20;
+	st->max_inflight = opts->max_inflight > 0 ? opts->max_inflight : QUEUE_MAX_INFLIGHT;
 	st->max_map_size = opts->max_map_size ? opts->max_map_size : (size_t)64 << 30;
 	if (st->max_map_size < st->map_size)
 		st->max_map_size = st->map_size;
