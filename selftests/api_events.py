@@ -310,7 +310,9 @@ def http_and_udp_targets():
         eq(0, eb.put_targets(Rule="hooks", Targets=[
             {"Id": "ok", "Arn": base + "/ok", "InputPath": "$.detail"},
             {"Id": "fails", "Arn": base + "/fail",
-             "DeadLetterConfig": {"Arn": queue_arn("hooks-dlq")}},
+             "DeadLetterConfig": {"Arn": queue_arn("hooks-dlq")},
+             # a 5xx is retried: with no retries allowed, dead-lettered at once
+             "RetryPolicy": {"MaximumRetryAttempts": 0}},
             {"Id": "udp", "Arn": "udp://127.0.0.1:%d" % udp.getsockname()[1],
              "Input": '{"via":"udp"}'}])["FailedEntryCount"])
         eb.put_events(Entries=[{"Source": "hook", "DetailType": "T", "Detail": '{"k":"v"}'}])
@@ -325,6 +327,7 @@ def http_and_udp_targets():
         eq(("SDK_CLIENT_ERROR", rule_arn("hooks"), base + "/fail"),
            (a["ERROR_CODE"], a["RULE_ARN"], a["TARGET_ARN"]))
         assert "answered HTTP 500" in a["ERROR_MESSAGE"], a
+        eq(("MaximumRetryAttempts", "0"), (a["EXHAUSTED_RETRY_CONDITION"], a["RETRY_ATTEMPTS"]))
         eq("hook", json.loads(dead[0]["Body"])["source"])
         ok = [p for p in Recorder.posts if p[1] == '{"k":"v"}']
         eq([("application/json; charset=utf-8", '{"k":"v"}')], ok)

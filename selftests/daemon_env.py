@@ -64,6 +64,16 @@ def control(req, timeout=30):
     return json.loads(body)
 
 
+def eventually(cond, seconds=10.0):
+    """True once cond() is, polling every 100 ms; cond()'s last answer after @seconds."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return cond()
+
+
 class DaemonEnv:
     def __init__(self, names):
         print("TAP version 13")
@@ -117,7 +127,7 @@ def run_daemon_tests(tests, *daemon_args, on_env=None):
     env = DaemonEnv([t.__name__ for t in tests])
     if on_env:
         on_env(env)
-    d = env.start(*daemon_args)
+    env.start(*daemon_args)
     passed = failed = 0
     try:
         for i, t in enumerate(tests, 1):
@@ -137,9 +147,9 @@ def run_daemon_tests(tests, *daemon_args, on_env=None):
             print(f"# bpfbusd exited {rc}")
             failed += 1
     finally:
-        if d.poll() is None:
-            d.kill()
-            d.wait()
+        if env.daemon.poll() is None:
+            env.daemon.kill()
+            env.daemon.wait()
         env.close(failed)
     print(f"{passed} passed, {failed} failed, 0 skipped")
     sys.exit(1 if failed else 0)

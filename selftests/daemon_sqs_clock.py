@@ -14,7 +14,7 @@ import json, os, sys, threading, time
 
 sys.dont_write_bytecode = True # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_env import control, run_daemon_tests
+from daemon_env import control, eventually, run_daemon_tests
 
 TESTS = [] # filled by @test
 
@@ -65,14 +65,6 @@ def drain(q):
         for m in ms:
             sqs("DeleteMessage", QueueUrl=q, ReceiptHandle=m["ReceiptHandle"])
         got += [m["Body"] for m in ms]
-
-def eventually(cond, seconds=5.0):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return cond()
 
 @test
 def test_requests_check_their_arguments():

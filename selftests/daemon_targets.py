@@ -130,9 +130,12 @@ def failed_http_target_dead_letters_with_attributes():
     try:
         j("queue", "create", "web-dlq")
         url = f"http://127.0.0.1:{srv.server_address[1]}/down"
+        # 5xx and no connection are retried (RetryPolicy): with no retries
+        # allowed they go to the dead-letter queue after the first attempt
         cli("rule", "add", "down", "bus", "shop", "pattern", '{"detail-type":["Order"]}',
-            "target", "http", url, "id", "down", "dlq", "web-dlq",
-            "target", "http", "http://127.0.0.1:1/closed", "id", "closed", "dlq", "web-dlq")
+            "target", "http", url, "id", "down", "dlq", "web-dlq", "retry-attempts", "0",
+            "target", "http", "http://127.0.0.1:1/closed", "id", "closed", "dlq", "web-dlq",
+            "retry-attempts", "0")
         send("shop", EVENT)
         got = receive_all("web-dlq", 2)
         assert len(got) == 2, got
@@ -143,6 +146,8 @@ def failed_http_target_dead_letters_with_attributes():
             assert m["Body"] == json.dumps(EVENT, separators=(",", ":")), m["Body"]
             assert a["ERROR_CODE"] == "SDK_CLIENT_ERROR", a
             assert a["RULE_ARN"] == "arn:aws:events:us-east-1:000000000000:rule/shop/down", a
+            assert a["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts", a
+            assert a["RETRY_ATTEMPTS"] == "0", a
         assert "answered HTTP 503" in by[url]["MessageAttributes"]["ERROR_MESSAGE"]["StringValue"]
         closed = by["http://127.0.0.1:1/closed"]["MessageAttributes"]["ERROR_MESSAGE"]["StringValue"]
         assert "cannot connect" in closed, closed

@@ -10,6 +10,7 @@
 
 #include "bpfbus/datapath.h"
 #include "model.h"
+#include "retry.h"
 #include "rules_dp.h"
 #include "sqs_api.h"
 
@@ -46,6 +47,7 @@ struct eb_input;
 
 /* A target as delivery needs it (routes.c, from the model's struct bb_target). */
 struct bbd_target {
+	char *id; /* the target's id (retries find their target by rule and id) */
 	int kind; /* enum bb_target_kind */
 	char *addr; /* queue, topic or bus name, http URL, udp HOST:PORT */
 	char *dlq; /* dead-letter queue (NULL: none) */
@@ -88,6 +90,12 @@ struct bbd_counters {
 	uint64_t rounds;
 	uint64_t acks_sent, duplicates;
 	uint64_t out_of_order; /* FIFO acked datagrams ahead of a missing one (dropped) */
+	/* RetryPolicy (retries.c) */
+	uint64_t retries_scheduled; /* failed deliveries put into the retry store */
+	uint64_t retried; /* retries attempted */
+	uint64_t retries_exhausted; /* MaximumRetryAttempts or MaximumEventAgeInSeconds reached */
+	uint64_t retries_dropped; /* not kept: the retry store was full (or failed) */
+	uint64_t retry_orphans; /* due retries whose rule or target was gone */
 };
 
 struct queue_store;
@@ -117,6 +125,9 @@ struct bbd {
 	int producer_idle_s; /* acknowledged-ingest windows forgotten after this */
 	bool testing; /* --testing: test.* control requests are served (testing.c) */
 	long max_inflight; /* --max-inflight: the store's quota per queue (0: SQS's) */
+	size_t retry_max; /* --retry-max: retries the store keeps at most */
+	struct retry_backoff backoff; /* --retry-base-ms, --retry-cap-ms */
+	struct retry_store *retries;
 
 	/* state */
 	struct bb_model model;
@@ -139,6 +150,10 @@ struct bbd {
 	struct http_api *api;
 	int wake_fd; /* eventfd: the listener made messages receivable */
 	int64_t clock_offset_ms; /* test.clock: the store's time runs this far ahead */
+	struct {
+		char queue[96];
+		int64_t left;
+	} failpoint; /* test.fail: deliveries into @queue that still fail */
 	/*
 	 * Rule targets of kind topic: publish @msg to @topic (0, or -1 with
 	 * @res saying why). Set by the topic code when the daemon serves
@@ -173,6 +188,28 @@ struct bbd_put_event {
  */
 int bbd_intake_put(struct bbd *d, const struct bbd_put_event *evs, size_t n, uint64_t *stored);
 void bbd_intake_close(struct bbd *d);
+/* Deliver the retries that are due, in one group commit; how many were taken. */
+int bbd_retries_round(struct bbd *d);
+
+/* retries.c: EventBridge's RetryPolicy (docs/daemon.md, "Retries"). */
+int bbd_retries_open(struct bbd *d);
+void bbd_retries_close(struct bbd *d);
+/* A failed attempt to deliver an event: what a retry needs to try again. */
+struct bbd_attempt {
+	const char *body; /* the event as it came (the target's input is applied again) */
+	size_t body_len;
+	const char *group_id, *dedup_id; /* NULL: none */
+	int64_t first_ms; /* the first attempt (store clock): the event's age counts from it */
+	uint32_t retries; /* retries made so far, the failed one included (0: first attempt) */
+};
+/*
+ * After a retriable failure of target @ti of @r: schedule the next attempt in
+ * the open group commit (RETRY_SCHEDULE), or say the policy is exhausted
+ * (RETRY_EXHAUSTED_*), or -1 when the retry could not be kept (counted).
+ */
+int bbd_retry_later(struct bbd *d, const struct bbd_route *r, int ti, const struct bbd_attempt *a);
+/* The live route and target index a retry's target name stands for; NULL: gone. */
+const struct bbd_route *bbd_retry_target(const struct bbd *d, const char *key, int *ti);
 
 /* acks.c: acknowledged ingest. Producers keep at most half a window in flight. */
 #define BBD_ACK_WINDOW 1024
@@ -274,6 +311,8 @@ struct strbuf;
 void bbd_metrics_render(void *ctx, struct strbuf *out);
 
 /* testing.c: the store's clock (real time plus the test offset) and test.* requests. */
+/* test.fail: true when this delivery into @queue is to fail (counted down). */
+bool bbd_failpoint_hit(struct bbd *d, const char *queue);
 int64_t bbd_clock(void *ctx);
 int bbd_testing_op(struct bbd *d, const char *op, const struct json_value *req, struct strbuf *out);
 

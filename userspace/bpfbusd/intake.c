@@ -18,6 +18,7 @@
 #include "producer.h"
 #include "netlink.h"
 #include "queue.h"
+#include "retry.h"
 #include "ruleset.h"
 #include "rx.h"
 #include "wire.h"
@@ -45,6 +46,8 @@ struct event {
 	struct sockaddr_storage src; /* the producer (for acks) */
 	socklen_t src_len;
 	bool hop; /* put on this bus by a bus target: bus targets are not followed */
+	int64_t first_ms; /* a retry: the first attempt's time (0: this is the first) */
+	uint32_t retries; /* a retry: retries made, this one included */
 };
 
 /* Round state: the group commit is opened by the first delivery. */
@@ -75,6 +78,7 @@ static int open_txn(struct round *rd)
 struct failure {
 	char code[64];
 	char message[1024];
+	bool retriable; /* EventBridge retries it (RetryPolicy); else dead-lettered at once */
 };
 
 /*
@@ -83,22 +87,28 @@ struct failure {
  * TARGET_ARN). Returns true when it was stored there.
  */
 static bool dead_letter(struct round *rd, const struct bbd_route *r, const struct bbd_target *t,
-			const struct queue_send_entry *refused, const struct failure *why)
+			const struct queue_send_entry *refused, const struct failure *why,
+			uint32_t retries, const char *exhausted)
 {
 	struct queue_send_entry e = *refused;
 	struct queue_send_result out;
 	struct queue_result res;
+	char n[12];
 	struct queue_msg_attr attrs[] = {
 		{ "ERROR_CODE", "String", why->code, strlen(why->code) },
 		{ "ERROR_MESSAGE", "String", why->message, strlen(why->message) },
 		{ "RULE_ARN", "String", r->rule_arn, strlen(r->rule_arn) },
 		{ "TARGET_ARN", "String", t->arn, strlen(t->arn) },
+		{ "RETRY_ATTEMPTS", "Number", n, 0 },
+		{ "EXHAUSTED_RETRY_CONDITION", "String", exhausted,
+		  exhausted ? strlen(exhausted) : 0 },
 	};
 
 	if (open_txn(rd))
 		return false;
+	attrs[4].len = (size_t)snprintf(n, sizeof(n), "%u", retries);
 	e.attrs = attrs;
-	e.nattrs = 4;
+	e.nattrs = exhausted ? 6 : 5;
 	if (queue_send(rd->d->store, t->dlq, &e, &out, &res) == 0) {
 		rd->stored++;
 		rd->d->cnt.dead_lettered++;
@@ -120,6 +130,13 @@ static bool to_queue(struct round *rd, const struct bbd_target *t, const struct 
 		snprintf(why->code, sizeof(why->code), "InternalError");
 		snprintf(why->message, sizeof(why->message),
 			 "the store cannot begin a transaction");
+		why->retriable = true;
+		return false;
+	}
+	if (bbd_failpoint_hit(rd->d, t->addr)) {
+		snprintf(why->code, sizeof(why->code), "ThrottlingException");
+		snprintf(why->message, sizeof(why->message), "Rate exceeded (test.fail)");
+		why->retriable = true;
 		return false;
 	}
 	if (queue_send(rd->d->store, t->addr, e, &out, &res) == 0) {
@@ -130,6 +147,8 @@ static bool to_queue(struct round *rd, const struct bbd_target *t, const struct 
 		rd->doomed = true;
 	snprintf(why->code, sizeof(why->code), "%s", queue_err_type(res.code));
 	snprintf(why->message, sizeof(why->message), "%s", res.message);
+	/* the store's refusals (no such queue, a message it cannot take) stay */
+	why->retriable = res.code == QE_INTERNAL_ERROR;
 	return false;
 }
 
@@ -141,6 +160,7 @@ static bool to_topic(struct round *rd, const struct bbd_target *t, const char *b
 	if (rd->d->deliver_topic && !open_txn(rd) &&
 	    rd->d->deliver_topic(rd->d, t->addr, body, len, &res) == 0)
 		return true;
+	why->retriable = rd->d->deliver_topic && res.code == QE_INTERNAL_ERROR;
 	snprintf(why->code, sizeof(why->code), "%s",
 		 rd->d->deliver_topic ? queue_err_type(res.code) : "ResourceNotFound");
 	snprintf(why->message, sizeof(why->message), "%s",
@@ -161,6 +181,8 @@ static bool to_http(const struct bbd_target *t, const char *body, size_t len, st
 	if (status >= 200 && status < 300)
 		return true;
 	snprintf(why->code, sizeof(why->code), "SDK_CLIENT_ERROR");
+	/* EventBridge retries throttling, server errors and no answer, not other 4xx */
+	why->retriable = status < 0 || status == 429 || status >= 500;
 	if (status < 0)
 		snprintf(why->message, sizeof(why->message), "%s", err);
 	else
@@ -201,6 +223,7 @@ static bool to_udp(struct round *rd, const struct bbd_target *t, const struct ev
 	if (fd < 0 || sendto(fd, buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&ss, sl) != n) {
 		snprintf(why->message, sizeof(why->message), "cannot send to %s: %s", t->addr,
 			 strerror(errno));
+		why->retriable = true; /* buffers full, no route yet: may pass */
 		return false;
 	}
 	return true;
@@ -227,6 +250,8 @@ static bool deliver(struct round *rd, const struct bbd_route *r, int ti, const s
 	};
 	struct failure why; /* set by whatever fails (1 KiB: not cleared per delivery) */
 	bool ok = false;
+
+	why.retriable = false;
 
 	if (m->group_len) {
 		snprintf(group, sizeof(group), "%.*s", (int)m->group_len, m->group);
@@ -297,9 +322,30 @@ failed:
 	rd->d->cnt.delivery_failed++;
 	log_debug("rule %s: delivery to %s %s failed: %s: %s", r->name,
 		  bb_target_kind_name(t->kind), t->addr, why.code, why.message);
+	const char *exhausted = NULL;
+
+	if (why.retriable && !rd->doomed) {
+		/* the original event: a retry applies the target's input again */
+		struct bbd_attempt a = { .body = m->body,
+					 .body_len = m->body_len,
+					 .group_id = e.group_id,
+					 .dedup_id = e.dedup_id,
+					 .first_ms = ev->first_ms ? ev->first_ms
+								  : queue_store_now(rd->d->store),
+					 .retries = ev->retries };
+		int v = open_txn(rd) ? -1 : bbd_retry_later(rd->d, r, ti, &a);
+
+		if (v == RETRY_SCHEDULE)
+			return false;
+		if (v > 0)
+			exhausted = retry_exhausted_name((enum retry_verdict)v);
+	}
 	/* the dead letter is the event itself, as EventBridge sends it */
 	if (t->dlq && !rd->doomed)
-		dead_letter(rd, r, t, &e, &why);
+		dead_letter(rd, r, t, &e, &why, ev->retries, exhausted);
+	else if (exhausted)
+		log_debug("rule %s: retries to %s exhausted (%s), no dead-letter queue: dropped",
+			  r->name, t->addr, exhausted);
 	return false;
 }
 
@@ -752,6 +798,67 @@ int bbd_intake_put(struct bbd *d, const struct bbd_put_event *evs, size_t n, uin
 	}
 	*stored = rd.stored;
 	return round_finish(&rd) ? 0 : -1;
+}
+
+int bbd_retries_round(struct bbd *d)
+{
+	struct retry_item *v = NULL;
+	struct queue_result res;
+	struct round rd;
+	long n;
+
+	if (!d->retries || !retry_pending(d->retries))
+		return 0;
+	/* a read first: no write transaction while nothing is due */
+	int64_t due = retry_next_due(d->retries, &res);
+
+	if (due <= 0 || due > queue_store_now(d->store))
+		return 0;
+	round_start(&rd, d);
+	if (open_txn(&rd))
+		return 0;
+	n = retry_take_due(d->retries, queue_store_now(d->store), (size_t)d->round_budget, &v,
+			   &res);
+	if (n < 0)
+		log_warn("cannot take the due retries: %s", res.message);
+	for (long i = 0; i < n; i++) {
+		const struct retry_item *it = &v[i];
+		int ti;
+		const struct bbd_route *r = bbd_retry_target(d, it->target, &ti);
+
+		if (!r) {
+			d->cnt.retry_orphans++;
+			continue;
+		}
+		const char *slash = strrchr(r->name, '/');
+		struct event ev = {
+			.bus_id = r->bus_id,
+			.first_ms = it->first_ms,
+			.retries = it->retries,
+			.msg = { .kind = BPFBUS_WIRE_KIND_EVENT,
+				 .name = r->name,
+				 .name_len = slash ? (uint16_t)(slash - r->name) : 0,
+				 .body = it->body,
+				 .body_len = (uint32_t)it->body_len,
+				 .group = it->group_id,
+				 .group_len = it->group_id ? (uint16_t)strlen(it->group_id) : 0,
+				 .dedup = it->dedup_id,
+				 .dedup_len = it->dedup_id ? (uint16_t)strlen(it->dedup_id) : 0 },
+		};
+		struct hops hops = { .n = 0 };
+
+		rd.now_ms = it->first_ms; /* input transformers: the event's ingestion time */
+		d->cnt.retried++;
+		deliver(&rd, r, ti, &ev, &hops);
+	}
+	retry_items_free(v, n > 0 ? (size_t)n : 0);
+	if (!round_finish(&rd) && retry_resync(d->retries, &res))
+		log_warn("retry store: %s", res.message);
+	if (rd.stored) {
+		bbd_control_wake(d, NULL);
+		bbd_http_wake(d);
+	}
+	return n > 0 ? (int)n : 0;
 }
 
 void bbd_intake_close(struct bbd *d)

@@ -58,6 +58,10 @@ static void usage(FILE *f)
 		"                       seconds (default 3600)\n"
 		"  --max-inflight N     in-flight messages per queue before receives stop\n"
 		"                       (OverLimit; default 120000, as SQS)\n"
+		"  --retry-max N        failed target deliveries kept for a retry (default "
+		"100000)\n"
+		"  --retry-base-ms MS   first retry after MS/2..MS, doubling (default 1000)\n"
+		"  --retry-cap-ms MS    longest wait between retries (default 512000)\n"
 		"  --testing            serve the test.* control requests (docs/daemon.md):\n"
 		"                       never in production\n"
 		"  -h, --help\n"
@@ -96,6 +100,62 @@ static int add_iface(struct bbd *d, const char *arg, bool generic_default)
 	return 0;
 }
 
+/* The whole-number options: --NAME N, N in [min, max]. */
+static const struct {
+	int code;
+	const char *name;
+	long min, max;
+} int_opts[] = {
+	{ 'p', "port", 1, 65535 },
+	{ 'b', "round-budget", 1, 1 << 20 },
+	{ 'I', "producer-idle", 1, 1 << 30 },
+	{ 'F', "max-inflight", 1, 1 << 30 },
+	{ 'R', "retry-max", 1, 1 << 30 },
+	{ 'B', "retry-base-ms", 1, 3600 * 1000 },
+	{ 'C', "retry-cap-ms", 1, 86400 * 1000 },
+};
+
+static int int_option(struct bbd *d, int code, const char *arg)
+{
+	size_t i = 0;
+	char *end;
+	long v;
+
+	while (int_opts[i].code != code)
+		i++;
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || *end || end == arg || v < int_opts[i].min || v > int_opts[i].max) {
+		fprintf(stderr, "bpfbusd: --%s is a whole number from %ld to %ld, not '%s'\n",
+			int_opts[i].name, int_opts[i].min, int_opts[i].max, arg);
+		return -1;
+	}
+	switch (code) {
+	case 'p':
+		d->port = (uint16_t)v;
+		break;
+	case 'b':
+		d->round_budget = (int)v;
+		break;
+	case 'I':
+		d->producer_idle_s = (int)v;
+		break;
+	case 'F':
+		d->max_inflight = v;
+		break;
+	case 'R':
+		d->retry_max = (size_t)v;
+		break;
+	case 'B':
+		d->backoff.base_ms = v;
+		break;
+	default:
+		d->backoff.cap_ms = v;
+		break;
+	}
+	return 0;
+}
+
 static int parse_args(struct bbd *d, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -111,6 +171,9 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		{ "producer-idle", required_argument, NULL, 'I' },
 		{ "testing", no_argument, NULL, 'T' },
 		{ "max-inflight", required_argument, NULL, 'F' },
+		{ "retry-max", required_argument, NULL, 'R' },
+		{ "retry-base-ms", required_argument, NULL, 'B' },
+		{ "retry-cap-ms", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		BBD_HTTP_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -118,8 +181,6 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 	const char *ifaces[BBD_MAX_IFACES + 1];
 	int n_if = 0, c, lvl;
 	bool generic = false;
-	char *end;
-	long v;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -159,28 +220,11 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		case 'b':
 		case 'I':
 		case 'F':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || *end || v < 1 ||
-			    v > (c == 'p'   ? 65535
-				 : c == 'b' ? 1 << 20
-					    : 1 << 30)) {
-				fprintf(stderr, "bpfbusd: bad --%s '%s'\n",
-					c == 'p'   ? "port"
-					: c == 'b' ? "round-budget"
-					: c == 'F' ? "max-inflight"
-						   : "producer-idle",
-					optarg);
+		case 'R':
+		case 'B':
+		case 'C':
+			if (int_option(d, c, optarg))
 				return -1;
-			}
-			if (c == 'p')
-				d->port = (uint16_t)v;
-			else if (c == 'b')
-				d->round_budget = (int)v;
-			else if (c == 'F')
-				d->max_inflight = v;
-			else
-				d->producer_idle_s = (int)v;
 			break;
 		case 'c':
 			d->control_path = optarg;
@@ -337,6 +381,8 @@ static int setup(struct bbd *d)
 		return -1;
 	}
 	bbd_acks_init(d);
+	if (bbd_retries_open(d))
+		return -1;
 	if (sqs_api_init(
 		    &d->sqs, d->store,
 		    &(struct sqs_api_config){ .account_id = d->account_id, .region = d->region })) {
@@ -388,6 +434,7 @@ static void run(struct bbd *d)
 				if (read(d->timer_fd, &exp, sizeof(exp)) < 0)
 					continue;
 				bbd_control_wake(d, NULL);
+				bbd_retries_round(d);
 				if (++ticks % HOUSEKEEPING_TICKS == 0)
 					housekeeping(d, ticks / HOUSEKEEPING_TICKS);
 			} else if (tag == BBD_EP_LISTEN)
@@ -430,6 +477,7 @@ static void shutdown_daemon(struct bbd *d)
 	bbd_control_close(d);
 	bbd_routes_free(d);
 	bbd_acks_free(d);
+	bbd_retries_close(d);
 	bb_model_free(&d->model);
 	queue_store_close(d->store);
 	if (d->busfd >= 0)
@@ -446,6 +494,8 @@ int main(int argc, char **argv)
 		.port = BPFBUS_DEFAULT_PORT,
 		.round_budget = 8192,
 		.producer_idle_s = 3600,
+		.retry_max = 100000,
+		.backoff = { RETRY_BASE_MS_DEFAULT, RETRY_CAP_MS_DEFAULT },
 		.busfd = -1,
 		.udp_fd = -1,
 		.udp6_fd = -1,

@@ -565,7 +565,13 @@ static int status(struct bbd *d, struct strbuf *out)
 	C(acks_sent);
 	C(duplicates);
 	C(out_of_order);
+	C(retries_scheduled);
+	C(retried);
+	C(retries_exhausted);
+	C(retries_dropped);
+	C(retry_orphans);
 #undef C
+	sb_printf(out, ",\"retries_pending\":%zu", d->retries ? retry_pending(d->retries) : 0);
 	sb_adds(out, "}}");
 	return 0;
 }

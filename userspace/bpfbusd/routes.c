@@ -23,6 +23,7 @@ static void route_free(struct bbd_route *r)
 		free(r->t[i].addr);
 		free(r->t[i].dlq);
 		free(r->t[i].arn);
+		free(r->t[i].id);
 		eb_input_free(r->t[i].input);
 	}
 	free(r->rule_arn);
@@ -107,6 +108,7 @@ static void route_fill(struct bbd *d, struct bbd_route *r, const char *bus,
 
 		bbd_target_arn(d, mt, arn, sizeof(arn));
 		t->arn = xstrndup(arn, strlen(arn));
+		t->id = xstrndup(mt->id, strlen(mt->id));
 		t->retry_attempts = mt->retry_attempts;
 		t->max_event_age_s = mt->max_event_age_s;
 		r->n_targets++;

@@ -4,8 +4,9 @@
  * with --testing (docs/daemon.md, "Testing hooks"): move the store's clock
  * forward (deduplication windows, retention, message ages, due retries are
  * time-dependent SQS and EventBridge behaviour that must be checked without
- * waiting minutes or days). Without --testing every test.* request is
- * refused.
+ * waiting minutes or days) and make deliveries into a queue fail with a
+ * retriable error (the retry machinery needs a target that fails and then
+ * recovers). Without --testing every test.* request is refused.
  */
 #include "bpfbusd.h"
 #include "json.h"
@@ -60,6 +61,35 @@ static int clock_advance(struct bbd *d, const struct json_value *req, struct str
 	return 0;
 }
 
+/* test.fail {"queue": Q, "count": N}: the next N deliveries into Q fail, retriably. */
+static int fail_queue(struct bbd *d, const struct json_value *req, struct strbuf *out)
+{
+	const struct json_value *q = json_get(req, "queue");
+	int64_t n;
+
+	if (!q || q->type != JSON_STRING || !q->u.str.len ||
+	    q->u.str.len >= sizeof(d->failpoint.queue) || memchr(q->u.str.s, 0, q->u.str.len))
+		return refuse(out, "ValidationException", "\"queue\" must be a queue name");
+	if (!get_int(req, "count", 0, 1e9, &n))
+		return refuse(out, "ValidationException",
+			      "\"count\" must be a whole number, 0 to 1e9");
+	memcpy(d->failpoint.queue, q->u.str.s, q->u.str.len);
+	d->failpoint.queue[q->u.str.len] = 0;
+	d->failpoint.left = n;
+	log_info("testing: the next %lld deliveries into %s fail", (long long)n,
+		 d->failpoint.queue);
+	sb_adds(out, "{\"ok\":true,\"result\":{}}");
+	return 0;
+}
+
+bool bbd_failpoint_hit(struct bbd *d, const char *queue)
+{
+	if (!d->failpoint.left || strcmp(d->failpoint.queue, queue))
+		return false;
+	d->failpoint.left--;
+	return true;
+}
+
 int bbd_testing_op(struct bbd *d, const char *op, const struct json_value *req, struct strbuf *out)
 {
 	if (!d->testing)
@@ -67,5 +97,7 @@ int bbd_testing_op(struct bbd *d, const char *op, const struct json_value *req, 
 			      "test.* requests are served only by bpfbusd --testing");
 	if (!strcmp(op, "test.clock"))
 		return clock_advance(d, req, out);
+	if (!strcmp(op, "test.fail"))
+		return fail_queue(d, req, out);
 	return refuse(out, "UnknownOperation", "unknown test operation");
 }
