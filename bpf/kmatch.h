@@ -46,12 +46,8 @@ static __always_inline struct km_state *km_match_state(void)
 
 /* ---- marking ------------------------------------------------------------ */
 
-static __always_inline int km_mark_cond(__u32 cond, __u32 objarr)
+static __always_inline int km_mark_cond(struct km_state *m, __u32 cond, __u32 objarr)
 {
-	struct km_state *m = km_match_state();
-
-	if (!m)
-		return 0;
 	__u32 idx = m->slot * BPFBUS_MAX_CONDS + cond;
 	struct km_mark *mk = bpf_map_lookup_elem(&km_cond_mark, &idx);
 	struct bpfbus_kcond *kc = bpf_map_lookup_elem(&km_conds, &idx);
@@ -97,27 +93,40 @@ static __always_inline void km_exclude(__u32 slot, __u32 ab, __u32 stamp)
 }
 
 /* A hit: mark condition @id, or (@mode 1) exclude anything-but id @id. */
-static __always_inline void km_hit(__u32 slot, __u32 id, __u32 mode, __u32 objarr, __u32 stamp)
+static __always_inline void km_hit(struct km_state *m, __u32 id, __u32 mode, __u32 objarr,
+				   __u32 stamp)
 {
 	if (mode)
-		km_exclude(slot, id, stamp);
+		km_exclude(m->slot, id, stamp);
 	else
-		km_mark_cond(id, objarr);
+		km_mark_cond(m, id, objarr);
 }
 
 struct km_visit_ctx {
-	__u32 slot, first, mode, objarr, stamp;
+	struct km_state *m;
+	__u32 first, count, mode, objarr, stamp;
 };
+
+/* Entries a km_visit_cb call takes: a callback per entry was most of the
+ * cost of long posting lists (many rules sharing a value). */
+#define KM_VISIT_BATCH 4
 
 static long km_visit_cb(__u64 i, void *arg)
 {
 	struct km_visit_ctx *v = arg;
-	__u32 idx = v->slot * BPFBUS_MAX_POSTINGS + v->first + (__u32)i;
-	__u32 *id = bpf_map_lookup_elem(&km_postings, &idx);
+	struct km_state *m = v->m;
+	__u32 at = (__u32)i * KM_VISIT_BATCH;
 
-	if (!id)
-		return 1;
-	km_hit(v->slot, *id, v->mode, v->objarr, v->stamp);
+	for (__u32 j = 0; j < KM_VISIT_BATCH; j++) {
+		if (at + j >= v->count)
+			return 1;
+		__u32 idx = m->slot * BPFBUS_MAX_POSTINGS + v->first + at + j;
+		__u32 *id = bpf_map_lookup_elem(&km_postings, &idx);
+
+		if (!id)
+			return 1;
+		km_hit(m, *id, v->mode, v->objarr, v->stamp);
+	}
 	return 0;
 }
 
@@ -126,12 +135,11 @@ static long km_visit_cb(__u64 i, void *arg)
 static __always_inline void km_walk(struct km_state *m, __u32 first, __u32 count, __u32 mode,
 				    __u32 objarr)
 {
-	struct km_visit_ctx v = {
-		.slot = m->slot, .first = first, .mode = mode, .objarr = objarr,
-		.stamp = m->leaf_stamp};
+	struct km_visit_ctx v = {.m = m, .first = first, .count = count, .mode = mode,
+				 .objarr = objarr, .stamp = m->leaf_stamp};
 
 	if (count)
-		bpf_loop(count, km_visit_cb, &v, 0);
+		bpf_loop((count + KM_VISIT_BATCH - 1) / KM_VISIT_BATCH, km_visit_cb, &v, 0);
 }
 
 /* Mark (mode 0) or exclude (mode 1: anything-but ids) a posting list. */
@@ -158,9 +166,15 @@ KM_NOINLINE int km_lookup_visit(__u32 mode, __u32 objarr)
 				   .kind = m->key.kind,
 				   .len = m->key.len,
 				   .digest = bpfbus_val_digest(m->key.val, m->key.len) };
-	struct bpfbus_vent *e = bpf_map_lookup_elem(&km_values, &hk);
+	__u32 pidx = m->slot * BPFBUS_MAX_PATHS + m->key.path;
+	__u32 bit = bpfbus_vfilter_bit(hk.kind, hk.len, hk.digest);
+	struct bpfbus_kpath *kp = bpf_map_lookup_elem(&km_kpaths, &pidx);
+	struct bpfbus_vent *e;
 	__u64 diff = 0;
 
+	if (kp && !(kp->vfilter[(bit / 64) & (BPFBUS_VFILTER_BITS / 64 - 1)] & (1ULL << (bit % 64))))
+		return 0; /* in none of the path's keys */
+	e = bpf_map_lookup_elem(&km_values, &hk);
 	if (!e)
 		return 0;
 	if (e->flags & BPFBUS_V_COLLIDED) {
@@ -345,8 +359,10 @@ static long km_ival_cb(__u64 i, void *arg)
 		return 1;
 	if (c->mode == 1 && iv->hi < c->x)
 		return 1;
-	if (km_contains(iv, c->x))
-		km_mark_cond(iv->cond, c->objarr);
+	struct km_state *m = km_match_state();
+
+	if (m && km_contains(iv, c->x))
+		km_mark_cond(m, iv->cond, c->objarr);
 	return 0;
 }
 
@@ -582,7 +598,7 @@ static long km_wc_entry_cb(__u64 i, void *arg)
 		return 1;
 	}
 	if (m->wc_result)
-		km_hit(c->slot, w->id, c->mode, c->objarr, c->stamp);
+		km_hit(m, w->id, c->mode, c->objarr, c->stamp);
 	return 0;
 }
 
@@ -1016,9 +1032,10 @@ static long km_ab_cb(__u64 i, void *arg)
 		return 0;
 	__u32 cidx = a->slot * BPFBUS_MAX_POSTINGS + a->ab_cond_first + *ab;
 	__u32 *cond = bpf_map_lookup_elem(&km_postings, &cidx);
+	struct km_state *m = km_match_state();
 
-	if (cond)
-		km_mark_cond(*cond, a->objarr);
+	if (cond && m)
+		km_mark_cond(m, *cond, a->objarr);
 	return 0;
 }
 

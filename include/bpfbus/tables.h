@@ -115,6 +115,20 @@ static inline __u64 bpfbus_val_digest(const __u8 *val, __u32 len)
 	return h;
 }
 
+/*
+ * A path's value filter: one bit per value key of the path, a Bloom filter
+ * with one hash. A value whose bit is clear is in none of the path's keys,
+ * so the kernel skips the value map lookup (a hash of the key, a bucket
+ * walk and a compare: most of a leaf's cost when, as usual, most lookups
+ * miss). A set bit proves nothing; the lookup decides.
+ */
+#define BPFBUS_VFILTER_BITS 512
+
+static inline __u32 bpfbus_vfilter_bit(__u32 kind, __u32 len, __u64 digest)
+{
+	return (__u32)(((digest ^ ((__u64)kind << 8 | len)) * 0x9E3779B97F4A7C15ULL) >> 55);
+}
+
 /* What a path needs looked up, and when the kernel must ask userspace. */
 enum bpfbus_kpath_flags {
 	BPFBUS_P_STR = 1 << 0,	    /* exact string keys */
@@ -142,6 +156,7 @@ struct bpfbus_kpath {
 	__u32 cidr4_root;	/* interval tree of IPv4 blocks, or NO_NODE */
 	struct bpfbus_posting wild;    /* wildcard patterns (bpfbus_wild) */
 	struct bpfbus_posting ab_wild; /* anything-but wildcard exclusions */
+	__u64 vfilter[BPFBUS_VFILTER_BITS / 64]; /* bpfbus_vfilter_bit of each value key */
 };
 
 /* A wildcard pattern as written (escapes kept), and what a match marks. */
@@ -274,7 +289,8 @@ _Static_assert(sizeof(struct bpfbus_vkey) == 8 + BPFBUS_VAL_MAX, "bpfbus_vkey is
 _Static_assert(sizeof(struct bpfbus_vhkey) == 16, "bpfbus_vhkey is ABI");
 _Static_assert(sizeof(struct bpfbus_vent) == 16 + BPFBUS_VAL_MAX, "bpfbus_vent is ABI");
 _Static_assert(sizeof(struct bpfbus_posting) == 8, "bpfbus_posting is ABI");
-_Static_assert(sizeof(struct bpfbus_kpath) == 96, "bpfbus_kpath is ABI");
+_Static_assert(sizeof(struct bpfbus_kpath) == 96 + BPFBUS_VFILTER_BITS / 8, "bpfbus_kpath is ABI");
+_Static_assert(BPFBUS_VFILTER_BITS == 1 << (64 - 55), "bpfbus_vfilter_bit takes 9 bits");
 _Static_assert(sizeof(struct bpfbus_wild) == 136, "bpfbus_wild is ABI");
 _Static_assert(sizeof(struct bpfbus_inode) == 32, "bpfbus_inode is ABI");
 _Static_assert(sizeof(struct bpfbus_ival) == 24, "bpfbus_ival is ABI");

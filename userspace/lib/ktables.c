@@ -393,7 +393,7 @@ static void build_path(struct ktables *kt, const struct path_info *pi, size_t id
  */
 int ktables_place_path(struct bpfbus_pbucket *tab, uint64_t hash, struct bpfbus_path path)
 {
-	struct bpfbus_pbucket cur = {.hash = hash, .path = path};
+	struct bpfbus_pbucket cur = { .hash = hash, .path = path };
 	uint32_t from = UINT32_MAX; /* the bucket cur was just evicted from */
 
 	cur.path.used = 1;
@@ -474,7 +474,9 @@ static void build_value(struct ktables *kt, const struct bb_ruleset *rs,
 		break;
 	}
 	size_t v = kt->n_values++;
+	__u32 bit = bpfbus_vfilter_bit(vk.kind, vk.len, bpfbus_val_digest(vk.val, vk.len));
 
+	kp->vfilter[bit / 64] |= 1ULL << (bit % 64);
 	kt->vkeys[v] = vk;
 	kt->vposts[v].count = n;
 	kt->vposts[v].first = add_postings(kt, rs->vt.flat + rs->vt.post_off[s->post], n);
