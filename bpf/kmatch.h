@@ -46,13 +46,24 @@ static __always_inline struct km_state *km_match_state(void)
 
 /* ---- marking ------------------------------------------------------------ */
 
+static __always_inline void km_candidate(struct km_state *m, __u32 cand)
+{
+	if (m->n_cands >= KM_MAX_CANDS) {
+		m->verify |= KM_VERIFY_CANDS;
+		return;
+	}
+	m->cands[m->n_cands & (KM_MAX_CANDS - 1)] = cand;
+	m->n_cands++;
+}
+
+/* Mark condition class @cond. The first time in an event it counts for its
+ * counted branch, and an anchor class is kept for the candidate pass. */
 static __always_inline int km_mark_cond(struct km_state *m, __u32 cond, __u32 objarr)
 {
 	__u32 idx = m->slot * BPFBUS_MAX_CONDS + cond;
 	struct km_mark *mk = bpf_map_lookup_elem(&km_cond_mark, &idx);
-	struct bpfbus_kcond *kc = bpf_map_lookup_elem(&km_conds, &idx);
 
-	if (!mk || !kc)
+	if (!mk)
 		return 0;
 	if (mk->epoch == m->epoch) {
 		mk->objarr |= objarr;
@@ -60,7 +71,13 @@ static __always_inline int km_mark_cond(struct km_state *m, __u32 cond, __u32 ob
 	}
 	mk->epoch = m->epoch;
 	mk->objarr = objarr;
-	if (!kc->need)
+	struct bpfbus_kcond *kc = bpf_map_lookup_elem(&km_conds, &idx);
+
+	if (!kc)
+		return 0;
+	if (kc->anchored.count)
+		km_candidate(m, cond | KM_CAND_ANCHOR);
+	if (kc->branch == BPFBUS_NO_NODE)
 		return 0;
 	__u32 bidx = m->slot * BPFBUS_MAX_BRANCHES + kc->branch;
 	struct km_count *bc = bpf_map_lookup_elem(&km_branch_count, &bidx);
@@ -71,14 +88,8 @@ static __always_inline int km_mark_cond(struct km_state *m, __u32 cond, __u32 ob
 		bc->epoch = m->epoch;
 		bc->count = 0;
 	}
-	if (++bc->count != kc->need)
-		return 0;
-	if (m->n_cands >= KM_MAX_CANDS) {
-		m->verify |= KM_VERIFY_CANDS;
-		return 0;
-	}
-	m->cands[m->n_cands & (KM_MAX_CANDS - 1)] = kc->branch;
-	m->n_cands++;
+	if (++bc->count == kc->need)
+		km_candidate(m, kc->branch);
 	return 0;
 }
 
@@ -334,7 +345,7 @@ struct km_stab_ctx {
 	__u32 slot, node, objarr;
 	__u64 x;
 	/* the slice being scanned */
-	__u32 first, mode; /* 0: by lower bound, 1: by upper bound, 2: all */
+	__u32 first, count, mode; /* mode 0: by lower bound, 1: by upper bound, 2: all */
 };
 
 static __always_inline int km_contains(struct bpfbus_ival *iv, __u64 x)
@@ -346,23 +357,32 @@ static __always_inline int km_contains(struct bpfbus_ival *iv, __u64 x)
 	return 1;
 }
 
+/* KM_VISIT_BATCH intervals of the slice per callback (as km_visit_cb). */
 static long km_ival_cb(__u64 i, void *arg)
 {
 	struct km_stab_ctx *c = arg;
-	__u32 idx = c->slot * BPFBUS_MAX_IVALS + c->first + (__u32)i;
-	struct bpfbus_ival *iv = bpf_map_lookup_elem(&km_ivals, &idx);
-
-	if (!iv)
-		return 1;
-	/* sorted slices: past the first interval that cannot hold x, none can */
-	if (c->mode == 0 && iv->lo > c->x)
-		return 1;
-	if (c->mode == 1 && iv->hi < c->x)
-		return 1;
 	struct km_state *m = km_match_state();
+	__u32 at = (__u32)i * KM_VISIT_BATCH;
 
-	if (m && km_contains(iv, c->x))
-		km_mark_cond(m, iv->cond, c->objarr);
+	if (!m)
+		return 1;
+	for (__u32 j = 0; j < KM_VISIT_BATCH; j++) {
+		if (at + j >= c->count)
+			return 1;
+		__u32 idx = c->slot * BPFBUS_MAX_IVALS + c->first + at + j;
+		struct bpfbus_ival *iv = bpf_map_lookup_elem(&km_ivals, &idx);
+
+		if (!iv)
+			return 1;
+		/* sorted slices: past the first interval that cannot hold x,
+		 * none can */
+		if (c->mode == 0 && iv->lo > c->x)
+			return 1;
+		if (c->mode == 1 && iv->hi < c->x)
+			return 1;
+		if (km_contains(iv, c->x))
+			km_mark_cond(m, iv->cond, c->objarr);
+	}
 	return 0;
 }
 
@@ -393,7 +413,8 @@ static long km_node_cb(__u64 i, void *arg)
 		c->mode = 2;
 		c->node = BPFBUS_NO_NODE;
 	}
-	bpf_loop(count, km_ival_cb, c, 0);
+	c->count = count;
+	bpf_loop((count + KM_VISIT_BATCH - 1) / KM_VISIT_BATCH, km_ival_cb, c, 0);
 	return 0;
 }
 
@@ -1102,11 +1123,19 @@ struct km_check_ctx {
 	__u32 failed, objarr;
 };
 
-/* A candidate's remaining checks: exists:false fields, array consistency. */
+/* A candidate's checks: every positive class marked, exists:false fields
+ * absent or marked, and array consistency. */
 static long km_check_cb(__u64 i, void *arg)
 {
 	struct km_check_ctx *c = arg;
-	__u32 idx = c->slot * BPFBUS_MAX_CONDS + c->first + (__u32)i;
+	__u32 pidx = c->slot * BPFBUS_MAX_POSTINGS + c->first + (__u32)i;
+	__u32 *use = bpf_map_lookup_elem(&km_postings, &pidx);
+
+	if (!use) {
+		c->failed = 1;
+		return 1;
+	}
+	__u32 idx = c->slot * BPFBUS_MAX_CONDS + (*use & ~BPFBUS_COND_ABSENT_OK);
 	struct bpfbus_kcond *kc = bpf_map_lookup_elem(&km_conds, &idx);
 	struct km_mark *mk = bpf_map_lookup_elem(&km_cond_mark, &idx);
 
@@ -1116,9 +1145,9 @@ static long km_check_cb(__u64 i, void *arg)
 	}
 	int marked = mk->epoch == c->epoch;
 
-	if (!kc->need) {
-		__u32 pidx = c->slot * BPFBUS_MAX_PATHS + kc->path;
-		__u32 *seen = bpf_map_lookup_elem(&km_path_seen, &pidx);
+	if (*use & BPFBUS_COND_ABSENT_OK) {
+		__u32 sidx = c->slot * BPFBUS_MAX_PATHS + kc->path;
+		__u32 *seen = bpf_map_lookup_elem(&km_path_seen, &sidx);
 
 		if (!marked && seen && *seen == c->epoch) {
 			c->failed = 1; /* present, and no value satisfied it */
@@ -1126,7 +1155,11 @@ static long km_check_cb(__u64 i, void *arg)
 		}
 		return 0;
 	}
-	if (marked && mk->objarr)
+	if (!marked) {
+		c->failed = 1;
+		return 1;
+	}
+	if (mk->objarr)
 		c->objarr = 1;
 	return 0;
 }
@@ -1172,6 +1205,26 @@ KM_NOINLINE int km_branch(__u32 branch)
 	return 0;
 }
 
+struct km_anchor_ctx {
+	__u32 slot, first, stop;
+};
+
+static long km_anchor_cb(__u64 i, void *arg)
+{
+	struct km_anchor_ctx *a = arg;
+	__u32 idx = a->slot * BPFBUS_MAX_POSTINGS + a->first + (__u32)i;
+	__u32 *b = bpf_map_lookup_elem(&km_postings, &idx);
+
+	if (!b)
+		return 1;
+	if (km_branch(*b)) {
+		a->stop = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* A counted branch, or the branches anchored on a marked class. */
 static long km_cand_cb(__u64 i, void *arg)
 {
 	struct km_state *m = km_match_state();
@@ -1179,7 +1232,19 @@ static long km_cand_cb(__u64 i, void *arg)
 	(void)arg;
 	if (!m)
 		return 1;
-	return km_branch(m->cands[i & (KM_MAX_CANDS - 1)]) ? 1 : 0;
+	__u32 cand = m->cands[i & (KM_MAX_CANDS - 1)];
+
+	if (!(cand & KM_CAND_ANCHOR))
+		return km_branch(cand) ? 1 : 0;
+	__u32 idx = m->slot * BPFBUS_MAX_CONDS + (cand & ~KM_CAND_ANCHOR);
+	struct bpfbus_kcond *kc = bpf_map_lookup_elem(&km_conds, &idx);
+
+	if (!kc)
+		return 1;
+	struct km_anchor_ctx a = {.slot = m->slot, .first = kc->anchored.first};
+
+	bpf_loop(kc->anchored.count, km_anchor_cb, &a, 0);
+	return a.stop;
 }
 
 struct km_free_ctx {

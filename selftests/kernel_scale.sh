@@ -20,10 +20,10 @@ SCALES=(1 1000 10000 100000)
 FAMILIES=(EXACT PREFIX SUFFIX EQUALS_IGNORE_CASE PREFIX_EIC SUFFIX_EIC WILDCARD NUMERIC
 	ANYTHING_BUT ANYTHING_BUT_PREFIX ANYTHING_BUT_SUFFIX ANYTHING_BUT_IGNORE_CASE
 	ANYTHING_BUT_WILDCARD COMPLEX_ARRAYS)
-tap_plan $((${#SCALES[@]} + ${#FAMILIES[@]}))
+tap_plan $((${#SCALES[@]} + ${#FAMILIES[@]} + 1))
 
 skip_all() {
-	for ((i = 0; i < ${#SCALES[@]} + ${#FAMILIES[@]}; i++)); do tap_skip "kernel_scale" "$1"; done
+	for ((i = 0; i < ${#SCALES[@]} + ${#FAMILIES[@]} + 1; i++)); do tap_skip "kernel_scale" "$1"; done
 	tap_done
 	exit 0
 }
@@ -51,9 +51,10 @@ MAY_VERIFY=" COMPLEX_ARRAYS ANYTHING_BUT_WILDCARD "
 # 100,000 rules most events exceed them), but no operator may be handed back.
 same_counts() {
 	local name=$1 rules=$2 out
-	"$BENCH" --engine user --rules "$rules" --events "$tmp/w/citylots.jsonl" --passes 1 \
+	local events=${EVENTS:-$tmp/w/citylots.jsonl}
+	"$BENCH" --engine user --rules "$rules" --events "$events" --passes 1 \
 		--warmup 0 --cpu -1 --counts "$tmp/$name.user" >"$tmp/$name.ulog" 2>&1 || return 1
-	out=$("$BENCH" --engine kernel --rules "$rules" --events "$tmp/w/citylots.jsonl" \
+	out=$("$BENCH" --engine kernel --rules "$rules" --events "$events" \
 		--passes 1 --warmup 0 --cpu -1 --counts "$tmp/$name.kernel" 2>&1) || {
 		echo "$out" | tail -3 | sed 's/^/# /'
 		return 1
@@ -71,6 +72,39 @@ same_counts() {
 		[[ $why =~ ^verify_why=(-|((rules|candidates):[0-9]+,?)+)$ ]]
 }
 
+# Every valid EventBridge pattern of the conformance cases (ours, and the
+# AWS-recorded set when ../shared is there) as one rule set, each pattern
+# twice under two names so that identical conditions of different rules share
+# condition classes and anchors (docs/kernel.md), over every case's event.
+union_counts() {
+	local shared=${SHARED:-$SRCTREE/../shared}
+
+	$PY - "$tmp/union" "$SRCTREE"/selftests/cases/eventbridge-*.jsonl \
+		"$shared"/conformance/eventbridge-*.jsonl <<'PYEOF' || return 1
+import json, os, sys
+out, files = sys.argv[1], [f for f in sys.argv[2:] if os.path.exists(f)]
+rules, events = {}, []
+for f in files:
+    for n, line in enumerate(open(f, encoding="utf-8")):
+        c = json.loads(line)
+        if c.get("expect") not in ("MATCH", "NO_MATCH"):
+            continue
+        name = "%s-%d" % (os.path.basename(f).split(".")[0], n)
+        pat = json.loads(c["pattern"]) if isinstance(c["pattern"], str) else c["pattern"]
+        rules[name + "-a"] = rules[name + "-b"] = pat
+        ev = c["event"] if isinstance(c["event"], str) else json.dumps(c["event"])
+        events.append(ev.replace("\n", " ").replace("\r", " "))
+os.makedirs(out, exist_ok=True)
+json.dump(rules, open(out + "/rules.json", "w"))
+open(out + "/events.jsonl", "w").write("\n".join(events) + "\n")
+print("# %d rules, %d events" % (len(rules), len(events)))
+PYEOF
+	# array consistency and anything-but wildcards are among the cases
+	local MAY_VERIFY="$MAY_VERIFY union " EVENTS="$tmp/union/events.jsonl"
+
+	same_counts union "$tmp/union/rules.json"
+}
+
 for n in "${SCALES[@]}"; do
 	tap_run "scale-$n: tables load, kernel counts equal userspace" \
 		same_counts "scale-$n" "$tmp/w/rules/scale-$n.json"
@@ -78,4 +112,6 @@ done
 for f in "${FAMILIES[@]}"; do
 	tap_run "$f: kernel counts equal userspace" same_counts "$f" "$tmp/w/rules/$f.json"
 done
+tap_run "conformance patterns as one rule set, each twice: kernel counts equal userspace" \
+	union_counts
 tap_done

@@ -198,14 +198,29 @@ struct bpfbus_c6key {
 	__u8 addr[16];	 /* network order */
 };
 
+/*
+ * A condition class: the conditions of any rules that exactly the same table
+ * entries mark share one class and one mark (userspace/lib/ktables_conds.c).
+ * Posting lists, intervals and wildcards name classes. A branch whose
+ * positive classes are all its own is counted: each class marked adds one,
+ * and reaching @need makes it a candidate. Any other branch is listed under
+ * one of its positive classes, its anchor, and a marked anchor makes its
+ * branches candidates, whatever else is marked.
+ */
 struct bpfbus_kcond {
-	__u32 branch;
-	__u32 need; /* the branch's positive count; 0 for exists:false fields */
 	__u32 path;
+	__u32 branch; /* the counted branch this class belongs to, or NO_NODE */
+	__u32 need;   /* that branch's positive classes */
 	__u32 pad;
+	struct bpfbus_posting anchored; /* branch ids whose anchor this is */
 };
 
-/* A branch's conditions are conds[first_cond .. first_cond + n_cond). */
+/* In a branch's list of classes: the field also accepts a missing path
+ * (exists:false), so the class is not required to be marked. */
+#define BPFBUS_COND_ABSENT_OK 0x80000000u
+
+/* A branch's classes are postings[first_cond .. first_cond + n_cond), each
+ * possibly with BPFBUS_COND_ABSENT_OK. */
 struct bpfbus_kbranch {
 	__u32 rule; /* reported rule id */
 	__u32 first_cond;
@@ -240,7 +255,7 @@ struct bpfbus_ktable {
 enum km_verify {
 	KM_VERIFY_VALUE = 1 << 8,   /* a value the tables cannot compare */
 	KM_VERIFY_ARRAYS = 1 << 9,  /* array consistency needs a search */
-	KM_VERIFY_CANDS = 1 << 10,  /* more candidate branches than tracked */
+	KM_VERIFY_CANDS = 1 << 10,  /* more candidates than tracked */
 	KM_VERIFY_OUT = 1 << 11,    /* more matched rules than reported */
 };
 
@@ -254,6 +269,9 @@ struct km_count {
 	__u32 count;
 };
 
+/* In km_state.cands: a marked anchor class (else a counted branch). */
+#define KM_CAND_ANCHOR 0x80000000u
+
 /* The kernel matcher's per-CPU working state (bpf/kmatch.h). */
 struct km_state {
 	__u32 epoch;
@@ -263,7 +281,7 @@ struct km_state {
 	__u32 verify;
 	__u32 n_cands;
 	__u32 n_out;
-	__u32 cands[KM_MAX_CANDS];
+	__u32 cands[KM_MAX_CANDS]; /* counted branches, marked anchor classes */
 	__u32 out[KM_MAX_OUT];
 	struct bpfbus_vkey key;
 	__u8 fold[BPFBUS_VAL_MAX];
@@ -295,7 +313,7 @@ _Static_assert(sizeof(struct bpfbus_wild) == 136, "bpfbus_wild is ABI");
 _Static_assert(sizeof(struct bpfbus_inode) == 32, "bpfbus_inode is ABI");
 _Static_assert(sizeof(struct bpfbus_ival) == 24, "bpfbus_ival is ABI");
 _Static_assert(sizeof(struct bpfbus_c6key) == 24, "bpfbus_c6key is ABI");
-_Static_assert(sizeof(struct bpfbus_kcond) == 16, "bpfbus_kcond is ABI");
+_Static_assert(sizeof(struct bpfbus_kcond) == 24, "bpfbus_kcond is ABI");
 _Static_assert(sizeof(struct bpfbus_rule_name) == 128, "bpfbus_rule_name is ABI");
 _Static_assert(sizeof(struct bpfbus_kbranch) == 16, "bpfbus_kbranch is ABI");
 _Static_assert(sizeof(struct bpfbus_ktable) == 40, "bpfbus_ktable is ABI");

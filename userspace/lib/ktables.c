@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t add_postings(struct ktables *kt, const uint32_t *ids, size_t n)
+uint32_t ktables_add_postings(struct ktables *kt, const uint32_t *ids, size_t n)
 {
 	if (kt->n_postings + n > kt->cap_postings) {
 		kt->cap_postings = (kt->n_postings + n) * 2;
@@ -330,7 +330,7 @@ static void build_cidr6(struct ktables *kt, const struct bb_ruleset *rs)
 		kt->c6keys[i].path_slot = b[i].path | ((uint32_t)kt->slot << 16);
 		memcpy(kt->c6keys[i].addr, b[i].addr, 16);
 		kt->c6posts[i].count = (uint32_t)m;
-		kt->c6posts[i].first = add_postings(kt, ids, m);
+		kt->c6posts[i].first = ktables_add_postings(kt, ids, m);
 		stack[depth++] = i;
 	}
 	kt->n_c6 = n;
@@ -377,9 +377,9 @@ static void build_path(struct ktables *kt, const struct path_info *pi, size_t id
 		fl |= BPFBUS_P_VERIFY_NUM;
 	kp->flags = fl;
 	kp->exists.count = (uint32_t)pi->n_exists;
-	kp->exists.first = add_postings(kt, pi->exists, pi->n_exists);
+	kp->exists.first = ktables_add_postings(kt, pi->exists, pi->n_exists);
 	kp->ab.count = (uint32_t)pi->n_ab;
-	kp->ab.first = add_postings(kt, pi->ab, pi->n_ab);
+	kp->ab.first = ktables_add_postings(kt, pi->ab, pi->n_ab);
 	kt->path_hash[id] = pi->hash;
 	kt->path[id] =
 		(struct bpfbus_path){ .id = (uint32_t)id, .leaf = pi->leaf, .inner = pi->inner };
@@ -479,7 +479,7 @@ static void build_value(struct ktables *kt, const struct bb_ruleset *rs,
 	kp->vfilter[bit / 64] |= 1ULL << (bit % 64);
 	kt->vkeys[v] = vk;
 	kt->vposts[v].count = n;
-	kt->vposts[v].first = add_postings(kt, rs->vt.flat + rs->vt.post_off[s->post], n);
+	kt->vposts[v].first = ktables_add_postings(kt, rs->vt.flat + rs->vt.post_off[s->post], n);
 }
 
 int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen, const uint32_t *rule_bus,
@@ -518,26 +518,10 @@ int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen, const
 			build_value(kt, rs, &rs->vt.slots[i]);
 	build_cidr_trees(kt, rs);
 	build_cidr6(kt, rs);
-	kt->conds = xcalloc(rs->n_conds + 1, sizeof(*kt->conds));
-	for (size_t i = 0; i < rs->n_conds; i++) {
-		const struct cond *c = &rs->conds[i];
-
-		kt->conds[i] =
-			(struct bpfbus_kcond){ .branch = c->branch,
-					       .need = c->absent_ok ? 0
-								    : rs->branches[c->branch].need,
-					       .path = c->path };
-	}
 	kt->branches = xcalloc(rs->n_branches + 1, sizeof(*kt->branches));
-	for (size_t i = 0; i < rs->n_branches; i++) {
-		const struct branch *b = &rs->branches[i];
-
-		kt->branches[i] =
-			(struct bpfbus_kbranch){ .rule = b->rule,
-						 .first_cond = b->first_cond,
-						 .n_cond = b->n_cond,
-						 .bus = rule_bus ? rule_bus[b->rule] : 0 };
-	}
+	for (size_t i = 0; i < rs->n_branches; i++)
+		kt->branches[i] = (struct bpfbus_kbranch){ .rule = rs->branches[i].rule,
+							   .bus = rule_bus ? rule_bus[rs->branches[i].rule] : 0 };
 	kt->hdr = (struct bpfbus_ktable){ .gen = gen,
 					  .n_rules = (uint32_t)rs->n_rules,
 					  .n_conds = (uint32_t)rs->n_conds,
@@ -545,9 +529,10 @@ int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen, const
 					  .n_paths = (uint32_t)rs->n_paths,
 					  .n_ab = (uint32_t)rs->n_ab };
 	kt->hdr.free_branches.count = (uint32_t)rs->n_free;
-	kt->hdr.free_branches.first = add_postings(kt, rs->free_branches, rs->n_free);
+	kt->hdr.free_branches.first = ktables_add_postings(kt, rs->free_branches, rs->n_free);
 	kt->hdr.ab_cond.count = (uint32_t)rs->n_ab;
-	kt->hdr.ab_cond.first = add_postings(kt, rs->ab_cond, rs->n_ab);
+	kt->hdr.ab_cond.first = ktables_add_postings(kt, rs->ab_cond, rs->n_ab);
+	ktables_build_classes(kt, rs); /* the conditions, the branches' lists */
 	if (kt->n_postings > BPFBUS_MAX_POSTINGS || kt->n_ivals > BPFBUS_MAX_IVALS ||
 	    kt->n_inodes > BPFBUS_MAX_INODES || kt->n_wild > BPFBUS_MAX_WILD ||
 	    kt->n_c6 > BPFBUS_MAX_CIDR6 / BPFBUS_SLOTS) {

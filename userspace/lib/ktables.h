@@ -26,7 +26,7 @@ struct ktables {
 	size_t n_values;
 	uint32_t *postings;
 	size_t n_postings, cap_postings;
-	struct bpfbus_kcond *conds;
+	struct bpfbus_kcond *conds; /* condition classes (ktables_conds.c) */
 	struct bpfbus_kbranch *branches;
 	struct bpfbus_inode *inodes; /* numeric interval trees */
 	size_t n_inodes, cap_inodes;
@@ -61,6 +61,12 @@ struct ktable_fds {
 int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen, const uint32_t *rule_bus,
 		  struct ktables *kt, char *err, size_t err_len);
 void ktables_free(struct ktables *kt);
+
+/* For the builder's parts: append @n ids to the postings, giving the first's
+ * index; and the condition classes, branches' lists and anchors
+ * (ktables_conds.c), once every other table is built. */
+uint32_t ktables_add_postings(struct ktables *kt, const uint32_t *ids, size_t n);
+void ktables_build_classes(struct ktables *kt, const struct bb_ruleset *rs);
 
 /* Put a path into a path table of BPFBUS_PATH_BUCKETS buckets; -1 if it
  * cannot be placed. */
