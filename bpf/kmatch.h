@@ -44,6 +44,14 @@ static __always_inline struct km_state *km_match_state(void)
 	return bpf_map_lookup_elem(&km_match, &zero);
 }
 
+/* Entry @i of the posting list at @first of table slot @slot, or NULL. */
+static __always_inline __u32 *km_posting(__u32 slot, __u32 first, __u32 i)
+{
+	__u32 idx = slot * BPFBUS_MAX_POSTINGS + first + i;
+
+	return bpf_map_lookup_elem(&km_postings, &idx);
+}
+
 /* ---- marking ------------------------------------------------------------ */
 
 static __always_inline void km_candidate(struct km_state *m, __u32 cand)
@@ -131,8 +139,7 @@ static long km_visit_cb(__u64 i, void *arg)
 	for (__u32 j = 0; j < KM_VISIT_BATCH; j++) {
 		if (at + j >= v->count)
 			return 1;
-		__u32 idx = m->slot * BPFBUS_MAX_POSTINGS + v->first + at + j;
-		__u32 *id = bpf_map_lookup_elem(&km_postings, &idx);
+		__u32 *id = km_posting(m->slot, v->first, at + j);
 
 		if (!id)
 			return 1;
@@ -1041,8 +1048,7 @@ struct km_ab_ctx {
 static long km_ab_cb(__u64 i, void *arg)
 {
 	struct km_ab_ctx *a = arg;
-	__u32 pidx = a->slot * BPFBUS_MAX_POSTINGS + a->first + (__u32)i;
-	__u32 *ab = bpf_map_lookup_elem(&km_postings, &pidx);
+	__u32 *ab = km_posting(a->slot, a->first, (__u32)i);
 
 	if (!ab)
 		return 1;
@@ -1051,8 +1057,7 @@ static long km_ab_cb(__u64 i, void *arg)
 
 	if (ex && *ex == a->stamp)
 		return 0;
-	__u32 cidx = a->slot * BPFBUS_MAX_POSTINGS + a->ab_cond_first + *ab;
-	__u32 *cond = bpf_map_lookup_elem(&km_postings, &cidx);
+	__u32 *cond = km_posting(a->slot, a->ab_cond_first, *ab);
 	struct km_state *m = km_match_state();
 
 	if (cond && m)
@@ -1128,8 +1133,7 @@ struct km_check_ctx {
 static long km_check_cb(__u64 i, void *arg)
 {
 	struct km_check_ctx *c = arg;
-	__u32 pidx = c->slot * BPFBUS_MAX_POSTINGS + c->first + (__u32)i;
-	__u32 *use = bpf_map_lookup_elem(&km_postings, &pidx);
+	__u32 *use = km_posting(c->slot, c->first, (__u32)i);
 
 	if (!use) {
 		c->failed = 1;
@@ -1212,8 +1216,7 @@ struct km_anchor_ctx {
 static long km_anchor_cb(__u64 i, void *arg)
 {
 	struct km_anchor_ctx *a = arg;
-	__u32 idx = a->slot * BPFBUS_MAX_POSTINGS + a->first + (__u32)i;
-	__u32 *b = bpf_map_lookup_elem(&km_postings, &idx);
+	__u32 *b = km_posting(a->slot, a->first, (__u32)i);
 
 	if (!b)
 		return 1;
@@ -1254,8 +1257,7 @@ struct km_free_ctx {
 static long km_free_cb(__u64 i, void *arg)
 {
 	struct km_free_ctx *f = arg;
-	__u32 idx = f->slot * BPFBUS_MAX_POSTINGS + f->first + (__u32)i;
-	__u32 *b = bpf_map_lookup_elem(&km_postings, &idx);
+	__u32 *b = km_posting(f->slot, f->first, (__u32)i);
 
 	if (!b)
 		return 1;
