@@ -73,6 +73,16 @@ static __always_inline int km_mark_cond(struct km_state *m, __u32 cond, __u32 ob
 
 	if (!mk)
 		return 0;
+	objarr = objarr ? KM_SAT_OBJARR : 0;
+	if (m->cur_arrays) {
+		/* for the consistency check: which leaf, in which array element */
+		if (m->n_sats < KM_MAX_SATS)
+			m->sats[m->n_sats & (KM_MAX_SATS - 1)] =
+				(struct km_sat){.cls = cond, .leaf = m->cur_leaf};
+		m->n_sats++;
+	} else {
+		objarr |= KM_SAT_TOP;
+	}
 	if (mk->epoch == m->epoch) {
 		mk->objarr |= objarr;
 		return 0;
@@ -1082,6 +1092,8 @@ KM_NOINLINE int km_leaf(__u32 i)
 		return 1;
 	*seen = m->epoch;
 	m->leaf_stamp++;
+	m->cur_leaf = i;
+	m->cur_arrays = l->n_arrays;
 	m->key.path = l->path;
 	m->key.slot = m->slot;
 	/* calls are not free: each guard below skips one whose table is empty */
@@ -1126,6 +1138,7 @@ static long km_leaf_cb(__u64 i, void *arg)
 struct km_check_ctx {
 	__u32 slot, epoch, first;
 	__u32 failed, objarr;
+	__u32 n_pos, pos[2]; /* the positive classes (the first two) */
 };
 
 /* A candidate's checks: every positive class marked, exists:false fields
@@ -1163,9 +1176,111 @@ static long km_check_cb(__u64 i, void *arg)
 		c->failed = 1;
 		return 1;
 	}
-	if (mk->objarr)
+	if (mk->objarr & KM_SAT_OBJARR)
 		c->objarr = 1;
+	c->pos[c->n_pos & 1] = *use;
+	c->n_pos++;
 	return 0;
+}
+
+/* ---- array consistency ------------------------------------------------------ */
+
+/* Two leaves agree when every array they share has them at one index (the
+ * userspace matcher's leaves_consistent). */
+static __always_inline int km_consistent(struct bpfbus_leaf *a, struct bpfbus_leaf *b)
+{
+	for (__u32 k = 0; k < BPFBUS_SCAN_LEAF_ARRAYS; k++) {
+		if (k >= a->n_arrays || k >= b->n_arrays)
+			return 1;
+		if (a->arr_id[k] != b->arr_id[k])
+			return 1;
+		if (a->arr_idx[k] != b->arr_idx[k])
+			return 0;
+	}
+	return 1;
+}
+
+struct km_pair_ctx {
+	__u32 a, b;
+	__u32 result; /* 0 none found, 1 a consistent pair, 2 too many leaves */
+};
+
+/* The leaves that satisfied class a and class b, into pair_a and pair_b. */
+static long km_gather_cb(__u64 i, void *arg)
+{
+	struct km_pair_ctx *p = arg;
+	struct km_state *m = km_match_state();
+
+	if (!m)
+		return 1;
+	struct km_sat *st = &m->sats[i & (KM_MAX_SATS - 1)];
+
+	if (st->cls == p->a) {
+		if (m->pair_na >= KM_PAIR_LEAVES) {
+			p->result = 2;
+			return 1;
+		}
+		m->pair_a[m->pair_na++ & (KM_PAIR_LEAVES - 1)] = st->leaf;
+	}
+	if (st->cls == p->b) {
+		if (m->pair_nb >= KM_PAIR_LEAVES) {
+			p->result = 2;
+			return 1;
+		}
+		m->pair_b[m->pair_nb++ & (KM_PAIR_LEAVES - 1)] = st->leaf;
+	}
+	return 0;
+}
+
+static long km_pairs_cb(__u64 i, void *arg)
+{
+	struct km_pair_ctx *p = arg;
+	struct scan_state *s = km_scan_state();
+	struct km_state *m = km_match_state();
+
+	if (!s || !m || !m->pair_nb)
+		return 1;
+	__u32 ia = (__u32)i / m->pair_nb, ib = (__u32)i % m->pair_nb;
+	struct bpfbus_leaf *la = &s->res.leaves[m->pair_a[ia & (KM_PAIR_LEAVES - 1)] & SCAN_LEAF_MASK];
+	struct bpfbus_leaf *lb = &s->res.leaves[m->pair_b[ib & (KM_PAIR_LEAVES - 1)] & SCAN_LEAF_MASK];
+
+	if (km_consistent(la, lb)) {
+		p->result = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * A branch of two positive classes, satisfied inside arrays of objects:
+ * does one leaf of each sit in one array element? 1 yes, 0 no, -1 when the
+ * kernel did not keep enough to tell (then userspace searches). A class that
+ * a leaf in no array satisfied agrees with any leaf. Branches of three or
+ * more such classes need the userspace matcher's backtracking search.
+ */
+KM_NOINLINE int km_pair(__u32 a, __u32 b)
+{
+	struct km_state *m = km_match_state();
+
+	if (!m || m->n_sats > KM_MAX_SATS)
+		return -1;
+	__u32 ia = m->slot * BPFBUS_MAX_CONDS + a, ib = m->slot * BPFBUS_MAX_CONDS + b;
+	struct km_mark *ma = bpf_map_lookup_elem(&km_cond_mark, &ia);
+	struct km_mark *mb = bpf_map_lookup_elem(&km_cond_mark, &ib);
+
+	if (!ma || !mb)
+		return -1;
+	if ((ma->objarr | mb->objarr) & KM_SAT_TOP)
+		return 1;
+	struct km_pair_ctx p = {.a = a, .b = b};
+
+	m->pair_na = 0;
+	m->pair_nb = 0;
+	bpf_loop(m->n_sats, km_gather_cb, &p, 0);
+	if (p.result)
+		return -1;
+	bpf_loop(m->pair_na * m->pair_nb, km_pairs_cb, &p, 0);
+	return p.result == 1;
 }
 
 /* Check branch @branch and report its rule; 1 stops the candidate loop. */
@@ -1188,11 +1303,16 @@ KM_NOINLINE int km_branch(__u32 branch)
 	bpf_loop(kb->n_cond, km_check_cb, &c, 0);
 	if (c.failed)
 		return 0;
-	if (c.objarr && kb->n_cond > 1) {
-		/* fields inside arrays of objects must hold in one element:
-		 * the kernel does not search for that, userspace does */
-		m->verify |= KM_VERIFY_ARRAYS;
-		return 1;
+	if (c.objarr && c.n_pos > 1) {
+		/* fields inside arrays of objects must hold in one element */
+		int r = c.n_pos == 2 ? km_pair(c.pos[0], c.pos[1]) : -1;
+
+		if (r < 0) {
+			m->verify |= KM_VERIFY_ARRAYS;
+			return 1;
+		}
+		if (!r)
+			return 0;
 	}
 	__u32 rule = kb->rule;
 	__u32 *rs = bpf_map_lookup_elem(&km_rule_seen, &rule);
@@ -1283,6 +1403,7 @@ static __always_inline int kmatch(__u32 slot, __u32 bus)
 	m->verify = s->res.verify;
 	m->n_cands = 0;
 	m->n_out = 0;
+	m->n_sats = 0;
 	if (m->verify || s->res.error)
 		return 0;
 	bpf_loop(s->res.n_leaves, km_leaf_cb, NULL, 0);

@@ -249,6 +249,10 @@ struct bpfbus_ktable {
 };
 
 #define KM_MAX_CANDS 2048
+/* Array consistency (kmatch.h km_pair): satisfactions by leaves inside
+ * arrays recorded per event, and the leaves of one class gathered at once. */
+#define KM_MAX_SATS 256
+#define KM_PAIR_LEAVES 16
 #define KM_MAX_OUT 1024 /* = BPFBUS_MATCH_MAX_RULES (datapath.h) */
 
 /* Why the matcher asked userspace (beyond the scanner's reasons). */
@@ -261,7 +265,16 @@ enum km_verify {
 
 struct km_mark {
 	__u32 epoch;
-	__u32 objarr; /* satisfied by a leaf inside an array of objects */
+	__u32 objarr; /* KM_SAT_* of the leaves that satisfied it */
+};
+
+#define KM_SAT_OBJARR 1 /* by a leaf inside an object inside an array */
+#define KM_SAT_TOP 2	/* by a leaf in no array at all */
+
+/* A class satisfied by a leaf inside an array. */
+struct km_sat {
+	__u32 cls;
+	__u32 leaf;
 };
 
 struct km_count {
@@ -282,6 +295,10 @@ struct km_state {
 	__u32 n_cands;
 	__u32 n_out;
 	__u32 cands[KM_MAX_CANDS]; /* counted branches, marked anchor classes */
+	__u32 cur_leaf, cur_arrays; /* the leaf being matched, its arrays */
+	__u32 n_sats, pair_na, pair_nb;
+	struct km_sat sats[KM_MAX_SATS];
+	__u32 pair_a[KM_PAIR_LEAVES], pair_b[KM_PAIR_LEAVES];
 	__u32 out[KM_MAX_OUT];
 	struct bpfbus_vkey key;
 	__u8 fold[BPFBUS_VAL_MAX];
