@@ -232,13 +232,6 @@ static __always_inline __u8 km_byte(struct scan_state *s, struct km_state *m, __
 	return s->buf[i & SCAN_BODY_MASK];
 }
 
-struct km_copy_ctx {
-	struct scan_state *s;
-	struct km_state *m;
-	__u32 off;
-	__u32 src; /* enum km_src; km_fold_cb sets it to 9 on a non-ASCII byte */
-};
-
 /* Eight bytes of the value source from @i (see km_byte). The body buffer
  * and the 64-byte arrays are followed by other fields of their map values,
  * so a load at any masked offset stays inside the value. */
@@ -278,19 +271,6 @@ KM_NOINLINE int km_fill_key(__u32 kind, __u32 off, __u32 len, __u32 src)
 	return 0;
 }
 
-static long km_fold_cb(__u64 i, void *arg)
-{
-	struct km_copy_ctx *c = arg;
-	__u8 b = km_byte(c->s, c->m, c->src, c->off + (__u32)i);
-
-	if (b >= 0x80) {
-		c->src = 9; /* not ASCII: full Unicode folding is userspace's */
-		return 1;
-	}
-	c->m->fold[i & (BPFBUS_VAL_MAX - 1)] = (b >= 'A' && b <= 'Z') ? b + 32 : b;
-	return 0;
-}
-
 /* Fold the value source's bytes at off into m->fold; -1 if not all ASCII. */
 KM_NOINLINE int km_fold(__u32 off, __u32 len, __u32 src)
 {
@@ -299,12 +279,23 @@ KM_NOINLINE int km_fold(__u32 off, __u32 len, __u32 src)
 
 	if (!s || !m)
 		return -1;
-	struct km_copy_ctx c = {.s = s, .m = m, .off = off, .src = src};
+	/* a word at a time: a callback per byte cost more than the lookup */
+	for (__u32 j = 0; j < BPFBUS_VAL_MAX; j += 8) {
+		__u64 w = 0, upper;
 
-	if (len > BPFBUS_VAL_MAX)
-		len = BPFBUS_VAL_MAX;
-	bpf_loop(len, km_fold_cb, &c, 0);
-	return c.src == 9 ? -1 : 0;
+		if (j < len) {
+			w = km_load8(s, m, src, off + j);
+			if (len - j < 8)
+				w &= (1ULL << ((len - j) * 8)) - 1;
+		}
+		if (w & BYTES_80)
+			return -1; /* not ASCII: full Unicode folding is userspace's */
+		/* bytes below 0x80 plus at most 0x3f carry into no neighbour:
+		 * bit 7 says byte >= 'A', and in the second sum byte > 'Z' */
+		upper = (w + BYTES_01 * (0x80 - 'A')) & ~(w + BYTES_01 * (0x80 - 'Z' - 1)) & BYTES_80;
+		*(__u64 *)(m->fold + j) = w | (upper >> 2);
+	}
+	return 0;
 }
 
 #define KM_AFFIX_FOLD 1
@@ -318,15 +309,34 @@ struct km_affix_ctx {
 	__u32 kind, off, len, src, suffix, mode, objarr;
 };
 
+/* Index of the lowest set bit of @x (not 0), by a de Bruijn sequence: BPF
+ * has no count-trailing-zeros instruction. */
+static const __u8 km_debruijn[64] = {
+	0,  1,	48, 2,	57, 49, 28, 3,	61, 58, 50, 42, 38, 29, 17, 4,
+	62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
+	63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
+	46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,	13, 8,	7,  6,
+};
+
+static __always_inline __u32 km_lowest_bit(__u64 x)
+{
+	return km_debruijn[((x & -x) * 0x03f79d71b4cb0a89ULL) >> 58];
+}
+
+/* One length of the set per callback, lowest first: a callback per
+ * possible length cost more than the lookups. */
 static long km_affix_cb(__u64 i, void *arg)
 {
 	struct km_affix_ctx *a = arg;
-	__u32 L = (__u32)i;
 
+	(void)i;
+	if (!a->bits)
+		return 1;
+	__u32 L = km_lowest_bit(a->bits);
+
+	a->bits &= a->bits - 1;
 	if (L > a->len)
 		return 1;
-	if (!((a->bits >> (L & 63)) & 1))
-		return 0;
 	__u32 start = a->suffix ? a->len - L : 0;
 
 	km_fill_key(a->kind, a->off + start, L, a->src);
