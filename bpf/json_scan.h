@@ -449,23 +449,31 @@ static const __u8 bit_count[256] = { BC6(0), BC6(1), BC6(1), BC6(2) };
  * structural byte: quotes become an in-string mask by a prefix XOR, the
  * brackets outside strings are counted, and the word is taken when the
  * depth d stays positive at every byte of it (d above its closing count),
- * so only the net count matters. Words with a backslash, and words that
- * may close the container, go to the byte-wise path. Returns 1 if it took
- * the word; *in_str is then the state after it.
+ * so only the net count matters. A word without quotes or brackets
+ * changes nothing and is taken at once (half the words of a skipped list
+ * of numbers). Words with a backslash (zero_bytes flags none unless the
+ * word has one), and words that may close the container, go to the
+ * byte-wise path. Returns 1 if it took the word; *in_str is then the state
+ * after it.
  */
 static __always_inline int skip_word(struct scan_state *s, __u64 w, __u64 *in_str)
 {
 	__u32 d = s->skip, opens, closes;
-	__u64 y = w | (BYTES_01 * 0x20), instr;
+	__u64 y = w | (BYTES_01 * 0x20), quotes, open_m, close_m, instr;
 
-	if (!d || bytes_equal(w, '\\'))
+	if (!d || zero_bytes(w ^ (BYTES_01 * '\\')))
 		return 0;
-	instr = prefix_xor8(flag_bits(bytes_equal(w, '"'))) ^ (-*in_str & 0xff);
 	/* OR 0x20 folds [ onto { and ] onto }, and nothing else onto them */
-	closes = bit_count[flag_bits(bytes_equal(y, '}')) & ~instr & 0xff];
+	quotes = bytes_equal(w, '"');
+	open_m = bytes_equal(y, '{');
+	close_m = bytes_equal(y, '}');
+	if (!(quotes | open_m | close_m))
+		return 1; /* nothing that counts: the state is unchanged */
+	instr = prefix_xor8(flag_bits(quotes)) ^ (-*in_str & 0xff);
+	closes = bit_count[flag_bits(close_m) & ~instr & 0xff];
 	if (d <= closes)
 		return 0;
-	opens = bit_count[flag_bits(bytes_equal(y, '{')) & ~instr & 0xff];
+	opens = bit_count[flag_bits(open_m) & ~instr & 0xff];
 	s->skip = d + opens - closes;
 	*in_str = instr >> 7;
 	return 1;
