@@ -368,6 +368,28 @@ static __always_inline int malformed(struct bpfbus_bus_stats *st, __u32 err)
 	return pass(st, BPFBUS_PASS_MALFORMED);
 }
 
+/*
+ * An SNS datagram's attributes go right after the body in the scan buffer
+ * (bpf/kattrs.h). Returns 0, 1 when they do not fit beside it (VERIFY:
+ * size), or -1 when they are not in the frame.
+ */
+static __always_inline int load_attrs(struct xdp_md *ctx, struct scan_state *s, struct wire *w)
+{
+	__u32 off = s->len, len = w->attrs_len;
+
+	if (!len)
+		return 0;
+	if (len > BPFBUS_SCAN_MAX_ATTRS || off + len >= BPFBUS_SCAN_MAX_BODY)
+		return 1;
+	/* the buffer's end stays inside the map value (kattrs.h): bound both
+	 * in the registers the helper gets */
+	asm volatile("%0 &= %1" : "+r"(off) : "i"(BPFBUS_SCAN_MAX_BODY - 1));
+	asm volatile("%0 += -1\n\t%0 &= %1\n\t%0 += 1"
+		     : "+r"(len)
+		     : "i"(BPFBUS_SCAN_MAX_ATTRS - 1));
+	return bpf_xdp_load_bytes(ctx, w->body_off - w->attrs_len, s->buf + off, len) ? -1 : 0;
+}
+
 /* The matched rule ids live in the matcher's per-CPU state (km_state.out):
  * up to BPFBUS_MATCH_MAX_RULES of them, visited with bpf_loop (an unrolled
  * loop that long exhausted the verifier's budget). */
@@ -597,7 +619,15 @@ int bpfbus_xdp(struct xdp_md *ctx)
 		if (bpf_xdp_load_bytes(ctx, w.body_off, s->buf, len))
 			return malformed(st, BPFBUS_WIRE_ERR_PAST_END); /* body not in the frame */
 		s->len = len;
-		res->verdict = bpfbus_match(ctx, s, bus, res);
+		r = load_attrs(ctx, s, &w);
+		if (r < 0)
+			return malformed(st, BPFBUS_WIRE_ERR_PAST_END);
+		if (r > 0) {
+			res->verdict = BPFBUS_VERDICT_VERIFY;
+			res->verify = BPFBUS_VERIFY_SIZE;
+		} else {
+			res->verdict = bpfbus_match(ctx, s, bus, res, w.attrs_len);
+		}
 	}
 
 	switch (res->verdict) {
@@ -616,6 +646,8 @@ int bpfbus_xdp(struct xdp_md *ctx)
 		break;
 	case BPFBUS_VERDICT_VERIFY:
 		break;
+	case BPFBUS_VERDICT_MALFORMED_ATTRS:
+		return malformed(st, BPFBUS_WIRE_ERR_ATTRS_JSON);
 	default:
 		return malformed(st, BPFBUS_WIRE_ERR_BODY_JSON);
 	}

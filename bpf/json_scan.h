@@ -46,6 +46,7 @@ struct scan_ctx {
 	struct scan_state *s;
 	void *paths; /* the path map */
 	__u32 len;
+	__u64 root; /* hash of the top-level object's path (bpfbus/attrs.h) */
 };
 
 /*
@@ -274,7 +275,7 @@ static __always_inline long scan_byte(struct scan_ctx *c, struct scan_state *s, 
 			return 0;
 		if (ch != '{')
 			return scan_stop_error(s, BPFBUS_SCAN_NOT_OBJECT);
-		s->val_hash = BPFBUS_FNV_OFFSET;
+		s->val_hash = c->root;
 		s->val_path = ~0u;
 		s->val_leaf = 0;
 		s->val_inner = 1;
@@ -674,29 +675,38 @@ static long scan_step(__u64 index, void *ctx)
 }
 
 /*
- * Scan s->buf[0..s->len). The caller fills buf and len (len <= the window).
- * On return s->res holds the leaves, the error and the VERIFY reasons.
+ * Scan the object in s->buf[start..end) (end <= the window), its top-level
+ * keys hashed from @root, adding its leaves to s->res (an SNS datagram's
+ * attributes and body share the buffer: bpf/kattrs.h). On return s->res
+ * holds the leaves, the error and the VERIFY reasons.
  */
-static __always_inline void json_scan(struct scan_state *s, void *paths)
+static __always_inline void json_scan_region(struct scan_state *s, void *paths, __u32 start,
+					     __u32 end, __u64 root)
 {
-	struct scan_ctx c = {.s = s, .paths = paths};
-	__u32 len = s->len;
-
+	struct scan_ctx c = { .s = s, .paths = paths, .root = root };
 
 	s->st = ST_START;
-	s->pos = 0;
+	s->pos = start;
 	s->depth = 0;
 	s->skip = 0;
+	if (end > BPFBUS_SCAN_MAX_BODY)
+		end = BPFBUS_SCAN_MAX_BODY;
+	if (start >= end)
+		start = end;
+	c.len = end;
+	bpf_loop(end - start, scan_step, &c, 0);
+	if (s->st != ST_DONE && !s->res.error && !s->res.verify)
+		s->res.error = s->st == ST_START ? BPFBUS_SCAN_NOT_OBJECT : BPFBUS_SCAN_TRUNCATED;
+}
+
+/* Scan s->buf[0..s->len), the event body. The caller fills buf and len. */
+static __always_inline void json_scan(struct scan_state *s, void *paths)
+{
 	s->next_arr = 0;
 	s->res.error = 0;
 	s->res.verify = 0;
 	s->res.n_leaves = 0;
-	if (len > BPFBUS_SCAN_MAX_BODY)
-		len = BPFBUS_SCAN_MAX_BODY;
-	c.len = len;
-	bpf_loop(len, scan_step, &c, 0);
-	if (s->st != ST_DONE && !s->res.error && !s->res.verify)
-		s->res.error = s->st == ST_START ? BPFBUS_SCAN_NOT_OBJECT : BPFBUS_SCAN_TRUNCATED;
+	json_scan_region(s, paths, 0, s->len, BPFBUS_FNV_OFFSET);
 }
 
 #endif /* BPFBUS_JSON_SCAN_H */

@@ -5,11 +5,14 @@
  *
  * Contract:
  *  - on entry s->buf[0..s->len) holds the body, 1 <= s->len < BPFBUS_SCAN_MAX_BODY,
+ *    for a topic the @attrs_len bytes of attributes follow it (kattrs.h),
  *    and out->generation holds bus->generation, out->n_rules and out->verify 0;
  *  - return and set out->verdict: DROP (no rule of the bus matches), MATCH
  *    (out->n_rules rules match: the first three in out->rule_ids, all of
  *    them in km_state.out), VERIFY (the kernel cannot decide; out->verify says why),
- *    MALFORMED (the body is not a JSON object: the event goes to the slow path).
+ *    MALFORMED (the body is not a JSON object: the event goes to the slow path;
+ *    never for a topic, whose Message is any text), MALFORMED_ATTRS (a topic's
+ *    attributes are not JSON: the slow path, where the daemon refuses them).
  *
  * A bus whose generation is 0 has no tables in the kernel yet: its events
  * are VERIFY, so userspace decides and nothing a rule wants is dropped.
@@ -23,6 +26,28 @@
 #define KM_PIN __uint(pinning, LIBBPF_PIN_BY_NAME);
 #include "kmatch_maps.h"
 #include "kmatch.h"
+#include "bpfbus/attrs.h"
+
+/* The attribute namespace's root hash: FNV-1a of its one byte. */
+#define KA_ROOT ((BPFBUS_FNV_OFFSET ^ BPFBUS_ATTR_NS) * BPFBUS_FNV_PRIME)
+
+/*
+ * The scanner and the matcher as global functions: the verifier checks each
+ * once, on its own, however many callers (an SNS datagram scans two
+ * regions), instead of inside every caller, which its 1M-instruction budget
+ * does not allow.
+ */
+__attribute__((noinline)) int bpfbus_scan_region(__u32 start, __u32 end, __u32 attrs_ns)
+{
+	struct scan_state *s = km_scan_state();
+
+	if (!s)
+		return -1;
+	json_scan_region(s, &km_pathtab, start, end, attrs_ns ? KA_ROOT : BPFBUS_FNV_OFFSET);
+	return 0;
+}
+
+#include "kattrs.h"
 
 _Static_assert(KM_MAX_OUT == BPFBUS_MATCH_MAX_RULES, "the matcher reports what a hand-off carries");
 
@@ -46,14 +71,24 @@ static __always_inline struct scan_state *bpfbus_scan_state(void)
  * own instead of inside the datapath's packet parsing, whose states it would
  * otherwise multiply past its 1M-instruction budget.
  */
-__attribute__((noinline)) int bpfbus_scan_match(__u32 generation, __u32 bus)
+__attribute__((noinline)) int bpfbus_scan_match(__u32 generation, __u32 bus, __u32 topic,
+						__u32 attrs_len)
 {
 	struct scan_state *s = km_scan_state();
 
 	if (!s)
 		return -1;
 	s->slot = generation & (BPFBUS_SLOTS - 1);
-	json_scan(s, &km_pathtab);
+	s->next_arr = 0;
+	s->res.error = 0;
+	s->res.verify = 0;
+	s->res.n_leaves = 0;
+	if (topic) {
+		if (kattrs_scan(s, s->len, attrs_len))
+			return 1;
+	} else {
+		bpfbus_scan_region(0, s->len, 0);
+	}
 	if (generation)
 		kmatch(s->slot, bus);
 	return 0;
@@ -61,16 +96,20 @@ __attribute__((noinline)) int bpfbus_scan_match(__u32 generation, __u32 bus)
 
 static __always_inline int bpfbus_match(struct xdp_md *ctx, struct scan_state *s,
 					const struct bpfbus_bus *bus,
-					struct bpfbus_match_result *out)
+					struct bpfbus_match_result *out, __u32 attrs_len)
 {
 	(void)ctx;
 	struct km_state *m = km_match_state();
+	int r;
 
-	if (bpfbus_scan_match(bus->generation, bus->id) < 0 || !m) {
+	r = bpfbus_scan_match(bus->generation, bus->id, bus->kind == BPFBUS_BUS_TOPIC, attrs_len);
+	if (r < 0 || !m) {
 		out->verdict = BPFBUS_VERDICT_VERIFY;
 		return out->verdict;
 	}
-	if (s->res.error) {
+	if (r > 0) {
+		out->verdict = BPFBUS_VERDICT_MALFORMED_ATTRS;
+	} else if (s->res.error) {
 		out->verdict = BPFBUS_VERDICT_MALFORMED;
 	} else if (!bus->generation) {
 		/* no tables yet: the scan only told malformed bodies apart */

@@ -199,6 +199,9 @@ def check_file(bpfbus, path, engine="user", tally=None):
             res = results[i] if i < len(results) else None
             if tally is not None and isinstance(res, dict) and "kernel" in res:
                 tally[res["kernel"]] = tally.get(res["kernel"], 0) + 1
+                if kind == "filter-policy":
+                    sns = tally.setdefault("sns", {})
+                    sns[res["kernel"]] = sns.get(res["kernel"], 0) + 1
             got = verdict(row, res)
             if got is not None:
                 diags.append("%s: expected %s, got %s" % (short(row["id"]), expected_text(row), got))
@@ -252,6 +255,7 @@ def main():
             print("ok %d %s (%d cases)" % (n, name, count))
             passed += 1
         sys.stdout.flush()
+    sns = tally.pop("sns", {})
     ran = sum(tally.values())
     if ran:
         # the kernel must decide (match or drop, no VERIFY, no PASS) at least
@@ -260,6 +264,12 @@ def main():
         share = 100.0 * decided / ran
         detail = ", ".join("%s %d" % kv for kv in sorted(tally.items()))
         n = len(points) + 1
+        if sns:
+            # SNS publishes go through the XDP datapath as real datagrams
+            sns_ran = sum(sns.values())
+            print("# SNS filter-policy cases: the kernel decides %.1f%% of %d by itself (%s)" % (
+                100.0 * (sns.get("match", 0) + sns.get("drop", 0)) / sns_ran, sns_ran,
+                ", ".join("%s %d" % kv for kv in sorted(sns.items()))))
         if share >= 90.0:
             print("ok %d kernel decides %.1f%% of %d valid cases by itself (%s)" % (
                 n, share, ran, detail))

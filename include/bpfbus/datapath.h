@@ -204,6 +204,7 @@ enum bpfbus_verdict {
 	BPFBUS_VERDICT_MATCH = 1, /* rule_ids[0..n_rules) match, decided exactly */
 	BPFBUS_VERDICT_VERIFY = 2, /* the kernel cannot decide: userspace matches */
 	BPFBUS_VERDICT_MALFORMED = 3, /* the body is not a valid JSON object: XDP_PASS */
+	BPFBUS_VERDICT_MALFORMED_ATTRS = 4, /* SNS attributes are not JSON: XDP_PASS */
 };
 
 struct bpfbus_match_result {

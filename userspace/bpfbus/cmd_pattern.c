@@ -4,13 +4,16 @@
  * command line, one case at a time or as a JSON-lines batch, with
  * EventBridge's TestEventPattern and SNS's error behaviour.
  */
+#include "bpfbus/datapath.h"
 #include "json.h"
+#include "kdatapath.h"
 #include "kengine.h"
 #include "main.h"
 #include "rulefile.h"
 #include "ruleset.h"
 #include "strbuf.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +36,8 @@ enum engine { ENGINE_USER, ENGINE_KERNEL, ENGINE_BOTH };
 static struct {
 	enum engine engine;
 	struct kengine *k;
+	bool datapath; /* filter policies: SNS datagrams through the XDP datapath */
+	struct kdp *kdp;
 	int kv; /* enum kverdict of the last case, -1 when the kernel did not run */
 	uint32_t verify_why; /* its VERIFY reason bits */
 	bool disagree;
@@ -41,45 +46,85 @@ static struct {
 } eng = {.kv = -1};
 
 /*
- * With the kernel engine, run the compiled ruleset over @event in the kernel
- * too. The kernel's answer stands when it decided (match or drop); VERIFY and
- * PASS are answered by the userspace result @user, as the daemon will.
+ * Tally the kernel's answer @kr against the userspace one. The kernel's
+ * answer stands when it decided (match or drop); VERIFY and PASS are
+ * answered by the userspace result @user, as the daemon will.
  */
-static enum result with_kernel(const struct bb_ruleset *rs, const char *event, size_t len,
-			       enum result user, struct bb_error *err)
+static enum result judge_kernel(const struct kresult *kr, enum result user)
 {
-	struct kresult kr;
-	char msg[256];
-
-	eng.kv = -1;
-	eng.disagree = false;
-	eng.user = user;
-	if (eng.engine == ENGINE_USER || user == R_ERROR)
-		return user;
-	if (kengine_load(eng.k, rs, msg, sizeof(msg)) < 0 ||
-	    kengine_match(eng.k, event, len, &kr) < 0) {
-		snprintf(err->msg, sizeof(err->msg), "kernel engine: %s", msg);
-		return R_ERROR;
-	}
-	eng.kv = (int)kr.verdict;
-	eng.verify_why = kr.verify;
+	eng.kv = (int)kr->verdict;
+	eng.verify_why = kr->verify;
 	eng.cases++;
-	if (kr.verdict == KV_VERIFY) {
+	if (kr->verdict == KV_VERIFY) {
 		eng.verify++;
 		return user;
 	}
-	if (kr.verdict == KV_PASS) {
+	if (kr->verdict == KV_PASS) {
 		eng.pass++;
 		return user;
 	}
 	eng.decided++;
-	enum result k = kr.verdict == KV_MATCH ? R_MATCH : R_NO;
+	enum result k = kr->verdict == KV_MATCH ? R_MATCH : R_NO;
 
 	if (k != user) {
 		eng.disagree = true;
 		eng.disagreements++;
 	}
 	return eng.engine == ENGINE_BOTH ? user : k;
+}
+
+static bool kernel_wanted(enum result user)
+{
+	eng.kv = -1;
+	eng.disagree = false;
+	eng.user = user;
+	return eng.engine != ENGINE_USER && user != R_ERROR;
+}
+
+/* With the kernel engine, run the compiled ruleset over @event in the kernel too. */
+static enum result with_kernel(const struct bb_ruleset *rs, const char *event, size_t len,
+			       enum result user, struct bb_error *err)
+{
+	struct kresult kr;
+	char msg[256];
+
+	if (!kernel_wanted(user))
+		return user;
+	if (kengine_load(eng.k, rs, msg, sizeof(msg)) < 0 ||
+	    kengine_match(eng.k, event, len, &kr) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "kernel engine: %s", msg);
+		return R_ERROR;
+	}
+	return judge_kernel(&kr, user);
+}
+
+/*
+ * With the kernel engine, publish the SNS message (@attrs, possibly none,
+ * and @message) to a topic holding @rs's policy, as a real datagram through
+ * the XDP datapath.
+ */
+static enum result with_datapath(const struct bb_ruleset *rs, const char *attrs, size_t attrs_len,
+				 const char *message, size_t message_len, enum result user,
+				 struct bb_error *err)
+{
+	struct kresult kr;
+	char msg[256];
+	int e;
+
+	if (!kernel_wanted(user))
+		return user;
+	if (kdp_load(eng.kdp, rs, msg, sizeof(msg)) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "kernel engine: %s", msg);
+		return R_ERROR;
+	}
+	e = kdp_send(eng.kdp, attrs, attrs_len, message, message_len, &kr);
+	if (e < 0) {
+		snprintf(err->msg, sizeof(err->msg), "kernel engine: %s",
+			 e == -E2BIG ? "the datagram is larger than a BPF_PROG_TEST_RUN frame"
+				     : strerror(-e));
+		return R_ERROR;
+	}
+	return judge_kernel(&kr, user);
 }
 
 struct eval_case {
@@ -133,16 +178,8 @@ out:
 	return r;
 }
 
-/* An SNS message body is filtered only when it is a JSON object. */
-static bool body_is_object(const char *m, size_t len)
-{
-	struct json_doc *doc = json_parse(m, len, true);
-	const struct json_value *root = json_doc_root(doc);
-	bool ok = root && root->type == JSON_OBJECT;
-
-	json_doc_free(doc);
-	return ok;
-}
+/* SNS requires a Message: the one sent when a case gives none. */
+#define PLACEHOLDER_MESSAGE "{}"
 
 static enum result eval_policy(const struct eval_case *c, struct bb_error *err)
 {
@@ -157,25 +194,27 @@ static enum result eval_policy(const struct eval_case *c, struct bb_error *err)
 	struct bb_match_ctx *ctx = bb_match_ctx_new(rs);
 	const uint32_t *ids;
 	int n = 0;
-
-	struct strbuf ev = STRBUF_INIT;
+	/* nothing published (a policy alone) is no match, in both engines */
+	bool published = (c->scope == BB_SCOPE_MESSAGE_BODY && c->message) ||
+			 (c->scope == BB_SCOPE_MESSAGE_ATTRIBUTES && c->attrs);
 
 	if (c->scope == BB_SCOPE_MESSAGE_BODY && c->message) {
-		sb_add(&ev, c->message, c->message_len);
-		if (body_is_object(c->message, c->message_len))
+		/* an SNS message body is filtered only when it is a JSON object */
+		if (json_is_object(c->message, c->message_len))
 			n = bb_match_event(ctx, c->message, c->message_len,
 					   &ids, NULL);
 	} else if (c->scope == BB_SCOPE_MESSAGE_ATTRIBUTES && c->attrs) {
-		if (bb_attributes_to_event(c->attrs, c->attrs_len, &ev, err) < 0)
+		n = bb_match_attributes(ctx, c->attrs, c->attrs_len, &ids, err);
+		if (n < 0)
 			r = R_ERROR;
-		else
-			n = bb_match_event(ctx, ev.buf, ev.len, &ids, err);
 	}
 	if (n > 0)
 		r = R_MATCH;
-	if (r != R_ERROR && ev.len)
-		r = with_kernel(rs, ev.buf, ev.len, r, err);
-	sb_free(&ev);
+	if (r != R_ERROR && published)
+		r = with_datapath(rs, c->attrs, c->attrs ? c->attrs_len : 0,
+				  c->message ? c->message : PLACEHOLDER_MESSAGE,
+				  c->message ? c->message_len : strlen(PLACEHOLDER_MESSAGE), r,
+				  err);
 	bb_match_ctx_free(ctx);
 out:
 	bb_ruleset_free(rs);
@@ -454,8 +493,13 @@ static bool check_engine(const char *engine)
 		p_err("unknown engine '%s' (engines: user, kernel, both)", engine);
 		return false;
 	}
-	eng.k = kengine_open(msg, sizeof(msg));
-	if (!eng.k) {
+	/* filter policies run through the XDP datapath as SNS datagrams to a
+	 * topic; patterns through the matcher program */
+	if (eng.datapath)
+		eng.kdp = kdp_open(BPFBUS_BUS_TOPIC, "filter-policy-test", 1, msg, sizeof(msg));
+	else
+		eng.k = kengine_open(msg, sizeof(msg));
+	if (!eng.k && !eng.kdp) {
 		p_err("%s", msg);
 		return false;
 	}
@@ -536,6 +580,7 @@ static int policy_test(int argc, char **argv)
 {
 	struct case_args a;
 
+	eng.datapath = true;
 	if (!parse_case_args(argc, argv, &a))
 		return EXIT_INVALID;
 	if (a.batch)
@@ -719,7 +764,7 @@ int do_filter_policy(int argc, char **argv)
 
 	int r = cmd_select(cmds, argc, argv, policy_help);
 
-	kengine_close(eng.k);
-	eng.k = NULL;
+	kdp_close(eng.kdp);
+	eng.kdp = NULL;
 	return r;
 }

@@ -18,6 +18,7 @@ struct cursor {
 	scan_leaf_fn fn;
 	void *arg;
 	size_t plen; /* current path length in s->path */
+	size_t root; /* length of the namespace prefix: top-level keys get no '.' */
 };
 
 void event_scan_init(struct event_scan *s)
@@ -345,7 +346,7 @@ static bool scan_object(struct cursor *c, uint64_t hash)
 		size_t plen = base;
 
 		grow((void **)&s->path, &s->path_cap, base + klen + 2, 1);
-		if (base) {
+		if (base > c->root) {
 			s->path[plen++] = '.';
 			h = (h ^ '.') * BPFBUS_FNV_PRIME;
 		}
@@ -389,8 +390,22 @@ static bool scan_object(struct cursor *c, uint64_t hash)
 bool event_scan_run(struct event_scan *s, const struct bb_ruleset *rs,
 		    const char *ev, size_t len, scan_leaf_fn fn, void *arg)
 {
+	return event_scan_run_ns(s, rs, ev, len, 0, fn, arg);
+}
+
+bool event_scan_run_ns(struct event_scan *s, const struct bb_ruleset *rs, const char *ev,
+		       size_t len, char ns, scan_leaf_fn fn, void *arg)
+{
 	struct cursor c = {.s = s, .rs = rs, .start = ev, .p = ev, .end = ev + len,
 			   .fn = fn, .arg = arg};
+	uint64_t root = BPFBUS_FNV_OFFSET;
+
+	if (ns) {
+		grow((void **)&s->path, &s->path_cap, 1, 1);
+		s->path[0] = ns;
+		c.plen = c.root = 1;
+		root = (root ^ (unsigned char)ns) * BPFBUS_FNV_PRIME;
+	}
 
 	s->depth = s->n_arrs = s->n_leaves = 0;
 	s->next_arr = 0;
@@ -402,5 +417,5 @@ bool event_scan_run(struct event_scan *s, const struct bb_ruleset *rs,
 			 "event is not a JSON object");
 		return false;
 	}
-	return scan_object(&c, BPFBUS_FNV_OFFSET);
+	return scan_object(&c, root);
 }

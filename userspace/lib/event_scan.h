@@ -63,5 +63,9 @@ void event_scan_free(struct event_scan *s);
  * or is malformed in a part the scanner had to read. */
 bool event_scan_run(struct event_scan *s, const struct bb_ruleset *rs,
 		    const char *ev, size_t len, scan_leaf_fn fn, void *arg);
+/* The same with every path under the namespace byte @ns (0: none), as
+ * attribute-scope paths are (include/bpfbus/attrs.h). */
+bool event_scan_run_ns(struct event_scan *s, const struct bb_ruleset *rs, const char *ev,
+		       size_t len, char ns, scan_leaf_fn fn, void *arg);
 
 #endif

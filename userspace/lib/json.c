@@ -770,3 +770,13 @@ void json_write(struct strbuf *sb, const struct json_value *v)
 		break;
 	}
 }
+
+bool json_is_object(const char *text, size_t len)
+{
+	struct json_doc *doc = json_parse(text, len, true);
+	const struct json_value *root = json_doc_root(doc);
+	bool ok = root && root->type == JSON_OBJECT;
+
+	json_doc_free(doc);
+	return ok;
+}

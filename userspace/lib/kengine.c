@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "kengine.h"
+#include "bpfbus/attrs.h"
 #include "bpfbus/scan.h"
 #include "bpfbus/tables.h"
 #include "ktables.h"
@@ -45,6 +46,9 @@ void kverify_reasons(uint32_t bits, char *buf, size_t len)
 		{ KM_VERIFY_ARRAYS, "array-consistency" },
 		{ KM_VERIFY_CANDS, "candidates" },
 		{ KM_VERIFY_OUT, "rules" },
+		{ BPFBUS_VERIFY_ATTR_SHAPE, "attribute-shape" },
+		{ BPFBUS_VERIFY_ATTR_TYPE, "attribute-type" },
+		{ BPFBUS_VERIFY_ATTR_NUMBER, "attribute-number" },
 	};
 	size_t n = 0;
 
@@ -78,19 +82,7 @@ struct kengine *kengine_open(char *err, size_t err_len)
 		free(k);
 		return NULL;
 	}
-	k->fds = (struct ktable_fds){
-		.paths = bpf_map__fd(k->skel->maps.km_pathtab),
-		.kpaths = bpf_map__fd(k->skel->maps.km_kpaths),
-		.values = bpf_map__fd(k->skel->maps.km_values),
-		.postings = bpf_map__fd(k->skel->maps.km_postings),
-		.conds = bpf_map__fd(k->skel->maps.km_conds),
-		.branches = bpf_map__fd(k->skel->maps.km_branches),
-		.header = bpf_map__fd(k->skel->maps.km_header),
-		.inodes = bpf_map__fd(k->skel->maps.km_inodes),
-		.ivals = bpf_map__fd(k->skel->maps.km_ivals),
-		.wild = bpf_map__fd(k->skel->maps.km_wild),
-		.cidr6 = bpf_map__fd(k->skel->maps.km_cidr6),
-	};
+	ktables_fds_from_object(k->skel->obj, &k->fds);
 	k->frame = xmalloc(BPFBUS_SCAN_MAX_BODY + MIN_FRAME);
 	return k;
 }

@@ -17,6 +17,7 @@
 #include "strbuf.h"
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -502,14 +503,23 @@ int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen, const
 	kt->kpath = xcalloc(rs->n_paths + 1, sizeof(*kt->kpath));
 	for (size_t i = 0; i < rs->n_paths; i++)
 		build_path(kt, &rs->paths[i], i);
+	size_t n_members;
+	struct ktables_member *members = ktables_attr_paths(rs, kt->path, &n_members);
+	int placed = 0;
+
 	kt->pbuckets = xcalloc(BPFBUS_PATH_BUCKETS, sizeof(*kt->pbuckets));
-	for (size_t i = 0; i < rs->n_paths; i++) {
-		if (ktables_place_path(kt->pbuckets, kt->path_hash[i], kt->path[i]) < 0) {
-			snprintf(err, err_len, "the kernel path table cannot place %zu paths",
-				 rs->n_paths);
-			ktables_free(kt);
-			return -1;
-		}
+	for (size_t i = 0; i < rs->n_paths && !placed; i++)
+		placed = ktables_place_path(kt->pbuckets, kt->path_hash[i], kt->path[i]);
+	for (size_t i = 0; i < n_members && !placed; i++)
+		placed = ktables_place_path(kt->pbuckets, members[i].hash, members[i].path);
+	free(members);
+	if (placed < 0) {
+		snprintf(err, err_len,
+			 "the kernel path table cannot place %zu paths (%zu of them attribute "
+			 "members)",
+			 rs->n_paths + n_members, n_members);
+		ktables_free(kt);
+		return -1;
 	}
 	kt->vkeys = xcalloc(rs->vt.n_lists + 1, sizeof(*kt->vkeys));
 	kt->vposts = xcalloc(rs->vt.n_lists + 1, sizeof(*kt->vposts));
@@ -687,4 +697,21 @@ int ktables_load(const struct ktables *kt, const struct ktable_fds *fds)
 	if (bpf_map_update_elem(fds->header, &slot, &kt->hdr, BPF_ANY))
 		return -errno;
 	return 0;
+}
+
+void ktables_fds_from_object(struct bpf_object *obj, struct ktable_fds *fds)
+{
+	*fds = (struct ktable_fds){
+		.paths = bpf_object__find_map_fd_by_name(obj, "km_pathtab"),
+		.kpaths = bpf_object__find_map_fd_by_name(obj, "km_kpaths"),
+		.values = bpf_object__find_map_fd_by_name(obj, "km_values"),
+		.postings = bpf_object__find_map_fd_by_name(obj, "km_postings"),
+		.conds = bpf_object__find_map_fd_by_name(obj, "km_conds"),
+		.branches = bpf_object__find_map_fd_by_name(obj, "km_branches"),
+		.header = bpf_object__find_map_fd_by_name(obj, "km_header"),
+		.inodes = bpf_object__find_map_fd_by_name(obj, "km_inodes"),
+		.ivals = bpf_object__find_map_fd_by_name(obj, "km_ivals"),
+		.wild = bpf_object__find_map_fd_by_name(obj, "km_wild"),
+		.cidr6 = bpf_object__find_map_fd_by_name(obj, "km_cidr6"),
+	};
 }

@@ -55,6 +55,10 @@ struct ktable_fds {
 	int cidr6; /* LPM_TRIE: struct bpfbus_c6key -> struct bpfbus_posting */
 };
 
+/* The table maps of a loaded BPF object that includes bpf/kmatch_maps.h. */
+struct bpf_object;
+void ktables_fds_from_object(struct bpf_object *obj, struct ktable_fds *fds);
+
 /* Build the tables of a compiled ruleset for @slot; @rule_bus gives each
  * rule's bus id (NULL: all bus 0). -1 with @err if the ruleset exceeds the
  * kernel's table sizes. */
@@ -67,6 +71,20 @@ void ktables_free(struct ktables *kt);
  * (ktables_conds.c), once every other table is built. */
 uint32_t ktables_add_postings(struct ktables *kt, const uint32_t *ids, size_t n);
 void ktables_build_classes(struct ktables *kt, const struct bb_ruleset *rs);
+
+/* A path-table entry beside the ruleset's own paths. */
+struct ktables_member {
+	uint64_t hash;
+	struct bpfbus_path path;
+};
+
+/*
+ * Attribute-scope paths (include/bpfbus/attrs.h, ktables_attrs.c): sets the
+ * role bits in @paths (the ruleset's path-table entries, by path id) and
+ * returns the Type and Value member entries to place, *@n of them (free()).
+ */
+struct ktables_member *ktables_attr_paths(const struct bb_ruleset *rs, struct bpfbus_path *paths,
+					  size_t *n);
 
 /* Put a path into a path table of BPFBUS_PATH_BUCKETS buckets; -1 if it
  * cannot be placed. */

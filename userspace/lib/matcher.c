@@ -7,6 +7,7 @@
  * reported. Per-event state is reset by bumping an epoch, not by clearing
  * arrays sized by the number of rules.
  */
+#include "bpfbus/attrs.h"
 #include "casefold.h"
 #include "cidr.h"
 #include "event_scan.h"
@@ -519,14 +520,43 @@ out:
 	return r;
 }
 
-int bb_match_attributes(struct bb_match_ctx *c, const char *attrs, size_t len,
-			const uint32_t **ids, struct bb_error *err)
+/* Feed the attributes, as their flat event in the attribute namespace. */
+static bool scan_attributes(struct bb_match_ctx *c, const char *attrs, size_t len,
+			    struct bb_error *err)
 {
 	struct strbuf ev = STRBUF_INIT;
-	int r = -1;
+	bool ok = bb_attributes_to_event(attrs, len, &ev, err) == 0;
 
-	if (bb_attributes_to_event(attrs, len, &ev, err) == 0)
-		r = bb_match_event(c, ev.buf, ev.len, ids, err);
+	if (ok && !event_scan_run_ns(&c->scan, c->rs, ev.buf, ev.len, BPFBUS_ATTR_NS, on_leaf, c)) {
+		if (err)
+			snprintf(err->msg, sizeof(err->msg), "%s", c->scan.error);
+		ok = false;
+	}
 	sb_free(&ev);
-	return r;
+	return ok;
+}
+
+int bb_match_attributes(struct bb_match_ctx *c, const char *attrs, size_t len, const uint32_t **ids,
+			struct bb_error *err)
+{
+	next_epoch(c);
+	if (!scan_attributes(c, attrs, len, err))
+		return -1;
+	return finish(c, ids);
+}
+
+int bb_match_sns(struct bb_match_ctx *c, const char *attrs, size_t attrs_len, const char *body,
+		 size_t body_len, const uint32_t **ids, struct bb_error *err)
+{
+	next_epoch(c);
+	if (!scan_attributes(c, attrs_len ? attrs : "{}", attrs_len ? attrs_len : 2, err))
+		return -1;
+	/* SNS's Message is any text: body-scope policies see only an object */
+	if (json_is_object(body, body_len) &&
+	    !event_scan_run(&c->scan, c->rs, body, body_len, on_leaf, c)) {
+		if (err)
+			snprintf(err->msg, sizeof(err->msg), "%s", c->scan.error);
+		return -1;
+	}
+	return finish(c, ids);
 }

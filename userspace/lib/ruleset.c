@@ -4,6 +4,7 @@
  * matcher becomes a key in the lookup table or an entry in its path's
  * structures (length sets, interval tree, wildcard list).
  */
+#include "bpfbus/attrs.h" /* the attribute namespace */
 #include "bpfbus/scan.h" /* the path hash, one definition for both engines */
 #include "ruleset_int.h"
 #include "cidr.h"
@@ -498,8 +499,27 @@ static void add_matcher(struct bb_ruleset *rs, uint32_t pid,
 	}
 }
 
-static void add_branch(struct bb_ruleset *rs, uint32_t rule,
-		       const struct ir_branch *b)
+/*
+ * A field's path in the ruleset: MessageAttributes-scope policies read their
+ * paths in the attribute namespace (include/bpfbus/attrs.h), so a topic's
+ * ruleset holds both scopes without one seeing the other's fields.
+ */
+static uint32_t add_field_path(struct bb_ruleset *rs, const struct ir_field *f, bool attributes)
+{
+	if (!attributes)
+		return add_leaf_path(rs, f->path, f->path_len);
+	char *p = xmalloc(f->path_len + 1);
+
+	p[0] = BPFBUS_ATTR_NS;
+	memcpy(p + 1, f->path, f->path_len);
+	uint32_t id = add_leaf_path(rs, p, f->path_len + 1);
+
+	free(p);
+	return id;
+}
+
+static void add_branch(struct bb_ruleset *rs, uint32_t rule, const struct ir_branch *b,
+		       bool attributes)
 {
 	if (rs->n_branches == rs->cap_branches) {
 		rs->cap_branches = rs->cap_branches ? 2 * rs->cap_branches : 16;
@@ -514,7 +534,7 @@ static void add_branch(struct bb_ruleset *rs, uint32_t rule,
 			      .n_cond = (uint32_t)b->n_fields};
 	for (size_t i = 0; i < b->n_fields; i++) {
 		const struct ir_field *f = &b->fields[i];
-		uint32_t pid = add_leaf_path(rs, f->path, f->path_len);
+		uint32_t pid = add_field_path(rs, f, attributes);
 		bool absent = false;
 
 		for (size_t k = 0; k < f->n_m; k++)
@@ -602,7 +622,7 @@ static int add_rule(struct bb_ruleset *rs, const char *name,
 				      .ir = *ir,
 				      .attributes = attributes};
 	for (size_t i = 0; i < ir->n_branches; i++)
-		add_branch(rs, id, &ir->branches[i]);
+		add_branch(rs, id, &ir->branches[i], attributes);
 	return (int)id;
 }
 

@@ -80,6 +80,16 @@ int bb_match_attributes(struct bb_match_ctx *ctx, const char *attrs, size_t len,
 			const uint32_t **ids, struct bb_error *err);
 
 /*
+ * Match one SNS message against a topic's ruleset, both scopes at once:
+ * MessageAttributes-scope policies see @attrs (empty: no attributes, as
+ * "{}"), MessageBody-scope policies see @body when it is a JSON object and
+ * nothing otherwise. Same return convention as bb_match_event (-1: the
+ * attributes are not SNS-shaped).
+ */
+int bb_match_sns(struct bb_match_ctx *ctx, const char *attrs, size_t attrs_len, const char *body,
+		 size_t body_len, const uint32_t **ids, struct bb_error *err);
+
+/*
  * The flat event SNS attributes are matched as (also what the kernel gets):
  * {"Name": value} with String values as strings, Number values as numbers,
  * String.Array values as their array; Binary attributes are left out.
