@@ -13,10 +13,11 @@
  * ordinary root hash; a body that is not a JSON object adds no leaves
  * (MessageBody-scope policies see nothing), as SNS does.
  *
- * Exact or VERIFY: the kernel decides String and String.* attributes, and
+ * Exact or VERIFY: the kernel decides String and String.* attributes,
  * Number attributes whose Value is plain JSON number text (other text is a
- * string, as userspace reads it). It hands to userspace (VERIFY, with a
- * reason bit) String.Array attributes, Types with escapes, Number Values
+ * string, as userspace reads it), and String.Array attributes holding
+ * strings, numbers and literals (ka_array). It hands to userspace (VERIFY,
+ * with a reason bit) other String.Array Values, Types with escapes, Number Values
  * with whitespace or escapes, and any attribute a policy reads that is not
  * exactly one {"Type": string, "Value": string}: duplicated names or
  * members, a missing member, a non-string member, a value right at the
@@ -56,6 +57,8 @@ struct ka_state {
 	__u32 num_off;
 	__u32 kept; /* typed leaves kept so far (kattrs_pair) */
 	__u32 first; /* the body's first leaf */
+	/* a String.Array Value being read (ka_array) */
+	__u32 arr_st, arr_esc, arr_off, arr_base, arr_tok, arr_id, arr_idx, arr_full;
 };
 
 struct {
@@ -167,6 +170,200 @@ static __always_inline int ka_type(struct scan_state *s, const struct bpfbus_lea
 	return KA_ABSENT;
 }
 
+/*
+ * String.Array: the Value's text is a JSON array inside a JSON string
+ * ("[\"a\", 1, true]"). The kernel reads arrays of strings, numbers and
+ * literals, one byte per callback, and reports each element as a leaf on
+ * the attribute's path inside one array, as userspace's flat event has it.
+ * Escapes other than \" (inner escapes, \n, \u...), nested arrays and
+ * objects, and bytes outside printable ASCII in strings are VERIFY; text
+ * that is not a JSON array leaves the attribute out, as in userspace.
+ */
+enum ka_arr_st {
+	KA_A_START, /* before '[' */
+	KA_A_FIRST, /* after '[': an element or ']' */
+	KA_A_ELEM, /* after ',': an element */
+	KA_A_STR, /* inside an element string */
+	KA_A_NUM,
+	KA_A_LIT, /* true, false or null */
+	KA_A_AFTER, /* after an element: ',' or ']' */
+	KA_A_END, /* after ']': blanks only */
+	KA_A_BAD, /* not a JSON array */
+	KA_A_VERIFY,
+};
+
+static __always_inline int ka_blank(__u8 c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* One element as a leaf; 0, or 1 when the leaves are full (VERIFY). */
+static __always_inline int ka_arr_emit(struct scan_state *s, struct ka_state *k, __u8 type,
+				       __u32 end)
+{
+	__u32 n = s->res.n_leaves;
+
+	if (n >= BPFBUS_SCAN_MAX_LEAVES) {
+		k->arr_full = 1;
+		return 1;
+	}
+	struct bpfbus_leaf *l = &s->res.leaves[n & SCAN_LEAF_MASK];
+
+	l->path = k->arr_base;
+	l->off = k->arr_tok;
+	l->len = end - k->arr_tok;
+	l->type = type;
+	l->escaped = 0;
+	l->in_obj_array = 0;
+	l->n_arrays = 1;
+	l->arr_id[0] = k->arr_id;
+	l->arr_idx[0] = k->arr_idx++;
+	s->res.n_leaves = n + 1;
+	return 0;
+}
+
+/* The literal in [arr_tok, end): true, false or null (a leaf type), or 0. */
+static __always_inline __u8 ka_literal(struct scan_state *s, __u32 tok, __u32 end)
+{
+	__u32 n = end - tok;
+
+	if (n == 4 && ka_text_is(s, tok, "true", 4))
+		return BPFBUS_LEAF_TRUE;
+	if (n == 4 && ka_text_is(s, tok, "null", 4))
+		return BPFBUS_LEAF_NULL;
+	if (n == 5 && ka_text_is(s, tok, "false", 5))
+		return BPFBUS_LEAF_FALSE;
+	return 0;
+}
+
+/* After an element (or where a number or literal ends): the next state. */
+static __always_inline __u32 ka_arr_after(__u8 ch)
+{
+	return ka_blank(ch) ? KA_A_AFTER : ch == ',' ? KA_A_ELEM : ch == ']' ? KA_A_END : KA_A_BAD;
+}
+
+/* The first character of an element at raw position @p. */
+static __always_inline __u32 ka_arr_elem(struct ka_state *k, __u8 ch, __u32 p, int quote)
+{
+	if (quote) {
+		k->arr_tok = p + 1;
+		return KA_A_STR;
+	}
+	k->arr_tok = p;
+	if (ch == '-' || (ch >= '0' && ch <= '9')) {
+		k->num_st = ka_num_next(KA_N_START, ch);
+		return KA_A_NUM;
+	}
+	if (ch == 't' || ch == 'f' || ch == 'n')
+		return KA_A_LIT;
+	return ch == '[' || ch == '{' ? KA_A_VERIFY : KA_A_BAD;
+}
+
+static __always_inline __u32 ka_arr_step(struct scan_state *s, struct ka_state *k, __u8 ch, __u32 p,
+					 int quote)
+{
+	__u32 st = k->arr_st;
+
+	switch (st) {
+	case KA_A_START:
+		return ka_blank(ch) && !quote ? st : ch == '[' && !quote ? KA_A_FIRST : KA_A_BAD;
+	case KA_A_FIRST:
+	case KA_A_ELEM:
+		if (ka_blank(ch) && !quote)
+			return st;
+		if (st == KA_A_FIRST && ch == ']' && !quote)
+			return KA_A_END;
+		return ka_arr_elem(k, ch, p, quote);
+	case KA_A_STR:
+		if (quote) /* the closing \" starts one byte earlier */
+			return ka_arr_emit(s, k, BPFBUS_LEAF_STRING, p - 1) ? KA_A_VERIFY
+									    : KA_A_AFTER;
+		return ch < 0x20 || ch >= 0x7f ? KA_A_VERIFY : st;
+	case KA_A_NUM:
+		if (!quote && ((ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' ||
+			       ch == '+' || ch == '-')) {
+			k->num_st = ka_num_next(k->num_st, ch);
+			return st;
+		}
+		if (k->num_st != KA_N_ZERO && k->num_st != KA_N_INT && k->num_st != KA_N_FRAC &&
+		    k->num_st != KA_N_EXP)
+			return KA_A_BAD;
+		if (ka_arr_emit(s, k, BPFBUS_LEAF_NUMBER, p))
+			return KA_A_VERIFY;
+		return quote ? KA_A_BAD : ka_arr_after(ch);
+	case KA_A_LIT: {
+		if (!quote && ch >= 'a' && ch <= 'z')
+			return st;
+		__u8 lit = ka_literal(s, k->arr_tok, p);
+
+		if (!lit)
+			return KA_A_BAD;
+		if (ka_arr_emit(s, k, lit, p))
+			return KA_A_VERIFY;
+		return quote ? KA_A_BAD : ka_arr_after(ch);
+	}
+	case KA_A_AFTER:
+		return quote ? KA_A_BAD : ka_arr_after(ch);
+	case KA_A_END:
+		return ka_blank(ch) && !quote ? st : KA_A_BAD;
+	}
+	return st;
+}
+
+static long ka_arr_cb(__u64 i, void *arg)
+{
+	struct scan_state *s = ((struct ka_ctx *)arg)->s;
+	struct ka_state *k = ka_state();
+
+	if (!k)
+		return 1;
+	__u32 p = k->arr_off + (__u32)i;
+	__u8 c = s->buf[p & SCAN_BODY_MASK];
+
+	if (k->arr_esc) {
+		/* the outer string's escape: only \" is an inner character here */
+		k->arr_esc = 0;
+		if (c != '"') {
+			k->arr_st = KA_A_VERIFY;
+			return 1;
+		}
+		k->arr_st = ka_arr_step(s, k, c, p, 1);
+	} else if (c == '\\') {
+		k->arr_esc = 1;
+		return 0;
+	} else {
+		k->arr_st = ka_arr_step(s, k, c, p, 0);
+	}
+	return k->arr_st == KA_A_BAD || k->arr_st == KA_A_VERIFY;
+}
+
+/*
+ * The elements of a String.Array Value @v as leaves on path @base. Returns
+ * 0 (elements added, or none: not an array) or VERIFY bits.
+ */
+static __always_inline int ka_array(struct scan_state *s, const struct bpfbus_leaf *v, __u32 base)
+{
+	struct ka_state *k = ka_state();
+	struct ka_ctx c = { .s = s };
+	__u32 first = s->res.n_leaves;
+
+	if (!k)
+		return BPFBUS_VERIFY_ATTR_TYPE;
+	k->arr_st = KA_A_START;
+	k->arr_esc = 0;
+	k->arr_off = v->off;
+	k->arr_base = base;
+	k->arr_id = s->next_arr++;
+	k->arr_idx = 0;
+	k->arr_full = 0;
+	bpf_loop(v->len & SCAN_BODY_MASK, ka_arr_cb, &c, 0);
+	if (k->arr_st == KA_A_VERIFY)
+		return k->arr_full ? BPFBUS_VERIFY_LEAVES : BPFBUS_VERIFY_ATTR_TYPE;
+	if (k->arr_st != KA_A_END)
+		s->res.n_leaves = first; /* not a JSON array: no attribute */
+	return 0;
+}
+
 struct ka_find {
 	__u32 base, n_type, n_value, value;
 };
@@ -183,8 +380,10 @@ static long ka_find_cb(__u64 j, void *arg)
 
 	if (BPFBUS_APATH_ID(l->path) != f->base)
 		return 0;
-	/* a Type, or one already turned into its attribute's leaf */
-	if ((l->path & BPFBUS_APATH_ROLES) == BPFBUS_APATH_TYPE || !(l->path & BPFBUS_APATH_ROLES))
+	/* a Type, or one already turned into its attribute's leaf (not an
+	 * element of a String.Array, which sits in an array) */
+	if ((l->path & BPFBUS_APATH_ROLES) == BPFBUS_APATH_TYPE ||
+	    (!(l->path & BPFBUS_APATH_ROLES) && !l->n_arrays))
 		f->n_type++;
 	if ((l->path & BPFBUS_APATH_ROLES) == BPFBUS_APATH_VALUE) {
 		f->n_value++;
@@ -225,7 +424,7 @@ static __noinline int ka_pair_leaf(__u32 i)
 	int type = ka_type(s, l);
 
 	if (type == KA_ARRAY)
-		return BPFBUS_VERIFY_ATTR_TYPE;
+		return ka_array(s, v, f.base); /* the Type leaf itself is dropped */
 	if (type == KA_ABSENT)
 		return 0; /* Binary or unknown: no attribute for the policies */
 	if (type == KA_NUMBER) {
@@ -287,6 +486,8 @@ static __always_inline void kattrs_pair(struct scan_state *s)
 	if (s->res.verify)
 		return;
 	k->kept = 0;
+	/* String.Array elements were added after the raw leaves */
+	n = s->res.n_leaves & (2 * BPFBUS_SCAN_MAX_LEAVES - 1);
 	bpf_loop(n, ka_compact_cb, &c, 0);
 	s->res.n_leaves = k->kept;
 }
