@@ -50,11 +50,13 @@ struct scan_ctx {
 };
 
 /*
- * Bytes handled per bpf_loop callback. A callback costs an indirect call, so
- * taking several bytes per call is the cheap part of "chunked" scanning; the
- * verifier checks the unrolled byte step this many times.
+ * Bytes the byte machine takes per bpf_loop callback. A callback costs an
+ * indirect call, so taking several bytes per call is the cheap part of
+ * "chunked" scanning; the verifier checks the unrolled byte step this many
+ * times. It was 8; 4 leaves the verifier's budget room for the glue (see
+ * glue()), which takes most of those bytes in fewer steps.
  */
-#define SCAN_CHUNK 8
+#define SCAN_CHUNK 4
 
 static __always_inline __u64 fnv_step(__u64 h, __u8 c)
 {
@@ -264,6 +266,19 @@ static __always_inline int literal_ok(struct scan_state *s, __u32 end)
 	       at(s, t + 4) == 'e';
 }
 
+/* The ':' after a key: the path, and so the fate, of the value to come. */
+static __always_inline void key_colon(struct scan_ctx *c, struct scan_state *s)
+{
+	struct bpfbus_path *p = scan_path(c->paths, s->slot, s->key_hash);
+
+	/* an unused path has neither flag: its value is skipped */
+	s->val_hash = s->key_hash;
+	s->val_path = p ? p->id : ~0u;
+	s->val_leaf = p ? p->leaf : 0;
+	s->val_inner = p ? p->inner : 0;
+	s->st = ST_VALUE;
+}
+
 /* One byte of the state machine; 1 stops the scan. */
 static __always_inline long scan_byte(struct scan_ctx *c, struct scan_state *s, __u32 i)
 {
@@ -303,21 +318,13 @@ static __always_inline long scan_byte(struct scan_ctx *c, struct scan_state *s, 
 		}
 		s->key_hash = fnv_step(s->key_hash, ch);
 		return 0;
-	case ST_COLON: {
+	case ST_COLON:
 		if (is_ws(ch))
 			return 0;
 		if (ch != ':')
 			return scan_stop_error(s, BPFBUS_SCAN_SYNTAX);
-		struct bpfbus_path *p = scan_path(c->paths, s->slot, s->key_hash);
-
-		/* an unused path has neither flag: its value is skipped */
-		s->val_hash = s->key_hash;
-		s->val_path = p ? p->id : ~0u;
-		s->val_leaf = p ? p->leaf : 0;
-		s->val_inner = p ? p->inner : 0;
-		s->st = ST_VALUE;
+		key_colon(c, s);
 		return 0;
-	}
 	case ST_VALUE:
 		return scan_value(s, ch, i);
 	case ST_ELEM_FIRST:
@@ -622,10 +629,71 @@ static __always_inline int in_skip_state(__u32 st)
 }
 
 /*
- * One callback: a run, the byte machine from where it stopped until it
- * enters a run state again (at most SCAN_CHUNK bytes), then that run if it
- * is a key or a string. A
- * key/value pair thus costs two callbacks, not four: the callbacks between
+ * Glue: the bytes between a key and its value, and between a value and the
+ * next key, spelled the common way (`": "` and `, "`, at most one space on
+ * each side), taken in a few straight steps instead of a byte-machine step
+ * each. Any other spelling is left to the byte machine from the byte the
+ * glue stopped at; each step here is the machine's own for that byte, so
+ * the result is the same. An object of unused keys now costs one callback
+ * per member instead of two (9 members: 462 -> 381 ns/event).
+ */
+static __always_inline __u32 glue_key(struct scan_ctx *c, struct scan_state *s, __u32 p)
+{
+	__u32 len = c->len, q = p + 1; /* the key's closing quote */
+
+	s->st = ST_COLON;
+	if (q < len && at(s, q) == ' ')
+		q++;
+	if (q >= len || at(s, q) != ':')
+		return q;
+	key_colon(c, s);
+	q++;
+	if (q < len && at(s, q) == ' ')
+		q++;
+	return q;
+}
+
+static __always_inline __u32 glue_after(struct scan_state *s, __u32 p, __u32 len)
+{
+	if (p >= len || at(s, p) != ',' || !s->depth || top(s)->array)
+		return p;
+	__u32 q = p + 1;
+
+	s->st = ST_KEY_OR_END;
+	if (q < len && at(s, q) == ' ')
+		q++;
+	if (q >= len || at(s, q) != '"')
+		return q;
+	struct scan_frame *f = top(s);
+
+	s->key_hash = f->root ? f->hash : fnv_step(f->hash, '.');
+	s->st = ST_KEY;
+	return q + 1;
+}
+
+/* After a run: the glue after a value, then a whole next key and the glue
+ * after it. Returns where the byte machine goes on. */
+static __always_inline __u32 glue(struct scan_ctx *c, struct scan_state *s, __u32 p)
+{
+	__u32 len = c->len;
+
+	if (s->st == ST_AFTER)
+		p = glue_after(s, p, len);
+	asm volatile("%0 &= %1" : "+r"(p) : "i"(SCAN_BODY_MASK)); /* as in run_skip */
+	if (s->st == ST_KEY && p < len) {
+		p = run_key(s, p, len);
+		asm volatile("%0 &= %1" : "+r"(p) : "i"(SCAN_BODY_MASK));
+		if (p < len && at(s, p) == '"')
+			p = glue_key(c, s, p);
+	}
+	return p;
+}
+
+/*
+ * One callback: a run, the glue after it (and a next key), the byte machine
+ * from where they stopped until it enters a run state again (at most
+ * SCAN_CHUNK bytes), then that run if it is a key or a string. A key/value
+ * pair thus costs one or two callbacks, not four: the callbacks between
  * runs were a large share of a scanned object's cost. A key or string run
  * stops at its closing quote or an escape, which the byte machine takes; a
  * skip run that has not finished ends the callback (the byte machine has
@@ -643,6 +711,8 @@ static long scan_step(__u64 index, void *ctx)
 		return 1;
 	p = scan_run(s, p, c->len);
 	asm volatile("%0 &= %1" : "+r"(p) : "i"(SCAN_BODY_MASK)); /* see below */
+	p = glue(c, s, p);
+	asm volatile("%0 &= %1" : "+r"(p) : "i"(SCAN_BODY_MASK));
 	if (p >= c->len || in_skip_state(s->st)) {
 		s->pos = p;
 		return 0;
