@@ -15,22 +15,13 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "api"))
 from apihost import (ACCOUNT, KEY, READER, READER_SECRET, REGION, SECRET, Host, Skip, Tap,
-                     boto3_client, daemon_unavailable, eq, send, signed, skip_all)
-from botocore.exceptions import ClientError
+                     boto3_client, daemon_unavailable, eq, error_of, send, signed, skip_all)
 
 H = None
 
 
 def code(e):
     return e.response["Error"]["Code"]
-
-
-def error_of(fn, *a, **kw):
-    try:
-        fn(*a, **kw)
-    except ClientError as e:
-        return e
-    raise AssertionError("expected an error from %s" % fn.__name__)
 
 
 def queues():

@@ -6,6 +6,10 @@ _bpfbus_queues() {
 	bpfbus queue list 2>/dev/null | sed 's|.*/||'
 }
 
+_bpfbus_topics() {
+	bpfbus topic list 2>/dev/null | sed -n 's|^arn:.*:||p'
+}
+
 _bpfbus() {
 	# plain COMP_WORDS (no dependency on the bash-completion package)
 	local cword=$COMP_CWORD cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -30,7 +34,7 @@ _bpfbus() {
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W '-j --json -p --pretty -V --version --pin-dir --control -h --help' -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W 'pattern filter-policy send link bus rule queue capture stats daemon batch version help' -- "$cur"))
+			COMPREPLY=($(compgen -W 'pattern filter-policy send link bus rule queue topic subscription capture stats daemon batch version help' -- "$cur"))
 		fi
 		return
 	fi
@@ -41,6 +45,8 @@ _bpfbus() {
 		bus) c='add delete list help' ;;
 		rule) c='add delete enable disable describe list load clear show help' ;;
 		queue) c='create delete list url attributes set-attributes send receive delete-message change-visibility purge tag untag tags call help' ;;
+		topic) c='create delete list show set-attr publish tag untag tags call help' ;;
+		subscription) c='create delete list show set-attr confirm help' ;;
 		daemon) c='status reload help' ;;
 		batch) c='file' ;;
 		pattern) c='test match help' ;;
@@ -61,7 +67,14 @@ _bpfbus() {
 	case $obj:$cmd in
 	queue:create | queue:help | queue:list | queue:call) ;;
 	queue:*) ((nargs == 0)) && COMPREPLY=($(compgen -W "$(_bpfbus_queues)" -- "$cur")) && return ;;
+	topic:create | topic:help | topic:list | topic:call) ;;
+	topic:* | subscription:create | subscription:confirm)
+		((nargs == 0)) && COMPREPLY=($(compgen -W "$(_bpfbus_topics)" -- "$cur")) && return ;;
 	esac
+	if [[ $obj:$cmd == subscription:create ]] && ((nargs == 1)); then
+		COMPREPLY=($(compgen -W 'sqs http https udp' -- "$cur"))
+		return
+	fi
 	local kw
 	case $obj:$cmd in
 	rule:add) kw='bus pattern state target id dlq' ;;
@@ -72,6 +85,11 @@ _bpfbus() {
 	queue:receive) kw='max wait visibility attempt' ;;
 	queue:attributes) kw='name' ;;
 	queue:set-attributes) kw='attr' ;;
+	topic:create) kw='attr tag' ;;
+	topic:publish) kw='message subject attr group dedup structure' ;;
+	topic:list) kw='next' ;;
+	subscription:create) kw='attr' ;;
+	subscription:list) kw='topic next' ;;
 	link:attach) kw='mode handoff port' ;;
 	capture:*) kw='iface handoff mode port count timeout' ;;
 	stats:* | bus:*) kw='bus kind' ;;

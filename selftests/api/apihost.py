@@ -220,6 +220,16 @@ class Skip(Exception):
     pass
 
 
+def error_of(fn, *a, **kw):
+    """The botocore ClientError that fn(*a, **kw) raises; AssertionError when none."""
+    from botocore.exceptions import ClientError
+    try:
+        fn(*a, **kw)
+    except ClientError as e:
+        return e
+    raise AssertionError("expected an error from %s" % fn.__name__)
+
+
 def eq(want, got, what=""):
     if want != got:
         raise AssertionError("%s: expected %r, got %r" % (what, want, got))

@@ -223,13 +223,6 @@ static void print_messages(const struct json_value *r)
 	}
 }
 
-/* Anything else: the response as JSON unless it is empty. */
-static void print_other(const struct json_value *r)
-{
-	if (r->type != JSON_OBJECT || r->u.obj.n)
-		ctl_print_json(r);
-}
-
 /* ---- commands ---------------------------------------------------------------- */
 
 static int need(int argc, int n, const char *usage)
@@ -551,31 +544,11 @@ static int q_untag(int argc, char **argv)
 /* call ACTION JSON: any action, the request as given (checked to be an object). */
 static int q_call(int argc, char **argv)
 {
-	struct strbuf sb = STRBUF_INIT;
-	int rc;
-
 	if (argc != 2) {
 		p_err("usage: bpfbus queue call ACTION JSON");
 		return EXIT_INVALID;
 	}
-	struct json_doc *doc = json_parse(argv[1], strlen(argv[1]), true);
-	const struct json_value *root = json_doc_root(doc);
-
-	if (!root || root->type != JSON_OBJECT) {
-		p_err("the request must be one JSON object: %s",
-		      root ? "not an object" : json_doc_error(doc));
-		json_doc_free(doc);
-		return EXIT_INVALID;
-	}
-	sb_adds(&sb, "{\"op\":\"sqs\",\"action\":");
-	json_write_string(&sb, argv[0], strlen(argv[0]));
-	sb_adds(&sb, ",\"request\":");
-	json_write(&sb, root);
-	sb_addc(&sb, '}');
-	json_doc_free(doc);
-	rc = ctl_call(&sb, print_other);
-	sb_free(&sb);
-	return rc;
+	return ctl_call_json("sqs", argv[0], "request", argv[1]);
 }
 
 int do_queue(int argc, char **argv)

@@ -77,6 +77,12 @@ void ctl_print_json(const struct json_value *v)
 	jw_free(&w);
 }
 
+void ctl_print_nonempty(const struct json_value *v)
+{
+	if (v->type != JSON_OBJECT || v->u.obj.n)
+		ctl_print_json(v);
+}
+
 /* Errors a caller made (exit 2) rather than failures of the operation (exit 1). */
 static bool invalid_error(const char *code)
 {
@@ -141,5 +147,29 @@ int ctl_call(const struct strbuf *req, ctl_print_fn print)
 	}
 	json_doc_free(doc);
 	sb_free(&resp);
+	return rc;
+}
+
+int ctl_call_json(const char *op, const char *action, const char *key, const char *json)
+{
+	struct json_doc *doc = json_parse(json, strlen(json), true);
+	const struct json_value *root = json_doc_root(doc);
+	struct strbuf sb = STRBUF_INIT;
+	int rc;
+
+	if (!root || root->type != JSON_OBJECT) {
+		p_err("the %s must be one JSON object: %s", key,
+		      root ? "not an object" : json_doc_error(doc));
+		json_doc_free(doc);
+		return EXIT_INVALID;
+	}
+	sb_printf(&sb, "{\"op\":\"%s\",\"action\":", op);
+	json_write_string(&sb, action, strlen(action));
+	sb_printf(&sb, ",\"%s\":", key);
+	json_write(&sb, root);
+	sb_addc(&sb, '}');
+	json_doc_free(doc);
+	rc = ctl_call(&sb, ctl_print_nonempty);
+	sb_free(&sb);
 	return rc;
 }

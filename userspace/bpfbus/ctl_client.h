@@ -32,5 +32,14 @@ void ctl_add_str(struct strbuf *sb, const char *key, const char *val, bool first
 
 /* Print @v as JSON through the CLI's writer (compact, or pretty with -p). */
 void ctl_print_json(const struct json_value *v);
+/* The same, unless @v is an empty object (nothing to say). */
+void ctl_print_nonempty(const struct json_value *v);
+
+/*
+ * The `call ACTION JSON` commands: {"op": @op, "action": @action, @key:
+ * @json} once @json is checked to be one JSON object; the result printed with
+ * ctl_print_nonempty. Returns the exit status.
+ */
+int ctl_call_json(const char *op, const char *action, const char *key, const char *json);
 
 #endif

@@ -73,8 +73,8 @@ static int do_help(int argc, char **argv)
 		"       bpfbus version\n"
 		"       bpfbus batch file FILE\n"
 		"\n"
-		"       OBJECT := { pattern | filter-policy | send | link | bus | rule | queue | capture |\n"
-		"                   stats | daemon }\n"
+		"       OBJECT := { pattern | filter-policy | send | link | bus | rule | queue | topic |\n"
+		"                   subscription | capture | stats | daemon }\n"
 		"       OPTIONS := { -j|--json [-p|--pretty] | -h|--help | "
 		"-V|--version |\n"
 		"                    --pin-dir DIR | --control PATH }\n"
@@ -106,6 +106,8 @@ static const struct cmd objects[] = {
 	{"daemon", do_daemon},
 	{"batch", do_batch},
 	{"queue", do_queue},
+	{"topic", do_topic},
+	{"subscription", do_subscription},
 	{"version", do_version},
 	{"help", do_help},
 	{NULL, NULL},

@@ -48,6 +48,8 @@ int do_rule(int argc, char **argv);
 int do_daemon(int argc, char **argv);
 int do_queue(int argc, char **argv);
 int do_batch(int argc, char **argv);
+int do_topic(int argc, char **argv);
+int do_subscription(int argc, char **argv);
 int do_queue(int argc, char **argv);
 /* Run one command line (OBJECT COMMAND ARGS), as main does after the options. */
 int bpfbus_run(int argc, char **argv);

@@ -100,6 +100,7 @@ struct bbd_counters {
 
 struct queue_store;
 struct queue_result;
+struct topic_store;
 struct bbd_client;
 struct bbd_acks;
 struct http_api;
@@ -161,6 +162,12 @@ struct bbd {
 	 */
 	int (*deliver_topic)(struct bbd *d, const char *topic, const char *msg, size_t len,
 			     struct queue_result *res);
+
+	/* SNS (sns.c) */
+	struct topic_store *topics; /* in @store's environment */
+	struct bbd_topic_count *topic_counts; /* since the daemon started */
+	size_t n_topic_counts;
+	bool outbox_due; /* a call wrote outbox items: look at the outbox now */
 };
 
 /* routes.c: compile the model into the kernel tables and the routes. */
@@ -306,6 +313,22 @@ void bbd_http_reload(struct bbd *d);
 void bbd_http_wake(struct bbd *d);
 /* The wake eventfd is readable: retry the control socket's parked receives. */
 void bbd_http_woken(struct bbd *d);
+/* http.c: the listener's base URL ("http://127.0.0.1:9324"); -1 without --http. */
+int bbd_http_endpoint(const struct bbd *d, char *buf, size_t cap);
+
+/* sns.c: the topic store and the SNS API on HTTP and the control socket. */
+struct bbd_topic_count {
+	char *arn;
+	uint64_t published; /* messages accepted by Publish and PublishBatch */
+};
+/* Open the topic store (after bbd_http_start) and register the SNS dispatcher. */
+int bbd_sns_open(struct bbd *d);
+void bbd_sns_close(struct bbd *d);
+/* {"op": "sns", "action": A, "params": {NAME: VALUE}}: the result as JSON. */
+int bbd_sns_request(struct bbd *d, const struct json_value *req, struct strbuf *out);
+/* The counters of topic @arn (created at zero). */
+struct bbd_topic_count *bbd_topic_count(struct bbd *d, const char *arn);
+
 /* metrics.c: GET /metrics in Prometheus text (store lock held). */
 struct strbuf;
 void bbd_metrics_render(void *ctx, struct strbuf *out);

@@ -211,6 +211,18 @@ int bbd_http_start(struct bbd *d)
 	return 0;
 }
 
+int bbd_http_endpoint(const struct bbd *d, char *buf, size_t cap)
+{
+	char addr[64];
+	int port;
+
+	if (!d->api || split_listen(d->http.listen, addr, sizeof(addr), &port))
+		return -1;
+	snprintf(buf, cap, strchr(addr, ':') ? "%s://[%s]:%d" : "%s://%s:%d",
+		 d->http.tls_cert ? "https" : "http", addr, http_api_port(d->api));
+	return 0;
+}
+
 void bbd_http_stop(struct bbd *d)
 {
 	if (d->api) {

@@ -402,7 +402,7 @@ static int setup(struct bbd *d)
 	timerfd_settime(d->timer_fd, 0, &its, NULL);
 	if (bbd_epoll_add(d, d->sig_fd, EPOLLIN, BBD_EP_SIG) ||
 	    bbd_epoll_add(d, d->timer_fd, EPOLLIN, BBD_EP_TIMER) || bbd_control_open(d) ||
-	    bbd_intake_open(d) || bbd_http_start(d))
+	    bbd_intake_open(d) || bbd_http_start(d) || bbd_sns_open(d))
 		return -1;
 	if (d->testing)
 		log_warn("--testing: test.* control requests can move the clock and fail "
@@ -479,6 +479,7 @@ static void shutdown_daemon(struct bbd *d)
 	bbd_acks_free(d);
 	bbd_retries_close(d);
 	bb_model_free(&d->model);
+	bbd_sns_close(d);
 	queue_store_close(d->store);
 	if (d->busfd >= 0)
 		close(d->busfd);

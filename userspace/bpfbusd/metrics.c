@@ -11,6 +11,7 @@
 #include "datapath.h"
 #include "queue.h"
 #include "strbuf.h"
+#include "topic.h"
 
 #include <bpf/bpf.h>
 #include <stdio.h>
@@ -189,6 +190,110 @@ static void render_queues(struct bbd *d, struct strbuf *out)
 	queue_kv_list_free(&names);
 }
 
+/* ------------------------------------------------------------ topics */
+
+static const struct {
+	const char *what, *help;
+	size_t off;
+} sub_counters[] = {
+#define SUB_COUNTER(f, h)                                     \
+	{                                                     \
+#f, h, offsetof(struct topic_sub_counters, f) \
+	}
+	SUB_COUNTER(delivered, "Messages accepted by the subscription's queue or endpoint."),
+	SUB_COUNTER(filtered, "Messages the subscription's filter policy did not want."),
+	SUB_COUNTER(failed, "Deliveries that failed, with no dead-letter queue to take them."),
+	SUB_COUNTER(dead_lettered, "Failed deliveries stored in the RedrivePolicy queue."),
+#undef SUB_COUNTER
+};
+
+struct sub_row {
+	const char *topic, *arn, *protocol;
+	struct topic_sub_counters c;
+};
+
+static uint64_t counter_at(const struct topic_sub_counters *c, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)c + off, sizeof(v));
+	return v;
+}
+
+/*
+ * Per topic: published (since the daemon started) and its subscriptions'
+ * counters summed; per confirmed subscription: its own (durable) counters.
+ */
+static void render_topics(struct bbd *d, struct strbuf *out)
+{
+	struct topic_sub_list subs = { 0 };
+	struct queue_kv_list topics = { 0 };
+	struct topic_result res;
+	struct sub_row *rows;
+	size_t nrows = 0;
+
+	if (!d->topics || topic_list(d->topics, &topics, &res) ||
+	    topic_list_subscriptions(d->topics, NULL, &subs, &res)) {
+		if (d->topics)
+			log_warn("metrics: cannot list the topics: %s", res.message);
+		queue_kv_list_free(&topics);
+		return;
+	}
+	rows = xcalloc(subs.n + 1, sizeof(*rows));
+	for (size_t i = 0; i < subs.n; i++) {
+		struct sub_row *r = &rows[nrows];
+
+		*r = (struct sub_row){ .topic = subs.v[i].topic_arn,
+				       .arn = subs.v[i].arn,
+				       .protocol = subs.v[i].protocol };
+		if (!topic_sub_counters(d->topics, r->arn, &r->c, &res))
+			nrows++; /* pending ones ("PendingConfirmation") have none */
+	}
+	family(out, "bpfbus_topic_published_total", "counter",
+	       "Messages Publish and PublishBatch accepted since the daemon started.");
+	for (size_t t = 0; t < topics.n; t++) {
+		sb_adds(out, "bpfbus_topic_published_total{topic=\"");
+		label(out, topics.v[t].name, strlen(topics.v[t].name));
+		sb_printf(out, "\"} %llu\n",
+			  (unsigned long long)bbd_topic_count(d, topics.v[t].name)->published);
+	}
+	for (size_t c = 0; c < sizeof(sub_counters) / sizeof(sub_counters[0]); c++) {
+		sb_printf(out, "# HELP bpfbus_topic_%s_total %s (all subscriptions)\n",
+			  sub_counters[c].what, sub_counters[c].help);
+		sb_printf(out, "# TYPE bpfbus_topic_%s_total counter\n", sub_counters[c].what);
+		for (size_t t = 0; t < topics.n; t++) {
+			uint64_t sum = 0;
+
+			for (size_t i = 0; i < nrows; i++)
+				if (!strcmp(rows[i].topic, topics.v[t].name))
+					sum += counter_at(&rows[i].c, sub_counters[c].off);
+			sb_printf(out, "bpfbus_topic_%s_total{topic=\"", sub_counters[c].what);
+			label(out, topics.v[t].name, strlen(topics.v[t].name));
+			sb_printf(out, "\"} %llu\n", (unsigned long long)sum);
+		}
+	}
+	for (size_t c = 0; c < sizeof(sub_counters) / sizeof(sub_counters[0]); c++) {
+		sb_printf(out, "# HELP bpfbus_subscription_%s_total %s\n", sub_counters[c].what,
+			  sub_counters[c].help);
+		sb_printf(out, "# TYPE bpfbus_subscription_%s_total counter\n",
+			  sub_counters[c].what);
+		for (size_t i = 0; i < nrows; i++) {
+			sb_printf(out, "bpfbus_subscription_%s_total{topic=\"",
+				  sub_counters[c].what);
+			label(out, rows[i].topic, strlen(rows[i].topic));
+			sb_adds(out, "\",subscription=\"");
+			label(out, rows[i].arn, strlen(rows[i].arn));
+			sb_adds(out, "\",protocol=\"");
+			label(out, rows[i].protocol, strlen(rows[i].protocol));
+			sb_printf(out, "\"} %llu\n",
+				  (unsigned long long)counter_at(&rows[i].c, sub_counters[c].off));
+		}
+	}
+	free(rows);
+	topic_sub_list_free(&subs);
+	queue_kv_list_free(&topics);
+}
+
 /* ------------------------------------------------------------ intake */
 
 static void render_intake(const struct bbd *d, struct strbuf *out)
@@ -230,5 +335,6 @@ void bbd_metrics_render(void *ctx, struct strbuf *out)
 	render_buses(d, out);
 	render_rules(d, out);
 	render_queues(d, out);
+	render_topics(d, out);
 	render_intake(d, out);
 }

@@ -615,5 +615,7 @@ int bbd_ops_dispatch(struct bbd *d, const struct json_value *req, struct strbuf 
 		return bbd_sqs_request(d, req, out, park_until);
 	if (!strncmp(op, "test.", 5))
 		return bbd_testing_op(d, op, req, out);
+	if (!strcmp(op, "sns"))
+		return bbd_sns_request(d, req, out);
 	return fail(out, "UnknownOperation", "unknown op '%s'", op);
 }

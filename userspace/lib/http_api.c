@@ -339,8 +339,12 @@ static int authorize(struct http_api *api, struct MHD_Connection *conn, struct r
 	snprintf(action, sizeof(action), "%s:%s", rt->service, rt->action);
 	if (sigv4_authorize(rq->cred, action, *resource ? resource : NULL, api->sqs.account_id,
 			    &res)) {
-		*ret = send_simple_error(conn, rq, rt, sigv4_err_status(res.code),
-					 sigv4_err_code(res.code), res.message);
+		const char *code = rt->disp && rt->disp->access_denied_code
+					   ? rt->disp->access_denied_code
+					   : sigv4_err_code(res.code);
+
+		*ret = send_simple_error(conn, rq, rt, sigv4_err_status(res.code), code,
+					 res.message);
 		return -1;
 	}
 	return 0;
@@ -444,6 +448,12 @@ static enum MHD_Result serve_other(struct http_api *api, struct MHD_Connection *
 	enum MHD_Result ret = MHD_YES;
 	char arn[512];
 
+	bool unsigned_ok = !strcmp(method, "GET") && rt->disp->unsigned_get &&
+			   !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization") &&
+			   rt->disp->unsigned_get(rt->disp->ctx, rt->action);
+
+	if (unsigned_ok)
+		goto handle;
 	if (verify(api, conn, rq, method, rt, &ret))
 		return ret;
 	arn[0] = '\0';
@@ -453,6 +463,7 @@ static enum MHD_Result serve_other(struct http_api *api, struct MHD_Connection *
 		unlock_store(api);
 	}
 	if (!authorize(api, conn, rq, rt, arn, &ret)) {
+handle:
 		lock_store(api);
 		rt->disp->handle(rt->disp->ctx, &call, &reply);
 		unlock_store(api);
@@ -493,6 +504,32 @@ static bool is_metrics(const struct http_api *api, const struct req *rq, const c
 	       (rq->raw_uri[8] == '\0' || rq->raw_uri[8] == '?');
 }
 
+/* GET of a path a dispatcher serves (not "/", not /metrics); true when answered. */
+static bool serve_path(struct http_api *api, struct MHD_Connection *conn, struct req *rq,
+		       const char *method, enum MHD_Result *ret)
+{
+	size_t plen = strcspn(rq->raw_uri, "?");
+	struct strbuf body = STRBUF_INIT;
+	struct http_reply reply = { 200, "text/plain", &body };
+	bool served = false;
+	char path[512];
+
+	if (strcmp(method, "GET") || plen < 2 || plen >= sizeof(path))
+		return false;
+	memcpy(path, rq->raw_uri, plen);
+	path[plen] = '\0';
+	lock_store(api);
+	for (size_t i = 0; i < ndisp(api) && !served; i++)
+		if (api->disp[i].get_path)
+			served = api->disp[i].get_path(api->disp[i].ctx, path, &reply);
+	unlock_store(api);
+	if (served)
+		*ret = send_reply(conn, rq, reply.status, reply.content_type,
+				  body.buf ? body.buf : "", body.len, NULL);
+	sb_free(&body);
+	return served;
+}
+
 static bool known_action(const struct route *rt)
 {
 	return rt->disp ? rt->disp->has_action(rt->disp->ctx, rt->action)
@@ -508,6 +545,8 @@ static enum MHD_Result serve(struct http_api *api, struct MHD_Connection *conn, 
 	rq->parked = false;
 	if (is_metrics(api, rq, method))
 		return serve_metrics(api, conn, rq);
+	if (serve_path(api, conn, rq, method, &ret))
+		return ret;
 	if (strcmp(method, "GET") && strcmp(method, "POST")) {
 		ret = send_simple_error(conn, rq, NULL, 405, "UnsupportedMethod",
 					"Only GET and POST requests are served.");

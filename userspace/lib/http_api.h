@@ -116,6 +116,20 @@ struct http_dispatcher {
 	/* Render the answer (success or the service's error) into @reply. */
 	void (*handle)(void *ctx, const struct http_call *call, struct http_reply *reply);
 	void *ctx;
+	/* The service's error code for a key not allowed the call ("AuthorizationError"
+	 * for SNS); NULL: AccessDenied. */
+	const char *access_denied_code;
+	/*
+	 * Optional. A GET of a path other than "/" (a certificate the service's
+	 * messages link to): render it into @reply and return true, or false when
+	 * the path is not the service's. Unauthenticated; store lock held.
+	 */
+	bool (*get_path)(void *ctx, const char *path, struct http_reply *reply);
+	/*
+	 * Optional. Actions a GET without an Authorization header may call, as
+	 * AWS lets anyone holding the link visit SNS's SubscribeURL.
+	 */
+	bool (*unsigned_get)(void *ctx, const char *action);
 };
 
 /* Register before or after start (at most 8); returns 0, or -1 when full. */

@@ -418,6 +418,34 @@ static const struct {
 	{ "ListTagsForResource", list_tags_for_resource, true },
 };
 
+bool sns_api_has_action(const char *action)
+{
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (!strcmp(actions[i].name, action))
+			return true;
+	return false;
+}
+
+void sns_api_resource(struct topic_store *ts, const struct sns_param *params, size_t n, char *arn,
+		      size_t cap)
+{
+	static const char *const arn_params[] = { "TopicArn", "TargetArn", "SubscriptionArn",
+						  "ResourceArn" };
+	struct sns_req r = { .p = params, .n = n };
+	const char *action = sp_get(&r, "Action"), *v;
+
+	arn[0] = '\0';
+	if (action && !strcmp(action, "CreateTopic") && (v = sp_get(&r, "Name"))) {
+		topic_arn(ts, v, arn, cap);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(arn_params) / sizeof(arn_params[0]); i++)
+		if ((v = sp_get(&r, arn_params[i]))) {
+			snprintf(arn, cap, "%s", v);
+			return;
+		}
+}
+
 static void request_id(char out[37])
 {
 	uint8_t raw[16];

@@ -29,6 +29,7 @@
 #ifndef BPFBUS_LIB_SNS_API_H
 #define BPFBUS_LIB_SNS_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct topic_store;
@@ -48,6 +49,16 @@ struct sns_response {
 void sns_api_dispatch(struct topic_store *ts, const struct sns_param *params, size_t n,
 		      struct sns_response *out);
 void sns_response_free(struct sns_response *r);
+
+/* Whether @action is one of the 17 actions above. */
+bool sns_api_has_action(const char *action);
+/*
+ * The ARN a request acts on, for credentials limited to resources: its
+ * TopicArn, TargetArn, SubscriptionArn or ResourceArn, the ARN CreateTopic
+ * would create; "" when it names none (ListTopics, ListSubscriptions).
+ */
+void sns_api_resource(struct topic_store *ts, const struct sns_param *params, size_t n, char *arn,
+		      size_t cap);
 
 /* The Content-Type of every response body. */
 #define SNS_CONTENT_TYPE "text/xml"
