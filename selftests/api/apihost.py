@@ -220,6 +220,25 @@ class Skip(Exception):
     pass
 
 
+def verify_sns_signature(env):
+    """An SNS envelope's signature against the certificate at its SigningCertURL."""
+    import base64
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    with urllib.request.urlopen(env["SigningCertURL"], timeout=10) as r:
+        eq(200, r.status, "SigningCertURL status")
+        cert = x509.load_pem_x509_certificate(r.read())
+    names = ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+    if env["Type"] == "SubscriptionConfirmation":
+        names = ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn",
+                 "Type"]
+    text = "".join("%s\n%s\n" % (n, env[n]) for n in names if n in env)
+    algo = hashes.SHA1() if env["SignatureVersion"] == "1" else hashes.SHA256()
+    cert.public_key().verify(base64.b64decode(env["Signature"]), text.encode(),
+                             padding.PKCS1v15(), algo)
+
+
 def error_of(fn, *a, **kw):
     """The botocore ClientError that fn(*a, **kw) raises; AssertionError when none."""
     from botocore.exceptions import ClientError

@@ -96,6 +96,8 @@ struct bbd_counters {
 	uint64_t retries_exhausted; /* MaximumRetryAttempts or MaximumEventAgeInSeconds reached */
 	uint64_t retries_dropped; /* not kept: the retry store was full (or failed) */
 	uint64_t retry_orphans; /* due retries whose rule or target was gone */
+	/* the topic store's outbox (outbox.c): http/https/udp deliveries */
+	uint64_t outbox_delivered, outbox_failed, outbox_retries;
 };
 
 struct queue_store;
@@ -103,6 +105,7 @@ struct queue_result;
 struct topic_store;
 struct bbd_client;
 struct bbd_acks;
+struct bbd_outbox;
 struct http_api;
 
 /* The HTTP API's options (http.c); no --http: no listener. */
@@ -168,6 +171,8 @@ struct bbd {
 	struct bbd_topic_count *topic_counts; /* since the daemon started */
 	size_t n_topic_counts;
 	bool outbox_due; /* a call wrote outbox items: look at the outbox now */
+	struct bbd_outbox *outbox;
+	int sns_retry_unit_ms; /* one second of a delivery policy (tests shorten it) */
 };
 
 /* routes.c: compile the model into the kernel tables and the routes. */
@@ -329,6 +334,12 @@ int bbd_sns_request(struct bbd *d, const struct json_value *req, struct strbuf *
 /* The counters of topic @arn (created at zero). */
 struct bbd_topic_count *bbd_topic_count(struct bbd *d, const char *arn);
 
+/* outbox.c: http/https POSTs (worker threads) and udp datagrams of the outbox. */
+int bbd_outbox_open(struct bbd *d);
+/* Results in, new items taken, due attempts started; on the loop's thread. */
+void bbd_outbox_work(struct bbd *d);
+void bbd_outbox_close(struct bbd *d);
+
 /* metrics.c: GET /metrics in Prometheus text (store lock held). */
 struct strbuf;
 void bbd_metrics_render(void *ctx, struct strbuf *out);
@@ -345,6 +356,7 @@ int bbd_testing_op(struct bbd *d, const char *op, const struct json_value *req, 
 #define BBD_EP_LISTEN ((uint64_t)3)
 #define BBD_EP_INTAKE ((uint64_t)4)
 #define BBD_EP_WAKE ((uint64_t)5)
+#define BBD_EP_OUTBOX ((uint64_t)6)
 #define BBD_EP_CLIENT_MIN ((uint64_t)4096) /* above: a struct bbd_client pointer */
 
 int bbd_epoll_add(struct bbd *d, int fd, uint32_t events, uint64_t tag);

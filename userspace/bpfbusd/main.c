@@ -62,6 +62,8 @@ static void usage(FILE *f)
 		"100000)\n"
 		"  --retry-base-ms MS   first retry after MS/2..MS, doubling (default 1000)\n"
 		"  --retry-cap-ms MS    longest wait between retries (default 512000)\n"
+		"  --sns-retry-unit-ms N  milliseconds per second of an SNS delivery policy's\n"
+		"                       delays (default 1000; tests shorten them)\n"
 		"  --testing            serve the test.* control requests (docs/daemon.md):\n"
 		"                       never in production\n"
 		"  -h, --help\n"
@@ -113,6 +115,7 @@ static const struct {
 	{ 'R', "retry-max", 1, 1 << 30 },
 	{ 'B', "retry-base-ms", 1, 3600 * 1000 },
 	{ 'C', "retry-cap-ms", 1, 86400 * 1000 },
+	{ 'U', "sns-retry-unit-ms", 1, 60000 },
 };
 
 static int int_option(struct bbd *d, int code, const char *arg)
@@ -149,6 +152,9 @@ static int int_option(struct bbd *d, int code, const char *arg)
 	case 'B':
 		d->backoff.base_ms = v;
 		break;
+	case 'U':
+		d->sns_retry_unit_ms = (int)v;
+		break;
 	default:
 		d->backoff.cap_ms = v;
 		break;
@@ -174,6 +180,7 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		{ "retry-max", required_argument, NULL, 'R' },
 		{ "retry-base-ms", required_argument, NULL, 'B' },
 		{ "retry-cap-ms", required_argument, NULL, 'C' },
+		{ "sns-retry-unit-ms", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		BBD_HTTP_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -223,6 +230,7 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		case 'R':
 		case 'B':
 		case 'C':
+		case 'U':
 			if (int_option(d, c, optarg))
 				return -1;
 			break;
@@ -402,7 +410,7 @@ static int setup(struct bbd *d)
 	timerfd_settime(d->timer_fd, 0, &its, NULL);
 	if (bbd_epoll_add(d, d->sig_fd, EPOLLIN, BBD_EP_SIG) ||
 	    bbd_epoll_add(d, d->timer_fd, EPOLLIN, BBD_EP_TIMER) || bbd_control_open(d) ||
-	    bbd_intake_open(d) || bbd_http_start(d) || bbd_sns_open(d))
+	    bbd_intake_open(d) || bbd_http_start(d) || bbd_sns_open(d) || bbd_outbox_open(d))
 		return -1;
 	if (d->testing)
 		log_warn("--testing: test.* control requests can move the clock and fail "
@@ -435,6 +443,7 @@ static void run(struct bbd *d)
 					continue;
 				bbd_control_wake(d, NULL);
 				bbd_retries_round(d);
+				bbd_outbox_work(d);
 				if (++ticks % HOUSEKEEPING_TICKS == 0)
 					housekeeping(d, ticks / HOUSEKEEPING_TICKS);
 			} else if (tag == BBD_EP_LISTEN)
@@ -443,6 +452,8 @@ static void run(struct bbd *d)
 				intake = true;
 			else if (tag == BBD_EP_WAKE)
 				bbd_http_woken(d);
+			else if (tag == BBD_EP_OUTBOX)
+				bbd_outbox_work(d);
 			else
 				bbd_control_event(d, (struct bbd_client *)(uintptr_t)tag,
 						  evs[i].events);
@@ -454,6 +465,8 @@ static void run(struct bbd *d)
 			if (d->cnt.delivered != delivered)
 				bbd_http_wake(d);
 		}
+		if (d->outbox_due)
+			bbd_outbox_work(d);
 		if (d->wake_pending) {
 			d->wake_pending = false;
 			wake_consumers(d);
@@ -479,6 +492,7 @@ static void shutdown_daemon(struct bbd *d)
 	bbd_acks_free(d);
 	bbd_retries_close(d);
 	bb_model_free(&d->model);
+	bbd_outbox_close(d);
 	bbd_sns_close(d);
 	queue_store_close(d->store);
 	if (d->busfd >= 0)
@@ -495,6 +509,7 @@ int main(int argc, char **argv)
 		.port = BPFBUS_DEFAULT_PORT,
 		.round_budget = 8192,
 		.producer_idle_s = 3600,
+		.sns_retry_unit_ms = 1000,
 		.retry_max = 100000,
 		.backoff = { RETRY_BASE_MS_DEFAULT, RETRY_CAP_MS_DEFAULT },
 		.busfd = -1,

@@ -258,7 +258,7 @@ static void render_topics(struct bbd *d, struct strbuf *out)
 			  (unsigned long long)bbd_topic_count(d, topics.v[t].name)->published);
 	}
 	for (size_t c = 0; c < sizeof(sub_counters) / sizeof(sub_counters[0]); c++) {
-		sb_printf(out, "# HELP bpfbus_topic_%s_total %s (all subscriptions)\n",
+		sb_printf(out, "# HELP bpfbus_topic_%s_total All subscriptions: %s\n",
 			  sub_counters[c].what, sub_counters[c].help);
 		sb_printf(out, "# TYPE bpfbus_topic_%s_total counter\n", sub_counters[c].what);
 		for (size_t t = 0; t < topics.n; t++) {
@@ -323,6 +323,16 @@ static void render_intake(const struct bbd *d, struct strbuf *out)
 	for (size_t i = 0; i < sizeof(drops) / sizeof(drops[0]); i++)
 		sb_printf(out, "bpfbus_intake_dropped_total{reason=\"%s\"} %llu\n", drops[i].reason,
 			  (unsigned long long)drops[i].n);
+	family(out, "bpfbus_outbox_deliveries_total", "counter",
+	       "http/https/udp deliveries of topics, by outcome (failed: retries used up or a "
+	       "client error).");
+	sb_printf(out, "bpfbus_outbox_deliveries_total{outcome=\"delivered\"} %llu\n",
+		  (unsigned long long)c->outbox_delivered);
+	sb_printf(out, "bpfbus_outbox_deliveries_total{outcome=\"failed\"} %llu\n",
+		  (unsigned long long)c->outbox_failed);
+	family(out, "bpfbus_outbox_retries_total", "counter",
+	       "Delivery attempts retried under a delivery policy.");
+	sb_printf(out, "bpfbus_outbox_retries_total %llu\n", (unsigned long long)c->outbox_retries);
 	family(out, "bpfbus_intake_duplicates_total", "counter",
 	       "Acknowledged events received again (acknowledged, not delivered twice).");
 	sb_printf(out, "bpfbus_intake_duplicates_total %llu\n", (unsigned long long)c->duplicates);

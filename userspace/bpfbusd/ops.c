@@ -570,6 +570,9 @@ static int status(struct bbd *d, struct strbuf *out)
 	C(retries_exhausted);
 	C(retries_dropped);
 	C(retry_orphans);
+	C(outbox_delivered);
+	C(outbox_failed);
+	C(outbox_retries);
 #undef C
 	sb_printf(out, ",\"retries_pending\":%zu", d->retries ? retry_pending(d->retries) : 0);
 	sb_adds(out, "}}");

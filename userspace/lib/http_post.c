@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* One HTTP POST over a fresh connection. See http_post.h. */
+/* One HTTP(S) POST over a fresh connection, with a deadline (http_post.h). */
 #define _GNU_SOURCE
 #include "http_post.h"
 #include "strbuf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
-#include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,182 +27,252 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* "http://host:port/path" -> host, port ("80"), path ("/"); -1 when it is no such URL. */
-static int split_url(const char *url, char *host, size_t hcap, char *port, size_t pcap,
-		     const char **path)
+int http_url_split(const char *url, char *scheme, size_t scheme_cap, char *host, size_t host_cap,
+		   char *port, size_t port_cap, const char **path)
 {
-	const char *h, *end, *colon;
+	const char *sep = strstr(url, "://"), *h, *end, *colon = NULL;
 	size_t n;
 
-	if (strncmp(url, "http://", 7))
+	if (!sep || (size_t)(sep - url) >= scheme_cap)
 		return -1;
-	h = url + 7;
+	snprintf(scheme, scheme_cap, "%.*s", (int)(sep - url), url);
+	h = sep + 3;
 	end = h + strcspn(h, "/?#");
-	*path = *end == '/' ? end : "/";
 	if (*h == '[') {
 		const char *close = memchr(h, ']', (size_t)(end - h));
 
 		if (!close)
 			return -1;
 		n = (size_t)(close - h - 1);
+		if (!n || n >= host_cap)
+			return -1;
+		memcpy(host, h + 1, n);
 		colon = close[1] == ':' ? close + 1 : NULL;
-		h++;
+		if (!colon && close + 1 != end)
+			return -1;
 	} else {
 		colon = memchr(h, ':', (size_t)(end - h));
 		n = (size_t)((colon ? colon : end) - h);
+		if (!n || n >= host_cap)
+			return -1;
+		memcpy(host, h, n);
 	}
-	if (!n || n >= hcap)
-		return -1;
-	memcpy(host, h, n);
 	host[n] = '\0';
 	if (colon) {
 		n = (size_t)(end - colon - 1);
-		if (!n || n >= pcap || strspn(colon + 1, "0123456789") < n)
+		if (!n || n >= port_cap || strspn(colon + 1, "0123456789") < n)
 			return -1;
-		memcpy(port, colon + 1, n);
-		port[n] = '\0';
+		snprintf(port, port_cap, "%.*s", (int)n, colon + 1);
 	} else {
-		snprintf(port, pcap, "80");
+		snprintf(port, port_cap, "%s", !strcmp(scheme, "https") ? "443" : "80");
+	}
+	*path = *end == '/' ? end : "/";
+	return 0;
+}
+
+/* The connection: a socket and, for https, its TLS session. */
+struct conn {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	int64_t deadline;
+};
+
+static int wait_fd(struct conn *c, short events)
+{
+	int left = (int)(c->deadline - mono_ms());
+	struct pollfd pfd = { .fd = c->fd, .events = events };
+
+	if (left <= 0)
+		return -1;
+	return poll(&pfd, 1, left) == 1 ? 0 : -1;
+}
+
+static int connect_to(struct conn *c, const char *host, const char *port, char *err, size_t cap)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	int rc = getaddrinfo(host, port, &hints, &res), soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	if (rc) {
+		snprintf(err, cap, "cannot resolve %s: %s", host, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (c->fd < 0)
+			continue;
+		if (!connect(c->fd, ai->ai_addr, ai->ai_addrlen) ||
+		    (errno == EINPROGRESS && !wait_fd(c, POLLOUT) &&
+		     !getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) && !soerr))
+			break;
+		if (soerr)
+			errno = soerr;
+		close(c->fd);
+		c->fd = -1;
+	}
+	freeaddrinfo(res);
+	if (c->fd < 0) {
+		snprintf(err, cap, "cannot connect to %s:%s: %s", host, port,
+			 mono_ms() >= c->deadline ? "timed out" : strerror(errno));
+		return -1;
 	}
 	return 0;
 }
 
-/* Wait until @fd is ready for @events or the deadline passes; 0 or -1 (errno ETIMEDOUT). */
-static int wait_fd(int fd, short events, int64_t deadline)
+static int tls_fail(char *err, size_t cap, const char *what, const char *host)
 {
-	for (;;) {
-		int64_t left = deadline - mono_ms();
-		struct pollfd p = { .fd = fd, .events = events };
-		int r;
+	unsigned long e = ERR_get_error();
 
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		r = poll(&p, 1, (int)left);
-		if (r > 0)
-			return 0;
-		if (r < 0 && errno != EINTR)
-			return -1;
-	}
+	snprintf(err, cap, "TLS with %s: %s: %s", host, what,
+		 e ? ERR_reason_error_string(e) : "the connection failed");
+	ERR_clear_error();
+	return -1;
 }
 
-static int connect_to(const char *host, const char *port, int64_t deadline, char *err, size_t cap)
+/* Run one SSL_* step until it completes, waiting for the socket as asked. */
+static int tls_step(struct conn *c, int r)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
-	int fd = -1, r = getaddrinfo(host, port, &hints, &ai);
+	int e = SSL_get_error(c->ssl, r);
 
-	if (r) {
-		snprintf(err, cap, "cannot resolve %s: %s", host, gai_strerror(r));
-		return -1;
-	}
-	for (a = ai; a; a = a->ai_next) {
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
-
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			continue;
-		if (!connect(fd, a->ai_addr, a->ai_addrlen) ||
-		    (errno == EINPROGRESS && !wait_fd(fd, POLLOUT, deadline) &&
-		     !getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) && !soerr))
-			break;
-		if (soerr)
-			errno = soerr;
-		snprintf(err, cap, "cannot connect to %s:%s: %s", host, port, strerror(errno));
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	return fd;
+	if (e == SSL_ERROR_WANT_READ)
+		return wait_fd(c, POLLIN) ? -1 : 1;
+	if (e == SSL_ERROR_WANT_WRITE)
+		return wait_fd(c, POLLOUT) ? -1 : 1;
+	return -1;
 }
 
-static int send_all(int fd, const char *p, size_t len, int64_t deadline)
+static int tls_start(struct conn *c, const char *host, char *err, size_t cap)
+{
+	int r;
+
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	if (!c->ctx || SSL_CTX_set_default_verify_paths(c->ctx) != 1)
+		return tls_fail(err, cap, "no TLS context", host);
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	c->ssl = SSL_new(c->ctx);
+	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1 ||
+	    SSL_set_tlsext_host_name(c->ssl, host) != 1 || SSL_set1_host(c->ssl, host) != 1)
+		return tls_fail(err, cap, "cannot set up the session", host);
+	while ((r = SSL_connect(c->ssl)) != 1)
+		if (tls_step(c, r) < 0)
+			return tls_fail(err, cap, "handshake failed", host);
+	return 0;
+}
+
+static int send_all(struct conn *c, const char *p, size_t len)
 {
 	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		ssize_t n;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			if (wait_fd(fd, POLLOUT, deadline))
-				return -1;
-			continue;
+		if (c->ssl) {
+			int r = SSL_write(c->ssl, p, (int)(len > 1 << 20 ? 1 << 20 : len));
+
+			if (r <= 0) {
+				if (tls_step(c, r) < 0)
+					return -1;
+				continue;
+			}
+			n = r;
+		} else {
+			n = send(c->fd, p, len, MSG_NOSIGNAL);
+			if (n < 0) {
+				if ((errno != EAGAIN && errno != EINTR) || wait_fd(c, POLLOUT))
+					return -1;
+				continue;
+			}
 		}
-		if (n <= 0)
-			return -1;
 		p += n;
 		len -= (size_t)n;
 	}
 	return 0;
 }
 
-/* Read until the status line is complete; the status, or -1. */
-static int read_status(int fd, int64_t deadline, char *err, size_t cap)
+/* Read until the status line is complete; its code, or -1. */
+static int read_status(struct conn *c, char *err, size_t cap)
 {
-	char buf[512];
-	size_t got = 0;
+	char buf[1024];
+	size_t have = 0;
+	int code;
 
-	while (got < sizeof(buf) - 1) {
-		ssize_t n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+	while (have < sizeof(buf) - 1) {
+		ssize_t n;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			if (wait_fd(fd, POLLIN, deadline)) {
-				snprintf(err, cap, "no answer: %s", strerror(errno));
-				return -1;
+		if (c->ssl) {
+			int r = SSL_read(c->ssl, buf + have, (int)(sizeof(buf) - 1 - have));
+
+			if (r <= 0) {
+				if (tls_step(c, r) < 0)
+					break;
+				continue;
 			}
-			continue;
+			n = r;
+		} else {
+			n = recv(c->fd, buf + have, sizeof(buf) - 1 - have, 0);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+				if (wait_fd(c, POLLIN))
+					break;
+				continue;
+			}
+			if (n <= 0)
+				break;
 		}
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		buf[got] = '\0';
-		if (strchr(buf, '\n'))
+		have += (size_t)n;
+		buf[have] = '\0';
+		if (strstr(buf, "\r\n"))
 			break;
 	}
-	buf[got] = '\0';
-	int status;
-
-	if (strncmp(buf, "HTTP/1.", 7) || sscanf(buf + 8, " %3d", &status) != 1 || status < 100 ||
-	    status > 599) {
-		snprintf(err, cap, "not an HTTP answer: '%.40s'", buf);
-		return -1;
-	}
-	return status;
+	buf[have] = '\0';
+	if (sscanf(buf, "HTTP/1.%*[01] %3d", &code) == 1 && code >= 100 && code <= 599)
+		return code;
+	snprintf(err, cap, "%s",
+		 !have			    ? "no answer (timed out or closed)"
+		 : mono_ms() >= c->deadline ? "timed out reading the answer"
+					    : "the answer is not HTTP/1.x");
+	return -1;
 }
 
 int http_post(const struct http_post_req *req, char *err, size_t cap)
 {
-	char host[256], port[8];
-	const char *path;
-	int64_t deadline = mono_ms() + (req->timeout_ms > 0 ? req->timeout_ms : 5000);
+	char scheme[8], host[256], port[8];
+	struct conn c = { .fd = -1,
+			  .deadline = mono_ms() + (req->timeout_ms > 0 ? req->timeout_ms : 5000) };
 	struct strbuf head = STRBUF_INIT;
-	int fd, status = -1;
+	const char *path;
+	bool https;
+	int code = -1;
 
-	if (split_url(req->url, host, sizeof(host), port, sizeof(port), &path)) {
-		snprintf(err, cap, "'%.200s' is not an http:// URL", req->url);
+	if (http_url_split(req->url, scheme, sizeof(scheme), host, sizeof(host), port, sizeof(port),
+			   &path) ||
+	    (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
+		snprintf(err, cap, "'%.200s' is not an http:// or https:// URL", req->url);
 		return -1;
 	}
-	fd = connect_to(host, port, deadline, err, cap);
-	if (fd < 0)
-		return -1;
-	sb_printf(
-		&head,
-		"POST %s HTTP/1.1\r\nHost: %s%s%s:%s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		"User-Agent: bpfbusd\r\nConnection: close\r\n",
-		path, strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port,
-		req->content_type, req->len);
+	https = !strcmp(scheme, "https");
+	if (connect_to(&c, host, port, err, cap) || (https && tls_start(&c, host, err, cap)))
+		goto out;
+	sb_printf(&head,
+		  "POST %s HTTP/1.1\r\nHost: %s%s%s:%s\r\nContent-Type: %s\r\n"
+		  "Content-Length: %zu\r\nUser-Agent: %s\r\nConnection: close\r\n",
+		  path, strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port,
+		  req->content_type, req->len, req->user_agent ? req->user_agent : "bpfbusd");
 	for (const char *const *h = req->headers; h && *h; h++)
 		sb_printf(&head, "%s\r\n", *h);
 	sb_adds(&head, "\r\n");
-	if (send_all(fd, head.buf, head.len, deadline) ||
-	    send_all(fd, req->body, req->len, deadline))
-		snprintf(err, cap, "cannot send to %s:%s: %s", host, port, strerror(errno));
-	else
-		status = read_status(fd, deadline, err, cap);
+	if (send_all(&c, head.buf, head.len) || send_all(&c, req->body, req->len)) {
+		snprintf(err, cap, "cannot send to %s:%s: %s", host, port,
+			 mono_ms() >= c.deadline ? "timed out" : strerror(errno));
+		goto out;
+	}
+	code = read_status(&c, err, cap);
+out:
+	if (c.ssl) {
+		SSL_shutdown(c.ssl);
+		SSL_free(c.ssl);
+	}
+	SSL_CTX_free(c.ctx);
+	if (c.fd >= 0)
+		close(c.fd);
 	sb_free(&head);
-	close(fd);
-	return status;
+	return code;
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * A minimal HTTP/1.1 client for deliveries to http:// endpoints (rule
- * targets): one POST per connection, bounded by a deadline, the answer's
- * status read and its body drained and ignored.
+ * A minimal HTTP/1.1 client for deliveries to http:// and https:// endpoints
+ * (rule targets, SNS's http/https subscriptions): one POST per connection,
+ * bounded by a deadline, the answer's status read and the rest ignored.
+ * HTTPS verifies the server's certificate against the system's CAs and its
+ * name against the URL's host. Blocking: call it from a worker thread, or
+ * accept the deadline.
  */
 #ifndef BPFBUS_LIB_HTTP_POST_H
 #define BPFBUS_LIB_HTTP_POST_H
@@ -10,19 +13,24 @@
 #include <stddef.h>
 
 struct http_post_req {
-	const char *url; /* http://HOST[:PORT][/PATH] */
+	const char *url; /* http[s]://HOST[:PORT][/PATH] */
 	const char *content_type;
 	const char *body;
 	size_t len;
 	const char *const *headers; /* extra "Name: value" lines, NULL-terminated, or NULL */
+	const char *user_agent; /* NULL: "bpfbusd" */
 	int timeout_ms; /* the whole exchange; 0: 5000 */
 };
 
 /*
  * POST and wait for the status line. Returns the HTTP status (any, 2xx is
  * success for the caller to decide), or -1 with @err saying why no answer
- * came (bad URL, no connection, timeout, malformed answer).
+ * came (bad URL, no connection, TLS, timeout, malformed answer).
  */
 int http_post(const struct http_post_req *req, char *err, size_t cap);
+
+/* Split "scheme://host[:port][/path]" (host may be "[v6]"); -1 when malformed. */
+int http_url_split(const char *url, char *scheme, size_t scheme_cap, char *host, size_t host_cap,
+		   char *port, size_t port_cap, const char **path);
 
 #endif

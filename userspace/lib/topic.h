@@ -217,6 +217,8 @@ struct topic_outbox_list {
 	size_t n;
 };
 void topic_outbox_list_free(struct topic_outbox_list *l);
+/* The strings of one item (an item taken out of a list). */
+void topic_outbox_item_free(struct topic_outbox_item *it);
 
 /* Up to @max items with seq > @after, oldest first. */
 int topic_outbox_peek(struct topic_store *ts, uint64_t after, size_t max,

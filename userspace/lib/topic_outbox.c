@@ -48,19 +48,21 @@ int toutbox_put(struct topic_store *ts, MDB_txn *txn, const char *sub_arn, const
 	return rc;
 }
 
+void topic_outbox_item_free(struct topic_outbox_item *it)
+{
+	free(it->sub_arn);
+	free(it->protocol);
+	free(it->endpoint);
+	free(it->type);
+	free(it->message_id);
+	free(it->topic_arn);
+	free(it->body);
+}
+
 void topic_outbox_list_free(struct topic_outbox_list *l)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		struct topic_outbox_item *it = &l->v[i];
-
-		free(it->sub_arn);
-		free(it->protocol);
-		free(it->endpoint);
-		free(it->type);
-		free(it->message_id);
-		free(it->topic_arn);
-		free(it->body);
-	}
+	for (size_t i = 0; i < l->n; i++)
+		topic_outbox_item_free(&l->v[i]);
 	free(l->v);
 	*l = (struct topic_outbox_list){ 0 };
 }
