@@ -607,7 +607,11 @@ int bpfbus_xdp(struct xdp_md *ctx)
 	res->generation = bus->generation;
 	res->n_rules = 0;
 	res->verify = 0;
-	if (w.body_len >= BPFBUS_SCAN_MAX_BODY) {
+	if (bus->flags & BPFBUS_BUS_F_VERIFY_ALL) {
+		/* rules the kernel does not evaluate: the daemon decides them all */
+		res->verdict = BPFBUS_VERDICT_VERIFY;
+		res->verify = BPFBUS_VERIFY_BUS;
+	} else if (w.body_len >= BPFBUS_SCAN_MAX_BODY) {
 		res->verdict = BPFBUS_VERDICT_VERIFY;
 		res->verify = BPFBUS_VERIFY_SIZE;
 	} else {

@@ -15,9 +15,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "api"))
-from apihost import (ACCOUNT, KEY, REGION, SECRET, Host, Tap, boto3_client,  # noqa: E402
-                     daemon_unavailable, eq, error_of, metric, parse_metrics, run_on_host,
-                     skip_all, verify_sns_signature)
+from apihost import (ACCOUNT, KEY, REGION, SECRET, boto3_client, eq, error_of,  # noqa: E402
+                     metric, parse_metrics, run_suite, verify_sns_signature)
 
 H = None
 LISTER, LISTER_SECRET = "AKIDSNSLISTER", "lister-secret"
@@ -356,15 +355,8 @@ NAMES = ["topics_and_tags", "fan_out_with_filters", "publish_batch", "authorizat
 
 
 def main():
-    global H
-    tap = Tap()
-    why = daemon_unavailable()
-    if why:
-        skip_all(tap, NAMES, why)
-    H = Host(creds="%s %s\n%s %s actions=sns:List*,sns:Get*\n"
-             % (KEY, SECRET, LISTER, LISTER_SECRET))
-    run_on_host(tap, H, [(name, globals()[name]) for name in NAMES[:-1]])
-    tap.done()
+    run_suite(NAMES, globals(), creds="%s %s\n%s %s actions=sns:List*,sns:Get*\n"
+              % (KEY, SECRET, LISTER, LISTER_SECRET))
 
 
 if __name__ == "__main__":

@@ -132,11 +132,18 @@ enum bpfbus_bus_kind {
 	BPFBUS_BUS_TOPIC = BPFBUS_WIRE_KIND_SNS, /* SNS topic */
 };
 
+/*
+ * Every datagram of the bus is handed off as VERIFY: its rules include some
+ * the kernel does not evaluate (an SNS topic's MessageAttributes-scope
+ * policies, subscriptions without a policy). Set by the rule compiler.
+ */
+#define BPFBUS_BUS_F_VERIFY_ALL 0x01
+
 struct bpfbus_bus {
 	__u32 id; /*  0 1..BPFBUS_MAX_BUSES-1: index of the counters, tables */
 	__u32 generation; /*  4 live table generation (0: no table loaded) */
 	__u8 kind; /*  8 enum bpfbus_bus_kind (= the datagram's wire kind) */
-	__u8 pad0; /*  9 */
+	__u8 flags; /*  9 BPFBUS_BUS_F_* */
 	__u16 name_len; /* 10 1..256 */
 	__u32 pad1; /* 12 */
 	__u8 name[BPFBUS_WIRE_MAX_NAME]; /* 16 zero-padded; 8-aligned for word compares */

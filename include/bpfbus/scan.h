@@ -79,6 +79,7 @@ enum bpfbus_scan_verify {
 	BPFBUS_VERIFY_KEY_ESCAPE = 1 << 2, /* a key with backslash escapes */
 	BPFBUS_VERIFY_ARRAYS = 1 << 3,	 /* a leaf in more arrays than recorded */
 	BPFBUS_VERIFY_SIZE = 1 << 4,	 /* body larger than the scan window */
+	BPFBUS_VERIFY_BUS = 1 << 5,	 /* the bus asks for all (BPFBUS_BUS_F_VERIFY_ALL) */
 };
 
 enum bpfbus_scan_error {

@@ -249,6 +249,20 @@ def error_of(fn, *a, **kw):
     raise AssertionError("expected an error from %s" % fn.__name__)
 
 
+def run_suite(names, scope, *host_args, **host_kw):
+    """The usual main: SKIP everything when bpfbusd cannot run here, else start
+    Host(*host_args, **host_kw) as the test module's H (@scope: its globals()),
+    run its functions named in @names (the last being "host_exits_cleanly")
+    and print the summary."""
+    tap = Tap()
+    why = daemon_unavailable()
+    if why:
+        skip_all(tap, names, why)
+    scope["H"] = Host(*host_args, **host_kw)
+    run_on_host(tap, scope["H"], [(n, scope[n]) for n in names[:-1]])
+    tap.done()
+
+
 def eq(want, got, what=""):
     if want != got:
         raise AssertionError("%s: expected %r, got %r" % (what, want, got))

@@ -98,6 +98,8 @@ struct bbd_counters {
 	uint64_t retry_orphans; /* due retries whose rule or target was gone */
 	/* the topic store's outbox (outbox.c): http/https/udp deliveries */
 	uint64_t outbox_delivered, outbox_failed, outbox_retries;
+	/* SNS datagrams: published to their topic, refused (no topic, bad attributes, ...) */
+	uint64_t sns_published, sns_rejected;
 };
 
 struct queue_store;
@@ -329,10 +331,29 @@ struct bbd_topic_count {
 /* Open the topic store (after bbd_http_start) and register the SNS dispatcher. */
 int bbd_sns_open(struct bbd *d);
 void bbd_sns_close(struct bbd *d);
+/* Topics or subscriptions changed: topic buses and the kernel tables again. */
+int bbd_sns_reload_tables(struct bbd *d);
 /* {"op": "sns", "action": A, "params": {NAME: VALUE}}: the result as JSON. */
 int bbd_sns_request(struct bbd *d, const struct json_value *req, struct strbuf *out);
 /* The counters of topic @arn (created at zero). */
 struct bbd_topic_count *bbd_topic_count(struct bbd *d, const char *arn);
+
+/* sns_intake.c: an SNS datagram published to its topic in the open group commit;
+ * the kernel's rule ids when @kernel_rt. 0 stored, 1 refused, -1 store failure. */
+struct bb_wire_msg;
+/* Rule targets of kind topic publish through the topic store from now on. */
+void bbd_sns_serve_topic_targets(struct bbd *d);
+int bbd_sns_datagram(struct bbd *d, const struct bb_wire_msg *m, uint32_t bus_id,
+		     const struct bbd_routes *kernel_rt, const uint32_t *ids, uint32_t n_ids);
+
+/* topic_rules.c: topics as buses of kind topic, subscriptions as their rules. */
+struct bb_topic_rules;
+/* Every topic of the store has its bus (pinned map and model). */
+int bbd_topic_buses_sync(struct bbd *d);
+/* DeleteTopic: the topic's bus goes too (unless rules of the model are on it). */
+void bbd_topic_bus_remove(struct bbd *d, const char *topic_arn);
+struct bb_topic_rules *bbd_topic_rules(struct bbd *d, size_t *n);
+void bbd_topic_rules_free(struct bb_topic_rules *t, size_t n);
 
 /* outbox.c: http/https POSTs (worker threads) and udp datagrams of the outbox. */
 int bbd_outbox_open(struct bbd *d);

@@ -408,6 +408,24 @@ static int fan_out(struct round *rd, const struct event *ev, const struct bbd_ro
 	return failed;
 }
 
+/* An SNS datagram: a Publish to its topic, in the round's group commit. */
+static void publish(struct round *rd, const struct event *ev)
+{
+	int r = open_txn(rd) ? -1
+			     : bbd_sns_datagram(rd->d, &ev->msg, ev->bus_id, ev->kernel_rt, ev->ids,
+						ev->n_ids);
+
+	if (r == 0) {
+		rd->stored++;
+		rd->d->cnt.sns_published++;
+	} else {
+		rd->d->cnt.sns_rejected++;
+	}
+	if (r < 0)
+		rd->doomed = true;
+	ack(rd, ev, r == 0 ? BPFBUS_ACK_STORED : r > 0 ? BPFBUS_ACK_REJECTED : BPFBUS_ACK_FAILED);
+}
+
 /* Deliver @ev to every target of every rule of its bus it matches. */
 static void route(struct round *rd, const struct event *ev)
 {
@@ -430,6 +448,10 @@ static void route(struct round *rd, const struct event *ev)
 			ack(rd, ev, BPFBUS_ACK_STORED);
 			return;
 		}
+	}
+	if (ev->msg.kind == BPFBUS_WIRE_KIND_SNS) {
+		publish(rd, ev);
+		return;
 	}
 	if (!rt) {
 		rt = bbd_routes_for(d, d->live_gen);
@@ -543,7 +565,7 @@ static void on_datagram(struct round *rd, const uint8_t *buf, size_t len,
 	}
 	snprintf(name, sizeof(name), "%.*s", (int)ev.msg.name_len, ev.msg.name);
 	if (bb_bus_find(d->busfd, name, &kb) || kb.kind != ev.msg.kind ||
-	    kb.kind != BPFBUS_BUS_EVENT) {
+	    (kb.kind != BPFBUS_BUS_EVENT && !(kb.kind == BPFBUS_BUS_TOPIC && d->topics))) {
 		d->cnt.events++;
 		d->cnt.unknown_bus++;
 		if (wants_ack(&ev))

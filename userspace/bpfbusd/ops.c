@@ -573,6 +573,8 @@ static int status(struct bbd *d, struct strbuf *out)
 	C(outbox_delivered);
 	C(outbox_failed);
 	C(outbox_retries);
+	C(sns_published);
+	C(sns_rejected);
 #undef C
 	sb_printf(out, ",\"retries_pending\":%zu", d->retries ? retry_pending(d->retries) : 0);
 	sb_adds(out, "}}");

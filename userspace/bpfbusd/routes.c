@@ -120,7 +120,12 @@ int bbd_routes_reload(struct bbd *d, char *err, size_t err_len)
 	struct bbd_routes rt = { 0 };
 	struct bb_reload rl;
 
-	if (bb_rules_reload(d->pin_dir, &d->model, &rl, &rt.c, err, err_len) < 0)
+	size_t nt;
+	struct bb_topic_rules *topics = bbd_topic_rules(d, &nt);
+	int r = bb_rules_reload_topics(d->pin_dir, &d->model, topics, nt, &rl, &rt.c, err, err_len);
+
+	bbd_topic_rules_free(topics, nt);
+	if (r < 0)
 		return -1;
 	rt.r = xcalloc(rt.c.n_rules ? rt.c.n_rules : 1, sizeof(*rt.r));
 	for (size_t i = 0; i < rt.c.n_rules; i++) {

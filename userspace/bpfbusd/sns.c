@@ -74,6 +74,14 @@ static void after_call(struct bbd *d, const struct sns_param *p, size_t n,
 	if (!strcmp(action, "Subscribe") || !strcmp(action, "Publish") ||
 	    !strcmp(action, "PublishBatch"))
 		d->outbox_due = true;
+	if (!strcmp(action, "DeleteTopic") && topic)
+		bbd_topic_bus_remove(d, topic);
+	/* what the kernel tables hold: topics, subscriptions, their policies */
+	if (!strcmp(action, "CreateTopic") || !strcmp(action, "DeleteTopic") ||
+	    !strcmp(action, "Subscribe") || !strcmp(action, "Unsubscribe") ||
+	    !strcmp(action, "ConfirmSubscription") || !strcmp(action, "SetSubscriptionAttributes"))
+		/* in the kernel before the answer, as rule changes are (store lock held) */
+		bbd_sns_reload_tables(d);
 }
 
 /* ------------------------------------------------------------ the control socket */
@@ -321,6 +329,18 @@ int bbd_sns_open(struct bbd *d)
 	}
 	log_info("topics: open%s%s", o.endpoint_url ? ", SNS URLs at " : "",
 		 o.endpoint_url ? o.endpoint_url : "");
+	bbd_sns_serve_topic_targets(d);
+	return bbd_sns_reload_tables(d);
+}
+
+int bbd_sns_reload_tables(struct bbd *d)
+{
+	char err[1200];
+
+	if (bbd_topic_buses_sync(d) || bbd_routes_reload(d, err, sizeof(err))) {
+		log_err("topics: cannot compile the subscriptions into the tables: %s", err);
+		return -1;
+	}
 	return 0;
 }
 

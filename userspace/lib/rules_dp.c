@@ -24,6 +24,14 @@ const char *bb_state_dir(void)
 	return d && *d ? d : "/var/lib/bpfbus";
 }
 
+/* Record rule @id as @bus_id's. */
+static void note_rule(uint32_t **rule_bus, size_t *n, int id, uint32_t bus_id)
+{
+	*rule_bus = xrealloc(*rule_bus, ((size_t)id + 1) * sizeof(**rule_bus));
+	(*rule_bus)[id] = bus_id;
+	*n = (size_t)id + 1;
+}
+
 /* Add a bus's ENABLED rules as rules of @bus_id; -1 with @err. */
 static int add_rules(struct bb_ruleset *rs, const struct bb_mbus *bus, uint32_t bus_id,
 		     uint32_t **rule_bus, size_t *n, char *err, size_t err_len)
@@ -42,11 +50,35 @@ static int add_rules(struct bb_ruleset *rs, const struct bb_mbus *bus, uint32_t 
 			snprintf(err, err_len, "bus %s, rule %s: %s", bus->name, r->name, e.msg);
 			return -1;
 		}
-		*rule_bus = xrealloc(*rule_bus, ((size_t)id + 1) * sizeof(**rule_bus));
-		(*rule_bus)[id] = bus_id;
-		*n = (size_t)id + 1;
+		note_rule(rule_bus, n, id, bus_id);
 	}
 	return 0;
+}
+
+/*
+ * A topic's subscriptions as rules of @bus_id. A policy that does not
+ * compile (they were checked when set: it should not happen) makes the
+ * kernel ask about the whole topic; returns whether it must.
+ */
+static bool add_topic_rules(struct bb_ruleset *rs, const struct bb_topic_rules *t, uint32_t bus_id,
+			    uint32_t **rule_bus, size_t *n)
+{
+	if (t->verify_all)
+		return true;
+	for (size_t i = 0; i < t->n; i++) {
+		char name[BPFBUS_RULE_NAME_MAX];
+		struct bb_error e;
+		int id;
+
+		snprintf(name, sizeof(name), "%s/%s", t->topic, t->subs[i].id);
+		id = bb_ruleset_add_policy(rs, name, t->subs[i].policy, strlen(t->subs[i].policy),
+					   BB_SCOPE_MESSAGE_BODY,
+					   BB_API_SET_SUBSCRIPTION_ATTRIBUTES, &e);
+		if (id < 0)
+			return true;
+		note_rule(rule_bus, n, id, bus_id);
+	}
+	return false;
 }
 
 void bb_compiled_free(struct bb_compiled *c)
@@ -89,6 +121,24 @@ static void close_tables(struct ktable_fds *fds, int names)
 int bb_rules_reload(const char *pin_dir, const struct bb_model *m, struct bb_reload *out,
 		    struct bb_compiled *keep, char *err, size_t err_len)
 {
+	return bb_rules_reload_topics(pin_dir, m, NULL, 0, out, keep, err, err_len);
+}
+
+static const struct bb_topic_rules *topic_of(const struct bb_topic_rules *t, size_t n,
+					     const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(t[i].topic, name))
+			return &t[i];
+	return NULL;
+}
+
+int bb_rules_reload_topics(const char *pin_dir, const struct bb_model *m,
+			   const struct bb_topic_rules *topics, size_t ntopics,
+			   struct bb_reload *out, struct bb_compiled *keep, char *err,
+			   size_t err_len)
+{
+	bool *verify_all = NULL;
 	struct ktable_fds fds;
 	int names = -1, busfd, r = -1;
 	struct bpfbus_bus *buses = NULL;
@@ -110,6 +160,7 @@ int bb_rules_reload(const char *pin_dir, const struct bb_model *m, struct bb_rel
 		snprintf(err, err_len, "cannot list buses: %s", strerror(-nb));
 		goto out;
 	}
+	verify_all = xcalloc((size_t)(nb > 0 ? nb : 1), sizeof(*verify_all));
 	for (int i = 0; i < nb; i++) {
 		char name[BPFBUS_WIRE_MAX_NAME + 1];
 
@@ -117,9 +168,13 @@ int bb_rules_reload(const char *pin_dir, const struct bb_model *m, struct bb_rel
 		if (buses[i].generation > gen)
 			gen = buses[i].generation;
 		const struct bb_mbus *mb = bb_model_bus(m, name);
+		const struct bb_topic_rules *t =
+			buses[i].kind == BPFBUS_BUS_TOPIC ? topic_of(topics, ntopics, name) : NULL;
 
 		if (mb && add_rules(rs, mb, buses[i].id, &rule_bus, &n_rules, err, err_len) < 0)
 			goto out;
+		if (t)
+			verify_all[i] = add_topic_rules(rs, t, buses[i].id, &rule_bus, &n_rules);
 	}
 	bb_ruleset_compile(rs);
 	gen++;
@@ -163,6 +218,7 @@ int bb_rules_reload(const char *pin_dir, const struct bb_model *m, struct bb_rel
 		__u32 key = bb_wire_name_hash((const char *)buses[i].name, buses[i].name_len);
 
 		buses[i].generation = gen;
+		buses[i].flags = verify_all[i] ? BPFBUS_BUS_F_VERIFY_ALL : 0;
 		if (bpf_map_update_elem(busfd, &key, &buses[i], BPF_EXIST)) {
 			snprintf(err, err_len, "switching bus %u: %s", buses[i].id,
 				 strerror(errno));
@@ -188,6 +244,7 @@ int bb_rules_reload(const char *pin_dir, const struct bb_model *m, struct bb_rel
 	}
 	r = 0;
 out:
+	free(verify_all);
 	free(buses);
 	free(rule_bus);
 	bb_ruleset_free(rs);

@@ -8,6 +8,7 @@
 #ifndef BPFBUS_RULES_DP_H
 #define BPFBUS_RULES_DP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,5 +43,30 @@ void bb_compiled_free(struct bb_compiled *c);
  */
 int bb_rules_reload(const char *pin_dir, const struct bb_model *m, struct bb_reload *out,
 		    struct bb_compiled *keep, char *err, size_t err_len);
+
+/*
+ * SNS topics are buses of kind topic: their confirmed subscriptions' filter
+ * policies are its rules, named "TOPIC/SUBSCRIPTION-ID", so the kernel's
+ * match result is the set of subscriptions. The kernel decides MessageBody
+ * scope only: a topic with a subscription it cannot decide (MessageAttributes
+ * scope, or no policy at all, which wants everything) gets no rules and the
+ * bus flag BPFBUS_BUS_F_VERIFY_ALL instead, so no datagram a subscription
+ * wants is ever dropped.
+ */
+struct bb_topic_sub {
+	const char *id; /* the subscription's id (the last part of its ARN) */
+	const char *policy; /* MessageBody scope; NULL: none */
+};
+struct bb_topic_rules {
+	const char *topic; /* its bus */
+	const struct bb_topic_sub *subs; /* with a MessageBody-scope policy */
+	size_t n;
+	bool verify_all;
+};
+
+/* bb_rules_reload with the rules of @n topics too. */
+int bb_rules_reload_topics(const char *pin_dir, const struct bb_model *m,
+			   const struct bb_topic_rules *topics, size_t n, struct bb_reload *out,
+			   struct bb_compiled *keep, char *err, size_t err_len);
 
 #endif

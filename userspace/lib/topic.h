@@ -174,6 +174,16 @@ struct topic_publish_entry {
 	size_t nattrs;
 	const char *group_id; /* MessageGroupId */
 	const char *dedup_id; /* MessageDeduplicationId */
+	/*
+	 * The kernel matched the subscriptions' filter policies already (an SNS
+	 * datagram): deliver to the subscriptions with a policy whose ids
+	 * (uuids, the last part of their ARNs) are in @matched, and to those
+	 * without one, instead of matching here. Ids of subscriptions that no
+	 * longer exist are ignored.
+	 */
+	bool kernel_decided;
+	const char *const *matched;
+	size_t n_matched;
 };
 
 struct topic_publish_result {

@@ -103,6 +103,17 @@ static void filter(const struct queue_kv_list *subs, size_t n, const char *attrs
 	}
 }
 
+/* The kernel's decision: subscriptions without a policy, and the policies it matched. */
+static void kernel_filter(const struct topic_publish_entry *e, const struct queue_kv_list *ids,
+			  const struct queue_kv_list *subs, bool *want)
+{
+	for (size_t i = 0; i < ids->n; i++) {
+		want[i] = !tkv_get(&subs[i], "FilterPolicy");
+		for (size_t j = 0; j < e->n_matched && !want[i]; j++)
+			want[i] = !strcmp(e->matched[j], ids->v[i].name);
+	}
+}
+
 /* ------------------------------------------------------------ one publish */
 
 struct pub_args {
@@ -267,7 +278,10 @@ static int fan_out(struct pub *p, struct topic_result *res)
 			      res) < 0)
 			goto out;
 	tmsg_for_protocol(p->e, "default", &body);
-	filter(subs, ids.n, p->attrs_json.buf, body.buf, want);
+	if (p->e->kernel_decided)
+		kernel_filter(p->e, &ids, subs, want);
+	else
+		filter(subs, ids.n, p->attrs_json.buf, body.buf, want);
 	for (i = 0; i < ids.n; i++) {
 		/* Pending subscriptions get nothing, and count nothing. */
 		if (tkv_true(&subs[i], "PendingConfirmation"))

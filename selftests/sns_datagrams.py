@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""SNS datagrams (wire kind 2) through the XDP datapath into topics: bpfbusd on
+lo (generic XDP, ring-buffer hand-off), messages sent with `bpfbus send topic`.
+A topic is a bus of kind topic whose rules are its subscriptions'
+MessageBody-scope policies: the kernel drops what no subscription wants and
+hands the rest off with the matched subscriptions; topics with subscriptions
+it cannot decide (MessageAttributes scope, no policy) are handed off VERIFY."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "api"))
+from apihost import (ACCOUNT, BPFBUS, REGION, eq, metric, parse_metrics,  # noqa: E402
+                     run_suite)
+
+H = None
+
+
+def cli(*args, ok=True):
+    r = subprocess.run([BPFBUS, "-j", *args], capture_output=True, text=True, env=H.env,
+                       timeout=60)
+    if ok and r.returncode:
+        raise AssertionError("bpfbus %s: %s" % (" ".join(args), r.stderr))
+    return json.loads(r.stdout) if ok and r.stdout.strip() else r
+
+
+def send(topic, *events, attributes=None, extra=()):
+    args = ["send", "to", "127.0.0.1:%d" % H.udp_port, "topic", topic, *extra]
+    if attributes:
+        args += ["attributes", json.dumps(attributes)]
+    for e in events:
+        args += ["event", e]
+    r = subprocess.run([BPFBUS, *args], capture_output=True, text=True, env=H.env, timeout=60)
+    eq(0, r.returncode, "bpfbus send: " + r.stderr)
+
+
+def bodies(queue, want, timeout=10):
+    """Receive and delete until @want messages came; their bodies."""
+    got, deadline = [], time.time() + timeout
+    while len(got) < want and time.time() < deadline:
+        r = cli("queue", "receive", queue, "max", "10", "wait", "1")
+        for m in r.get("Messages", []):
+            got.append(m["Body"])
+            cli("queue", "delete-message", queue, m["ReceiptHandle"])
+    extra = cli("queue", "receive", queue, "max", "10").get("Messages", [])
+    eq([], [m["Body"] for m in extra], "more messages in %s than expected" % queue)
+    eq(want, len(got), "messages in %s" % queue)
+    return got
+
+
+def bus_stats(topic):
+    return cli("stats", "bus", topic)[0]
+
+
+def subscribe(topic, queue, *attrs):
+    cli("queue", "create", queue)
+    args = ["subscription", "create", topic, "sqs", queue]
+    for a in attrs:
+        args += ["attr", a]
+    r = subprocess.run([BPFBUS, *args], capture_output=True, text=True, env=H.env, timeout=60)
+    eq(0, r.returncode, "subscription create: " + r.stderr)
+    return r.stdout.strip()
+
+
+def body_scope_decided_in_the_kernel():
+    cli("topic", "create", "kt")
+    sa = subscribe("kt", "kt-a", "RawMessageDelivery=true", "FilterPolicyScope=MessageBody",
+                   'FilterPolicy={"k":["a"]}')
+    subscribe("kt", "kt-b", "RawMessageDelivery=true", "FilterPolicyScope=MessageBody",
+              'FilterPolicy={"k":["b"],"n":[{"numeric":[">",5]}]}')
+    kinds = {b["name"]: b["kind"] for b in cli("bus", "list")}
+    eq("topic", kinds.get("kt"), "the topic's bus")
+    send("kt", '{"k":"a"}', '{"k":"b","n":9}', '{"k":"b","n":1}', '{"k":"c"}', '{"k":"a"}')
+    eq(['{"k":"a"}', '{"k":"a"}'], bodies("kt-a", 2))
+    eq(['{"k":"b","n":9}'], bodies("kt-b", 1))
+    s = bus_stats("kt")
+    eq(5, s["received"], "received")
+    eq(2, s["dropped"], "dropped in XDP: no subscription wants them")
+    eq(3, s["matched"], "decided by the kernel")
+    eq(0, s["verify"], "nothing to verify")
+    with urllib.request.urlopen(H.url + "/metrics", timeout=10) as r:
+        m = parse_metrics(r.read().decode())
+    # the kernel's rule for a subscription is TOPIC/SUBSCRIPTION-ID
+    eq(2, metric(m, "bpfbus_rule_matches_total", rule="kt/" + sa.rsplit(":", 1)[1]))
+
+
+def undecidable_topics_are_verified():
+    cli("topic", "create", "vt")
+    subscribe("vt", "vt-attr", "RawMessageDelivery=true", 'FilterPolicy={"region":["eu"]}')
+    subscribe("vt", "vt-all")
+    before = bus_stats("vt")
+    send("vt", "plain text, not JSON", attributes={"region": {"Type": "String", "Value": "eu"}})
+    send("vt", '{"k":1}', attributes={"region": {"Type": "String", "Value": "us"}})
+    eq(["plain text, not JSON"], bodies("vt-attr", 1))
+    envs = [json.loads(b) for b in bodies("vt-all", 2)]
+    eq(["plain text, not JSON", '{"k":1}'], [e["Message"] for e in envs])
+    eq({"Type": "String", "Value": "eu"}, envs[0]["MessageAttributes"]["region"])
+    eq("arn:aws:sns:%s:%s:vt" % (REGION, ACCOUNT), envs[0]["TopicArn"])
+    s = bus_stats("vt")
+    eq(2, s["received"] - before["received"])
+    eq(0, s["dropped"] - before["dropped"], "nothing dropped")
+    eq(2, s["verify"] - before["verify"], "handed off VERIFY")
+
+
+def fifo_topic_in_order():
+    cli("topic", "create", "ft.fifo", "attr", "FifoTopic=true",
+        "attr", "ContentBasedDeduplication=true")
+    cli("queue", "create", "ft.fifo", "attr", "FifoQueue=true")
+    r = subprocess.run([BPFBUS, "subscription", "create", "ft.fifo", "sqs", "ft.fifo", "attr",
+                        "RawMessageDelivery=true"], capture_output=True, text=True, env=H.env)
+    eq(0, r.returncode, r.stderr)
+    events = ['{"i":%d}' % i for i in range(8)]
+    send("ft.fifo", *events, extra=("group", "g1", "ack", "10"))
+    send("ft.fifo", events[0], extra=("group", "g1", "ack", "10"))  # a duplicate
+    eq(events, bodies("ft.fifo", 8))
+
+
+def unknown_topics_and_deleted_topics():
+    before = cli("daemon", "status")
+    send("nosuchtopic", '{"x":1}')
+    deadline = time.time() + 5
+    while cli("daemon", "status")["unknown_bus"] == before["unknown_bus"] and \
+            time.time() < deadline:
+        time.sleep(0.1)
+    after = cli("daemon", "status")
+    eq(1, after["unknown_bus"] - before["unknown_bus"], "unknown_bus")
+    eq(before["sns_published"], after["sns_published"], "nothing published")
+    cli("topic", "create", "gone")
+    if "gone" not in [b["name"] for b in cli("bus", "list")]:
+        raise AssertionError("no bus for topic gone")
+    cli("topic", "delete", "gone")
+    if "gone" in [b["name"] for b in cli("bus", "list")]:
+        raise AssertionError("the bus of a deleted topic is still there")
+
+
+NAMES = ["body_scope_decided_in_the_kernel", "undecidable_topics_are_verified",
+         "fifo_topic_in_order", "unknown_topics_and_deleted_topics", "host_exits_cleanly"]
+
+
+def main():
+    run_suite(NAMES, globals(), "--iface", "lo:generic", "--handoff", "ringbuf",
+              "--anonymous")
+
+
+if __name__ == "__main__":
+    main()
