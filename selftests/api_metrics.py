@@ -15,8 +15,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "api"))
-from apihost import (KEY, REGION, SECRET, Host, Skip, Tap, boto3_client, daemon_unavailable, eq,
-                     metric, parse_metrics, run_on_host, skip_all)
+from apihost import (KEY, REGION, SECRET, Host, Skip, Tap, boto3_client, eq, in_netns,
+                     metric, parse_metrics, run_on_host)
 
 NAMES = ["routed_through_xdp", "bus_and_rule_counters", "intake_counters", "queue_depths",
          "aws_cli_receives_routed_events", "host_exits_cleanly"]
@@ -127,21 +127,7 @@ def inside():
 
 
 def main():
-    if sys.argv[1:] == ["--inside"]:
-        return inside()
-    why = daemon_unavailable()
-    ns = "bbapi-%d" % os.getpid()
-    if not why and subprocess.run(["ip", "netns", "add", ns], capture_output=True).returncode:
-        why = "cannot create a network namespace"
-    if why:
-        skip_all(Tap(), NAMES, why)
-    try:
-        subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
-        rc = subprocess.call(["ip", "netns", "exec", ns, sys.executable,
-                              os.path.abspath(__file__), "--inside"])
-    finally:
-        subprocess.run(["ip", "netns", "del", ns])
-    sys.exit(rc)
+    in_netns(__file__, NAMES, inside)
 
 
 if __name__ == "__main__":

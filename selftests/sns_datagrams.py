@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-2-Clause
 """SNS datagrams (wire kind 2) through the XDP datapath into topics: bpfbusd on
-lo (generic XDP, ring-buffer hand-off), messages sent with `bpfbus send topic`.
+lo of a network namespace of its own (generic XDP, ring-buffer hand-off),
+messages sent with `bpfbus send topic`.
 A topic is a bus of kind topic whose rules are its subscriptions'
 MessageBody-scope policies: the kernel drops what no subscription wants and
 hands the rest off with the matched subscriptions; topics with subscriptions
@@ -15,8 +16,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "api"))
-from apihost import (ACCOUNT, BPFBUS, REGION, eq, metric, parse_metrics,  # noqa: E402
-                     run_suite)
+from apihost import (ACCOUNT, BPFBUS, REGION, eq, in_netns, metric,  # noqa: E402
+                     parse_metrics, run_suite)
 
 H = None
 
@@ -143,8 +144,8 @@ NAMES = ["body_scope_decided_in_the_kernel", "undecidable_topics_are_verified",
 
 
 def main():
-    run_suite(NAMES, globals(), "--iface", "lo:generic", "--handoff", "ringbuf",
-              "--anonymous")
+    in_netns(__file__, NAMES, lambda: run_suite(NAMES, globals(), "--iface", "lo:generic",
+                                                "--handoff", "ringbuf", "--anonymous"))
 
 
 if __name__ == "__main__":

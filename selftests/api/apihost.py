@@ -249,6 +249,26 @@ def error_of(fn, *a, **kw):
     raise AssertionError("expected an error from %s" % fn.__name__)
 
 
+def in_netns(script, names, inside):
+    """Run @inside() in a network namespace of its own (XDP on its lo, apart
+    from every other test): @script re-runs itself there with --inside."""
+    if sys.argv[1:] == ["--inside"]:
+        return inside()
+    why = daemon_unavailable()
+    ns = "bbapi-%d" % os.getpid()
+    if not why and subprocess.run(["ip", "netns", "add", ns], capture_output=True).returncode:
+        why = "cannot create a network namespace"
+    if why:
+        skip_all(Tap(), names, why)
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
+        rc = subprocess.call(["ip", "netns", "exec", ns, sys.executable,
+                              os.path.abspath(script), "--inside"])
+    finally:
+        subprocess.run(["ip", "netns", "del", ns])
+    sys.exit(rc)
+
+
 def run_suite(names, scope, *host_args, **host_kw):
     """The usual main: SKIP everything when bpfbusd cannot run here, else start
     Host(*host_args, **host_kw) as the test module's H (@scope: its globals()),
