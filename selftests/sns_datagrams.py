@@ -6,7 +6,8 @@ messages sent with `bpfbus send topic`.
 A topic is a bus of kind topic whose rules are its subscriptions'
 MessageBody-scope policies: the kernel drops what no subscription wants and
 hands the rest off with the matched subscriptions; topics with subscriptions
-it cannot decide (MessageAttributes scope, no policy) are handed off VERIFY."""
+it cannot decide (MessageAttributes scope, no policy) are handed off VERIFY.
+A rule target of kind topic publishes into the topic in the round's commit."""
 
 import json
 import os
@@ -139,8 +140,34 @@ def unknown_topics_and_deleted_topics():
         raise AssertionError("the bus of a deleted topic is still there")
 
 
+def rule_targets_a_topic():
+    """EventBridge to SNS: a rule whose targets are a queue and a topic."""
+    cli("topic", "create", "from-rules")
+    subscribe("from-rules", "rt-sub", "RawMessageDelivery=true", "FilterPolicyScope=MessageBody",
+              'FilterPolicy={"detail":{"n":[{"numeric":[">",1]}]}}')
+    cli("queue", "create", "rt-direct")
+    r = subprocess.run([BPFBUS, "rule", "add", "to-topic", "pattern", '{"source":["shop"]}',
+                        "target", "queue", "rt-direct", "target", "topic", "from-rules"],
+                       capture_output=True, text=True, env=H.env, timeout=60)
+    eq(0, r.returncode, "rule add: " + r.stderr)
+    events = ['{"source":"shop","detail":{"n":%d}}' % n for n in (1, 2, 3)]
+    args = ["send", "to", "127.0.0.1:%d" % H.udp_port, "bus", "default", "ack", "10"]
+    for e in events:
+        args += ["event", e]
+    r = subprocess.run([BPFBUS, *args], capture_output=True, text=True, env=H.env, timeout=60)
+    eq(0, r.returncode, "bpfbus send: " + r.stderr)
+    # acknowledged: stored in both, the topic's subscription filtered by its policy
+    eq(events, bodies("rt-direct", 3))
+    eq(events[1:], bodies("rt-sub", 2))
+    with urllib.request.urlopen(H.url + "/metrics", timeout=10) as r:
+        m = parse_metrics(r.read().decode())
+    eq(3, metric(m, "bpfbus_topic_published_total",
+                 topic="arn:aws:sns:%s:%s:from-rules" % (REGION, ACCOUNT)))
+
+
 NAMES = ["body_scope_decided_in_the_kernel", "undecidable_topics_are_verified",
-         "fifo_topic_in_order", "unknown_topics_and_deleted_topics", "host_exits_cleanly"]
+         "fifo_topic_in_order", "unknown_topics_and_deleted_topics", "rule_targets_a_topic",
+         "host_exits_cleanly"]
 
 
 def main():
