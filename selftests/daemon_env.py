@@ -14,6 +14,9 @@ bpfbusd started against them.
 or all of it for a list of test functions (each raises to fail):
 
     run_daemon_tests(TESTS, "--testing")
+
+A test may restart the daemon: env.restart(signal.SIGKILL) (same options).
+drain_queue(q) receives and deletes everything a queue holds.
 """
 import json, os, random, socket, struct, subprocess, sys, tempfile, time
 
@@ -74,6 +77,18 @@ def eventually(cond, seconds=10.0):
     return cond()
 
 
+def drain_queue(q):
+    """Every message of queue @q, received and deleted: their bodies, parsed."""
+    bodies = []
+    while True:
+        ms = cli_json("queue", "receive", q, "max", "10", "visibility", "300").get("Messages", [])
+        if not ms:
+            return bodies
+        for m in ms:
+            bodies.append(json.loads(m["Body"]))
+            cli_checked("queue", "delete-message", q, m["ReceiptHandle"])
+
+
 class DaemonEnv:
     def __init__(self, names):
         print("TAP version 13")
@@ -101,6 +116,14 @@ class DaemonEnv:
         print(f"0 passed, 0 failed, {len(self.names)} skipped")
         sys.exit(0)
 
+    def restart(self, sig):
+        """Stop the daemon with @sig, wait, start it again with the same options."""
+        self.daemon.send_signal(sig)
+        self.daemon.wait(timeout=30)
+        self.daemon = self.start(*self.daemon_args)
+        assert self.daemon.poll() is None, "bpfbusd did not come back"
+        return self.daemon
+
     def start(self, *extra):
         """bpfbusd in the background, once it answers (or has died); also self.daemon."""
         d = subprocess.Popen([BPFBUSD, "--port", str(self.port), *extra], stdout=self.log,
@@ -127,7 +150,8 @@ def run_daemon_tests(tests, *daemon_args, on_env=None):
     env = DaemonEnv([t.__name__ for t in tests])
     if on_env:
         on_env(env)
-    env.start(*daemon_args)
+    env.daemon_args = daemon_args
+    env.daemon = env.start(*daemon_args)
     passed = failed = 0
     try:
         for i, t in enumerate(tests, 1):

@@ -10,6 +10,14 @@ _bpfbus_topics() {
 	bpfbus topic list 2>/dev/null | sed -n 's|^arn:.*:||p'
 }
 
+_bpfbus_archives() {
+	bpfbus archive list 2>/dev/null | sed -n 's/^\([^[:space:]]*\)  bus .*/\1/p'
+}
+
+_bpfbus_replays() {
+	bpfbus replay list 2>/dev/null | sed -n 's/^\([^[:space:]]*\)  archive .*/\1/p'
+}
+
 _bpfbus() {
 	# plain COMP_WORDS (no dependency on the bash-completion package)
 	local cword=$COMP_CWORD cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -34,7 +42,7 @@ _bpfbus() {
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W '-j --json -p --pretty -V --version --pin-dir --control -h --help' -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W 'pattern filter-policy send link bus rule queue topic subscription capture stats daemon batch version help' -- "$cur"))
+			COMPREPLY=($(compgen -W 'pattern filter-policy send link bus rule queue topic subscription capture stats daemon archive replay schema batch version help' -- "$cur"))
 		fi
 		return
 	fi
@@ -48,6 +56,9 @@ _bpfbus() {
 		topic) c='create delete list show set-attr publish tag untag tags call help' ;;
 		subscription) c='create delete list show set-attr confirm help' ;;
 		daemon) c='status reload help' ;;
+		archive) c='create update delete list show help' ;;
+		replay) c='start cancel list show help' ;;
+		schema) c='list show help' ;;
 		batch) c='file' ;;
 		pattern) c='test match help' ;;
 		filter-policy) c='test help' ;;
@@ -57,6 +68,9 @@ _bpfbus() {
 	fi
 	case $obj:$prev in
 	queue:queue | rule:queue) COMPREPLY=($(compgen -W "$(_bpfbus_queues)" -- "$cur")); return ;;
+	replay:archive | archive:delete | archive:show | archive:update) COMPREPLY=($(compgen -W "$(_bpfbus_archives)" -- "$cur")); return ;;
+	replay:cancel | replay:show) COMPREPLY=($(compgen -W "$(_bpfbus_replays)" -- "$cur")); return ;;
+	replay:state) COMPREPLY=($(compgen -W 'STARTING RUNNING COMPLETED CANCELLING CANCELLED FAILED' -- "$cur")); return ;;
 	*:mode) COMPREPLY=($(compgen -W 'native generic' -- "$cur")); return ;;
 	*:handoff) COMPREPLY=($(compgen -W 'xsk ringbuf' -- "$cur")); return ;;
 	*:state) COMPREPLY=($(compgen -W 'enabled disabled' -- "$cur")); return ;;
@@ -91,6 +105,13 @@ _bpfbus() {
 	subscription:create) kw='attr' ;;
 	subscription:list) kw='topic next' ;;
 	link:attach) kw='mode handoff port' ;;
+	archive:create) kw='bus pattern retention description' ;;
+	archive:update) kw='pattern retention description' ;;
+	archive:list) kw='bus prefix' ;;
+	replay:start) kw='archive from to destination rule description' ;;
+	replay:list) kw='archive state prefix' ;;
+	schema:list) kw='source' ;;
+	schema:show) kw='version' ;;
 	capture:*) kw='iface handoff mode port count timeout' ;;
 	stats:* | bus:*) kw='bus kind' ;;
 	esac

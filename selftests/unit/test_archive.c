@@ -560,6 +560,146 @@ TEST_F(arc, restart_resumes_running_and_finishes_cancelling)
 	EXPECT_STREQ("ResourceNotFoundException", self->err.code);
 }
 
+TEST_F(arc, rewind_to_committed_progress_replays_the_rest_once)
+{
+	struct replay_progress committed, ahead;
+	struct replay_info ri;
+	int64_t wake;
+
+	ASSERT_EQ(0, archive_create(self->dir, "w", BUS, NULL, 0, 0, &self->err));
+	self->a = open_arc(self->dir, 2048, &self->err);
+	ASSERT_NE_NULL(self->a);
+	offer_n(self->a, 0, 30, 0, T0_S * 1000);
+	struct replay *r = start(self->a, "rw", 0, T0_S + 1000, 10, &self->err);
+
+	ASSERT_NE_NULL(r);
+	EXPECT_EQ(10, replay_step(r, LATER_MS + 1000, collect, &self->sink, &wake, &self->err));
+	replay_get_progress(r, &committed);
+	EXPECT_EQ(10, committed.delivered);
+	EXPECT_EQ((T0_S + 9) * 1000, committed.last_replayed_ms);
+	/* a step whose deliveries were not committed: back to @committed */
+	EXPECT_EQ(10, replay_step(r, LATER_MS + 2000, collect, &self->sink, &wake, &self->err));
+	replay_get_progress(r, &ahead);
+	EXPECT_EQ(20, ahead.delivered);
+	EXPECT_EQ(0, replay_rewind(r, &committed, &self->err));
+	/* rewinding forward does nothing */
+	EXPECT_EQ(0, replay_rewind(r, &ahead, &self->err));
+	replay_close(r);
+	/* persisted: a restart resumes from the rewound cursor */
+	r = replay_load(self->a, "rw", LATER_MS + 3000, &self->err);
+	ASSERT_NE_NULL(r);
+	self->sink.n = 0;
+	EXPECT_EQ(REPLAY_COMPLETED, drain(r, &self->sink, LATER_MS + 3000));
+	ASSERT_EQ(20, self->sink.n);
+	for (int k = 0; k < 20; k++)
+		ASSERT_EQ(10 + k, self->sink.ids[k]);
+	/* a COMPLETED replay rewound runs again from there */
+	EXPECT_EQ(0, replay_rewind(r, &committed, &self->err));
+	replay_describe(r, &ri);
+	EXPECT_EQ(REPLAY_RUNNING, ri.state);
+	EXPECT_EQ(0, ri.replay_end_ms);
+	EXPECT_EQ(10, ri.delivered);
+	EXPECT_EQ(replay_archive(r), self->a);
+	replay_close(r);
+}
+
+TEST_F(arc, update_changes_what_is_set_and_survives_reopening)
+{
+	struct archive_info ai;
+	char big[ARCHIVE_DESCRIPTION_MAX + 2];
+
+	ASSERT_EQ(0, archive_create(self->dir, "u", BUS, NULL, 3, 0, &self->err));
+	self->a = open_arc(self->dir, 0, &self->err);
+	ASSERT_NE_NULL(self->a);
+	offer_n(self->a, 0, 2, 0, T0_S * 1000);
+	EXPECT_EQ(0, archive_update(self->a,
+				    &(struct archive_update){ .description = "d",
+							      .pattern = "{\"source\":[\"src.1\"]}",
+							      .retention_days = -1 },
+				    &self->err));
+	archive_describe(self->a, &ai);
+	EXPECT_STREQ("d", ai.description);
+	EXPECT_EQ(3, ai.retention_days);
+	struct strbuf ev = STRBUF_INIT; /* event 2 is src.0: no longer archived */
+
+	make_event(&ev, 2, 0);
+	EXPECT_EQ(0, archive_offer(self->a, ev.buf, ev.len, 0, &self->err));
+	sb_free(&ev);
+	/* refused: nothing changes */
+	EXPECT_EQ(-1, archive_update(self->a,
+				     &(struct archive_update){ .pattern = "{\"source\":\"x\"}",
+							       .retention_days = 9 },
+				     &self->err));
+	EXPECT_STREQ("InvalidEventPatternException", self->err.code);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	EXPECT_EQ(-1, archive_update(
+			      self->a,
+			      &(struct archive_update){ .description = big, .retention_days = 9 },
+			      &self->err));
+	EXPECT_STREQ("ValidationException", self->err.code);
+	archive_close(self->a);
+	self->a = open_arc(self->dir, 0, &self->err);
+	ASSERT_NE_NULL(self->a);
+	archive_describe(self->a, &ai);
+	EXPECT_STREQ("d", ai.description);
+	EXPECT_STREQ("{\"source\":[\"src.1\"]}", ai.pattern);
+	EXPECT_EQ(3, ai.retention_days);
+	/* "" removes the pattern; a retention is set */
+	EXPECT_EQ(0, archive_update(self->a,
+				    &(struct archive_update){ .pattern = "", .retention_days = 0 },
+				    &self->err));
+	archive_describe(self->a, &ai);
+	EXPECT_NULL(ai.pattern);
+	EXPECT_EQ(0, ai.retention_days);
+	EXPECT_EQ(2, ai.event_count);
+}
+
+TEST_F(arc, destroy_removes_everything)
+{
+	ASSERT_EQ(0, archive_create(self->dir, "x", BUS, NULL, 0, 0, &self->err));
+	self->a = open_arc(self->dir, 1024, &self->err);
+	ASSERT_NE_NULL(self->a);
+	offer_n(self->a, 0, 20, 0, T0_S * 1000);
+	replay_close(start(self->a, "r", 0, T0_S + 1000, 10, &self->err));
+	ASSERT_EQ(0, archive_destroy(self->a, &self->err));
+	self->a = NULL;
+	EXPECT_EQ(-1, access(self->dir, F_OK));
+	EXPECT_NULL(open_arc(self->dir, 0, &self->err));
+	EXPECT_STREQ("ResourceNotFoundException", self->err.code);
+	mkdir(self->dir, 0700); /* for the teardown */
+}
+
+TEST_F(arc, offer_any_takes_events_without_a_time)
+{
+	struct replay_info ri;
+
+	ASSERT_EQ(0, archive_create(self->dir, "t", BUS, NULL, 0, 0, &self->err));
+	self->a = open_arc(self->dir, 0, &self->err);
+	ASSERT_NE_NULL(self->a);
+	const char *bare = "{\"detail\":{\"i\":7}}";
+
+	EXPECT_EQ(1, archive_offer_any(self->a, bare, strlen(bare), T0_S * 1000 + 5, &self->err));
+	EXPECT_EQ(-1, archive_offer_any(self->a, "[1]", 3, 0, &self->err));
+	EXPECT_EQ(-1, archive_offer_any(self->a, "{\"time\":\"soon\"}", 15, 0, &self->err));
+	EXPECT_STREQ("not an event envelope: it needs a \"time\" in RFC 3339", self->err.message);
+	/* its event time is the ingest time: [T0+5ms, T0+6ms) replays it */
+	struct replay *r = replay_start(self->a,
+					&(struct replay_spec){ .name = "t",
+							       .destination_bus_arn = BUS,
+							       .start_ms = T0_S * 1000 + 5,
+							       .end_ms = T0_S * 1000 + 6 },
+					LATER_MS, &self->err);
+
+	ASSERT_NE_NULL(r);
+	EXPECT_EQ(REPLAY_COMPLETED, drain(r, &self->sink, LATER_MS));
+	replay_describe(r, &ri);
+	EXPECT_EQ(1, ri.delivered);
+	EXPECT_EQ(1, self->sink.n);
+	EXPECT_EQ(7, self->sink.ids[0]);
+	replay_close(r);
+}
+
 TEST_F(arc, failed_delivery_fails_the_replay)
 {
 	struct replay_info ri;

@@ -74,7 +74,8 @@ static int do_help(int argc, char **argv)
 		"       bpfbus batch file FILE\n"
 		"\n"
 		"       OBJECT := { pattern | filter-policy | send | link | bus | rule | queue | topic |\n"
-		"                   subscription | capture | stats | daemon }\n"
+		"                   subscription | capture | stats | daemon |\n"
+		"                   archive | replay | schema }\n"
 		"       OPTIONS := { -j|--json [-p|--pretty] | -h|--help | "
 		"-V|--version |\n"
 		"                    --pin-dir DIR | --control PATH }\n"
@@ -108,6 +109,9 @@ static const struct cmd objects[] = {
 	{"queue", do_queue},
 	{"topic", do_topic},
 	{"subscription", do_subscription},
+	{"archive", do_archive},
+	{"replay", do_replay},
+	{"schema", do_schema},
 	{"version", do_version},
 	{"help", do_help},
 	{NULL, NULL},

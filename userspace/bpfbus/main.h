@@ -50,6 +50,9 @@ int do_queue(int argc, char **argv);
 int do_batch(int argc, char **argv);
 int do_topic(int argc, char **argv);
 int do_subscription(int argc, char **argv);
+int do_archive(int argc, char **argv);
+int do_replay(int argc, char **argv);
+int do_schema(int argc, char **argv);
 int do_queue(int argc, char **argv);
 /* Run one command line (OBJECT COMMAND ARGS), as main does after the options. */
 int bpfbus_run(int argc, char **argv);

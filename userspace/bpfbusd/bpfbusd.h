@@ -100,11 +100,15 @@ struct bbd_counters {
 	uint64_t outbox_delivered, outbox_failed, outbox_retries;
 	/* SNS datagrams: published to their topic, refused (no topic, bad attributes, ...) */
 	uint64_t sns_published, sns_rejected;
+	uint64_t scheduled; /* scheduled events fired (and committed) */
 };
 
 struct queue_store;
 struct queue_result;
 struct topic_store;
+struct bbd_archives;
+struct bbd_schedules;
+struct bbd_schemas;
 struct bbd_client;
 struct bbd_acks;
 struct bbd_outbox;
@@ -134,6 +138,7 @@ struct bbd {
 	size_t retry_max; /* --retry-max: retries the store keeps at most */
 	struct retry_backoff backoff; /* --retry-base-ms, --retry-cap-ms */
 	struct retry_store *retries;
+	unsigned replay_rate; /* events per second of each replay (--replay-rate) */
 
 	/* state */
 	struct bb_model model;
@@ -147,6 +152,9 @@ struct bbd {
 	bool stopping, reload_requested;
 	struct bbd_client *clients;
 	struct bbd_acks *acks;
+	struct bbd_archives *archives; /* archives and their replays (archives.c) */
+	struct bbd_schedules *schedules; /* scheduled rules (schedules.c) */
+	struct bbd_schemas *schemas; /* discovered schemas (schemas.c) */
 	struct bbd_counters cnt;
 	/*
 	 * The store is not thread-safe: the loop holds this while it works,
@@ -178,13 +186,45 @@ struct bbd {
 };
 
 /* routes.c: compile the model into the kernel tables and the routes. */
+/* Rule @mr of bus @bus as delivery needs it (targets, ARNs; @r->name set by the caller). */
+void bbd_route_fill(struct bbd *d, struct bbd_route *r, const char *bus, const struct bb_rule *mr);
+void bbd_route_free(struct bbd_route *r);
 int bbd_routes_reload(struct bbd *d, char *err, size_t err_len);
 const struct bbd_routes *bbd_routes_for(const struct bbd *d, uint32_t gen);
 void bbd_routes_free(struct bbd *d);
 /* Make the pinned bus map and the model agree (both ways); 0 or -1. */
 int bbd_sync_buses(struct bbd *d, char *err, size_t err_len);
 
-/* intake.c */
+/*
+ * intake.c. A round of deliveries shares one group commit: intake rounds, and
+ * the replay driver's slices. The store transaction opens with the first
+ * delivery (or bbd_round_txn, for records that commit with the deliveries).
+ */
+/* Which matched rules get an event (NULL: all). */
+typedef bool (*bbd_rule_filter)(void *ctx, const struct bbd_route *r);
+struct bbd_round {
+	struct bbd *d;
+	int events;
+	bool txn;
+	bool doomed; /* a store or archive write failed: nothing of the round commits */
+	uint64_t stored; /* messages put in this round */
+	int64_t now_ms; /* when the round began (bbd_clock): ingestion and archive times */
+	bbd_rule_filter want; /* while routing a replayed event: its rules only */
+	void *want_ctx;
+};
+int bbd_round_txn(struct bbd_round *rd);
+/*
+ * Route @body (a JSON object) on bus @bus_id with the live rules' userspace
+ * matcher into the targets of the matched rules @want accepts. Not archived.
+ * Returns the number of those rules, or -1 when @body is not a JSON object.
+ */
+int bbd_round_route(struct bbd_round *rd, uint32_t bus_id, const char *bus, const char *body,
+		    size_t len, bbd_rule_filter want, void *ctx);
+/* Deliver @body to every target of route @r on bus @bus, whatever it matches (scheduled events). */
+void bbd_round_deliver_rule(struct bbd_round *rd, const struct bbd_route *r, const char *bus,
+			    const char *body, size_t len);
+/* Sync the archives, commit the store: true when everything of the round is durable. */
+bool bbd_round_commit(struct bbd_round *rd);
 int bbd_intake_open(struct bbd *d);
 /* One round over every source that may have input; returns events taken. */
 int bbd_intake_round(struct bbd *d);
@@ -243,6 +283,43 @@ void bbd_ack_queue(struct bbd *d, const struct sockaddr *addr, socklen_t len, ui
 long bbd_acks_expire(struct bbd *d, int64_t idle_ms);
 /* After the commit: send the acks, or (@committed false) forget them and the cache. */
 void bbd_acks_flush(struct bbd *d, bool committed);
+
+/* archives.c: archives (docs/archives.md) and the replay driver. */
+struct json_value;
+struct strbuf;
+int bbd_archives_open(struct bbd *d);
+void bbd_archives_close(struct bbd *d);
+/* Offer an event of bus @bus to its archives (written, not yet synced); -1 on a write error. */
+int bbd_archives_offer(struct bbd *d, const char *bus, size_t bus_len, const char *body, size_t len,
+		       int64_t now_ms);
+/* Sync the archives written since the last sync; -1 when one failed. */
+int bbd_archives_sync(struct bbd *d);
+/* Retention (every minute). */
+void bbd_archives_sweep(struct bbd *d, int64_t now_ms);
+/* Step the running replays whose time has come, each in one round. */
+void bbd_replays_run(struct bbd *d, int64_t now_ms);
+/* Control ops archive.* and replay.*; 0 when @op is one of them (answered), -1 when not. */
+int bbd_archive_ops(struct bbd *d, const char *op, const struct json_value *req,
+		    struct strbuf *out);
+
+/* schedules.c: scheduled rules of the default bus. */
+/* Rebuild the schedules from the model (after every change). */
+void bbd_schedules_sync(struct bbd *d);
+/* Fire the schedules that are due. */
+void bbd_schedules_run(struct bbd *d, int64_t now_ms);
+void bbd_schedules_free(struct bbd *d);
+/* The next firing of rule @rule (ms since the epoch), or -1. */
+int64_t bbd_schedule_next_ms(const struct bbd *d, const char *rule);
+
+/* schemas.c: schema discovery. */
+void bbd_schemas_open(struct bbd *d);
+/* Look at an event taken in (sampled: at most 100 a second). */
+void bbd_schemas_observe(struct bbd *d, const char *body, size_t len, int64_t now_ms);
+/* Write schemas.json when something changed (every second). */
+void bbd_schemas_save(struct bbd *d);
+void bbd_schemas_free(struct bbd *d);
+/* Control ops schema.*: 0 when @op is one (answered), -1 when not. */
+int bbd_schema_ops(struct bbd *d, const char *op, const struct json_value *req, struct strbuf *out);
 
 /* control.c */
 int bbd_control_open(struct bbd *d);

@@ -50,17 +50,8 @@ struct event {
 	uint32_t retries; /* a retry: retries made, this one included */
 };
 
-/* Round state: the group commit is opened by the first delivery. */
-struct round {
-	struct bbd *d;
-	int events;
-	bool txn;
-	bool doomed;
-	uint64_t stored; /* messages put in this round */
-	int64_t now_ms; /* the round's ingestion time (input transformers) */
-};
-
-static int open_txn(struct round *rd)
+/* A round (struct bbd_round, bpfbusd.h): the group commit is opened by the first delivery. */
+int bbd_round_txn(struct bbd_round *rd)
 {
 	struct queue_result res;
 
@@ -86,7 +77,7 @@ struct failure {
  * message attributes saying why (ERROR_CODE, ERROR_MESSAGE, RULE_ARN,
  * TARGET_ARN). Returns true when it was stored there.
  */
-static bool dead_letter(struct round *rd, const struct bbd_route *r, const struct bbd_target *t,
+static bool dead_letter(struct bbd_round *rd, const struct bbd_route *r, const struct bbd_target *t,
 			const struct queue_send_entry *refused, const struct failure *why,
 			uint32_t retries, const char *exhausted)
 {
@@ -104,7 +95,7 @@ static bool dead_letter(struct round *rd, const struct bbd_route *r, const struc
 		  exhausted ? strlen(exhausted) : 0 },
 	};
 
-	if (open_txn(rd))
+	if (bbd_round_txn(rd))
 		return false;
 	attrs[4].len = (size_t)snprintf(n, sizeof(n), "%u", retries);
 	e.attrs = attrs;
@@ -120,13 +111,13 @@ static bool dead_letter(struct round *rd, const struct bbd_route *r, const struc
 	return false;
 }
 
-static bool to_queue(struct round *rd, const struct bbd_target *t, const struct queue_send_entry *e,
-		     struct failure *why)
+static bool to_queue(struct bbd_round *rd, const struct bbd_target *t,
+		     const struct queue_send_entry *e, struct failure *why)
 {
 	struct queue_send_result out;
 	struct queue_result res;
 
-	if (open_txn(rd)) {
+	if (bbd_round_txn(rd)) {
 		snprintf(why->code, sizeof(why->code), "InternalError");
 		snprintf(why->message, sizeof(why->message),
 			 "the store cannot begin a transaction");
@@ -152,12 +143,12 @@ static bool to_queue(struct round *rd, const struct bbd_target *t, const struct 
 	return false;
 }
 
-static bool to_topic(struct round *rd, const struct bbd_target *t, const char *body, size_t len,
+static bool to_topic(struct bbd_round *rd, const struct bbd_target *t, const char *body, size_t len,
 		     struct failure *why)
 {
 	struct queue_result res = { 0 };
 
-	if (rd->d->deliver_topic && !open_txn(rd) &&
+	if (rd->d->deliver_topic && !bbd_round_txn(rd) &&
 	    rd->d->deliver_topic(rd->d, t->addr, body, len, &res) == 0)
 		return true;
 	why->retriable = rd->d->deliver_topic && res.code == QE_INTERNAL_ERROR;
@@ -192,7 +183,7 @@ static bool to_http(const struct bbd_target *t, const char *body, size_t len, st
 }
 
 /* The input as a wire v1 event datagram on the event's own bus name. */
-static bool to_udp(struct round *rd, const struct bbd_target *t, const struct event *ev,
+static bool to_udp(struct bbd_round *rd, const struct bbd_target *t, const struct event *ev,
 		   const char *body, size_t len, struct failure *why)
 {
 	static uint8_t buf[BPFBUS_WIRE_MAX_PAYLOAD + 1];
@@ -236,7 +227,7 @@ struct hops {
 };
 
 /* Deliver to target @t of rule @r; false when it refused. */
-static bool deliver(struct round *rd, const struct bbd_route *r, int ti, const struct event *ev,
+static bool deliver(struct bbd_round *rd, const struct bbd_route *r, int ti, const struct event *ev,
 		    struct hops *hops)
 {
 	const struct bbd_target *t = &r->t[ti];
@@ -333,7 +324,7 @@ failed:
 					 .first_ms = ev->first_ms ? ev->first_ms
 								  : queue_store_now(rd->d->store),
 					 .retries = ev->retries };
-		int v = open_txn(rd) ? -1 : bbd_retry_later(rd->d, r, ti, &a);
+		int v = bbd_round_txn(rd) ? -1 : bbd_retry_later(rd->d, r, ti, &a);
 
 		if (v == RETRY_SCHEDULE)
 			return false;
@@ -356,12 +347,14 @@ static bool wants_ack(const struct event *ev)
 	return (ev->msg.flags & f) == f && ev->src_len;
 }
 
-static void ack(struct round *rd, const struct event *ev, enum bpfbus_ack_status status)
+static void ack(struct bbd_round *rd, const struct event *ev, enum bpfbus_ack_status status)
 {
 	if (wants_ack(ev))
 		bbd_ack_queue(rd->d, (const struct sockaddr *)&ev->src, ev->src_len,
 			      ev->msg.producer_id, ev->msg.seq, status);
 }
+
+static bool follow_hops(struct bbd_round *rd, const struct event *ev, const struct hops *hops);
 
 /*
  * Deliver @ev to every target of the rules @ids of its bus (the kernel's,
@@ -369,7 +362,7 @@ static void ack(struct round *rd, const struct event *ev, enum bpfbus_ack_status
  * matched again there. -1: not a JSON object; else whether a target failed.
  * *@matched counts the rules of its bus.
  */
-static int fan_out(struct round *rd, const struct event *ev, const struct bbd_routes *rt,
+static int fan_out(struct bbd_round *rd, const struct event *ev, const struct bbd_routes *rt,
 		   const uint32_t *ids, int n, int *matched)
 {
 	struct hops hops = { .n = 0 };
@@ -388,32 +381,47 @@ static int fan_out(struct round *rd, const struct event *ev, const struct bbd_ro
 	for (int i = 0; i < n; i++) {
 		const struct bbd_route *r = ids[i] < rt->c.n_rules ? &rt->r[ids[i]] : NULL;
 
-		if (!r || r->bus_id != ev->bus_id)
+		if (!r || r->bus_id != ev->bus_id || (rd->want && !rd->want(rd->want_ctx, r)))
 			continue;
 		(*matched)++;
 		for (int t = 0; t < r->n_targets; t++)
 			failed |= !deliver(rd, r, t, ev, &hops);
 	}
 	/* after the loop: matching again reuses the matcher's id buffer */
-	for (int h = 0; h < hops.n; h++) {
+	return follow_hops(rd, ev, &hops) || failed;
+}
+
+/*
+ * The bus targets met while fanning out @ev: matched again on those buses
+ * (every rule there: a replay's rule list is about the first bus). True when
+ * a target failed.
+ */
+static bool follow_hops(struct bbd_round *rd, const struct event *ev, const struct hops *hops)
+{
+	bbd_rule_filter want = rd->want;
+	bool failed = false;
+
+	rd->want = NULL;
+	for (int h = 0; h < hops->n; h++) {
 		struct event next = *ev;
 		const struct bbd_routes *live = bbd_routes_for(rd->d, rd->d->live_gen);
 		int m = 0;
 
-		next.bus_id = hops.bus[h];
+		next.bus_id = hops->bus[h];
 		next.hop = true;
 		if (live && fan_out(rd, &next, live, NULL, 0, &m) > 0)
 			failed = true;
 	}
+	rd->want = want;
 	return failed;
 }
 
 /* An SNS datagram: a Publish to its topic, in the round's group commit. */
-static void publish(struct round *rd, const struct event *ev)
+static void publish(struct bbd_round *rd, const struct event *ev)
 {
-	int r = open_txn(rd) ? -1
-			     : bbd_sns_datagram(rd->d, &ev->msg, ev->bus_id, ev->kernel_rt, ev->ids,
-						ev->n_ids);
+	int r = bbd_round_txn(rd) ? -1
+				  : bbd_sns_datagram(rd->d, &ev->msg, ev->bus_id, ev->kernel_rt,
+						     ev->ids, ev->n_ids);
 
 	if (r == 0) {
 		rd->stored++;
@@ -426,8 +434,45 @@ static void publish(struct round *rd, const struct event *ev)
 	ack(rd, ev, r == 0 ? BPFBUS_ACK_STORED : r > 0 ? BPFBUS_ACK_REJECTED : BPFBUS_ACK_FAILED);
 }
 
+void bbd_round_deliver_rule(struct bbd_round *rd, const struct bbd_route *r, const char *bus,
+			    const char *body, size_t len)
+{
+	struct event ev = { .bus_id = r->bus_id,
+			    .msg = { .kind = BPFBUS_WIRE_KIND_EVENT,
+				     .name = bus,
+				     .name_len = strlen(bus),
+				     .body = body,
+				     .body_len = len } };
+	struct hops hops = { .n = 0 };
+
+	for (int t = 0; t < r->n_targets; t++)
+		deliver(rd, r, t, &ev, &hops);
+	follow_hops(rd, &ev, &hops);
+}
+
+int bbd_round_route(struct bbd_round *rd, uint32_t bus_id, const char *bus, const char *body,
+		    size_t len, bbd_rule_filter want, void *ctx)
+{
+	const struct bbd_routes *rt = bbd_routes_for(rd->d, rd->d->live_gen);
+	struct event ev = { .bus_id = bus_id,
+			    .msg = { .kind = BPFBUS_WIRE_KIND_EVENT,
+				     .name = bus,
+				     .name_len = strlen(bus),
+				     .body = body,
+				     .body_len = len } };
+	int matched = 0, r;
+
+	if (!rt)
+		return 0;
+	rd->want = want;
+	rd->want_ctx = ctx;
+	r = fan_out(rd, &ev, rt, NULL, 0, &matched);
+	rd->want = NULL;
+	return r < 0 ? -1 : matched;
+}
+
 /* Deliver @ev to every target of every rule of its bus it matches. */
-static void route(struct round *rd, const struct event *ev)
+static void route(struct bbd_round *rd, const struct event *ev)
 {
 	struct bbd *d = rd->d;
 	const struct bbd_routes *rt = ev->kernel_rt;
@@ -436,8 +481,9 @@ static void route(struct round *rd, const struct event *ev)
 	if (wants_ack(ev)) {
 		/* the window update commits with the deliveries, in this round */
 		bool fifo = ev->msg.flags & BPFBUS_WIRE_F_FIFO;
-		int seen =
-			open_txn(rd) ? -1 : bbd_ack_seen(d, ev->msg.producer_id, ev->msg.seq, fifo);
+		int seen = bbd_round_txn(rd)
+				   ? -1
+				   : bbd_ack_seen(d, ev->msg.producer_id, ev->msg.seq, fifo);
 
 		if (seen == 2)
 			d->cnt.out_of_order++;
@@ -453,6 +499,11 @@ static void route(struct round *rd, const struct event *ev)
 		publish(rd, ev);
 		return;
 	}
+	/* Archives see every event of their bus, matched by a rule or not. */
+	if (bbd_archives_offer(d, ev->msg.name, ev->msg.name_len, ev->msg.body, ev->msg.body_len,
+			       rd->now_ms) < 0)
+		rd->doomed = true;
+	bbd_schemas_observe(d, ev->msg.body, ev->msg.body_len, rd->now_ms);
 	if (!rt) {
 		rt = bbd_routes_for(d, d->live_gen);
 		if (!rt) {
@@ -524,7 +575,7 @@ static int frame_payload(const uint8_t *f, uint32_t len, const uint8_t **p, uint
 
 static int on_xdp(const struct bb_rx_event *rxe, void *ctx)
 {
-	struct round *rd = ctx;
+	struct bbd_round *rd = ctx;
 	struct event ev = { .bus_id = rxe->meta->bus_id };
 	const uint8_t *p;
 	uint32_t plen;
@@ -548,7 +599,7 @@ static int on_xdp(const struct bb_rx_event *rxe, void *ctx)
 
 /* ---- the slow path ------------------------------------------------------ */
 
-static void on_datagram(struct round *rd, const uint8_t *buf, size_t len,
+static void on_datagram(struct bbd_round *rd, const uint8_t *buf, size_t len,
 			const struct sockaddr_storage *src, socklen_t src_len)
 {
 	struct bbd *d = rd->d;
@@ -576,7 +627,7 @@ static void on_datagram(struct round *rd, const uint8_t *buf, size_t len,
 	route(rd, &ev);
 }
 
-static void drain_udp(struct round *rd, int fd)
+static void drain_udp(struct bbd_round *rd, int fd)
 {
 	static uint8_t bufs[UDP_BATCH][BPFBUS_WIRE_MAX_PAYLOAD + 1];
 	static char cbufs[UDP_BATCH][CMSG_SPACE(sizeof(uint32_t))];
@@ -730,42 +781,51 @@ int bbd_intake_open(struct bbd *d)
 	return 0;
 }
 
-static void round_start(struct round *rd, struct bbd *d)
+static void round_start(struct bbd_round *rd, struct bbd *d)
 {
-	struct timespec now;
-
 	memset(rd, 0, sizeof(*rd));
 	rd->d = d;
-	clock_gettime(CLOCK_REALTIME, &now);
-	rd->now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	rd->now_ms = bbd_clock(d);
 }
 
-/* The round's group commit and acks; false when what it stored is lost. */
-static bool round_finish(struct round *rd)
+bool bbd_round_commit(struct bbd_round *rd)
 {
 	struct bbd *d = rd->d;
 	struct queue_result res;
-	bool committed = true;
 
-	if (rd->txn) {
-		if (!rd->doomed && bbd_acks_persist(d))
-			rd->doomed = true;
-		if (rd->doomed || queue_txn_commit(d->store, &res)) {
-			if (rd->doomed)
-				queue_txn_abort(d->store);
-			log_err("group commit failed: %llu messages of this round lost: %s",
-				(unsigned long long)rd->stored,
-				rd->doomed ? "a store error inside the round" : res.message);
-			d->cnt.lost_commit += rd->stored;
-			bbd_acks_flush(d, false);
-			committed = false;
-		} else {
-			d->cnt.delivered += rd->stored;
-			bbd_acks_flush(d, true);
-		}
-	} else {
-		bbd_acks_flush(d, true); /* acks of events that touched no queue */
+	/* the archives first: an acknowledged event is archived before its ack */
+	if (!rd->doomed && bbd_archives_sync(d))
+		rd->doomed = true;
+	if (!rd->txn) {
+		if (rd->doomed)
+			log_err("archive write failed: the events of this round are not "
+				"acknowledged");
+		return !rd->doomed;
 	}
+	rd->txn = false;
+	if (rd->doomed || queue_txn_commit(d->store, &res)) {
+		if (rd->doomed)
+			queue_txn_abort(d->store);
+		log_err("group commit failed: %llu messages of this round lost: %s",
+			(unsigned long long)rd->stored,
+			rd->doomed ? "a store error inside the round" : res.message);
+		d->cnt.lost_commit += rd->stored;
+		return false;
+	}
+	d->cnt.delivered += rd->stored;
+	return true;
+}
+
+/* The round's group commit and acks; false when what it stored is lost. */
+static bool round_finish(struct bbd_round *rd)
+{
+	struct bbd *d = rd->d;
+	bool committed;
+
+	if (rd->txn && !rd->doomed && bbd_acks_persist(d))
+		rd->doomed = true;
+	committed = bbd_round_commit(rd);
+	bbd_acks_flush(d, committed); /* or forget them, and the cached windows */
 	if (rd->events)
 		d->cnt.rounds++;
 	return committed;
@@ -773,7 +833,7 @@ static bool round_finish(struct round *rd)
 
 int bbd_intake_round(struct bbd *d)
 {
-	struct round rd;
+	struct bbd_round rd;
 
 	round_start(&rd, d);
 	for (int i = 0; i < d->n_ifaces && rd.events < d->round_budget; i++) {
@@ -798,7 +858,7 @@ int bbd_intake_round(struct bbd *d)
 
 int bbd_intake_put(struct bbd *d, const struct bbd_put_event *evs, size_t n, uint64_t *stored)
 {
-	struct round rd;
+	struct bbd_round rd;
 
 	round_start(&rd, d);
 	for (size_t i = 0; i < n; i++) {
@@ -826,7 +886,7 @@ int bbd_retries_round(struct bbd *d)
 {
 	struct retry_item *v = NULL;
 	struct queue_result res;
-	struct round rd;
+	struct bbd_round rd;
 	long n;
 
 	if (!d->retries || !retry_pending(d->retries))
@@ -837,7 +897,7 @@ int bbd_retries_round(struct bbd *d)
 	if (due <= 0 || due > queue_store_now(d->store))
 		return 0;
 	round_start(&rd, d);
-	if (open_txn(&rd))
+	if (bbd_round_txn(&rd))
 		return 0;
 	n = retry_take_due(d->retries, queue_store_now(d->store), (size_t)d->round_budget, &v,
 			   &res);

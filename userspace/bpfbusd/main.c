@@ -7,6 +7,7 @@
  * signals and the housekeeping timer.
  */
 #define _GNU_SOURCE
+#include "archive.h"
 #include "bpfbusd.h"
 #include "ctl.h"
 #include "datapath.h"
@@ -66,6 +67,8 @@ static void usage(FILE *f)
 		"                       delays (default 1000; tests shorten them)\n"
 		"  --testing            serve the test.* control requests (docs/daemon.md):\n"
 		"                       never in production\n"
+		"  --replay-rate N      events per second of each archive replay\n"
+		"                       (default 1000)\n"
 		"  -h, --help\n"
 		"\n"
 		"Runs in the foreground. SIGTERM/SIGINT: stop, drain, commit, detach, exit.\n"
@@ -116,6 +119,7 @@ static const struct {
 	{ 'B', "retry-base-ms", 1, 3600 * 1000 },
 	{ 'C', "retry-cap-ms", 1, 86400 * 1000 },
 	{ 'U', "sns-retry-unit-ms", 1, 60000 },
+	{ 'Y', "replay-rate", 1, 1000000 },
 };
 
 static int int_option(struct bbd *d, int code, const char *arg)
@@ -155,6 +159,9 @@ static int int_option(struct bbd *d, int code, const char *arg)
 	case 'U':
 		d->sns_retry_unit_ms = (int)v;
 		break;
+	case 'Y':
+		d->replay_rate = (unsigned)v;
+		break;
 	default:
 		d->backoff.cap_ms = v;
 		break;
@@ -181,6 +188,7 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		{ "retry-base-ms", required_argument, NULL, 'B' },
 		{ "retry-cap-ms", required_argument, NULL, 'C' },
 		{ "sns-retry-unit-ms", required_argument, NULL, 'U' },
+		{ "replay-rate", required_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		BBD_HTTP_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -231,6 +239,7 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		case 'B':
 		case 'C':
 		case 'U':
+		case 'Y':
 			if (int_option(d, c, optarg))
 				return -1;
 			break;
@@ -331,6 +340,8 @@ static void housekeeping(struct bbd *d, unsigned seconds)
 	/* idle producers: at most every minute, at least once per idle period */
 	if (seconds % (unsigned)(d->producer_idle_s < 60 ? d->producer_idle_s : 60) == 0)
 		bbd_acks_expire(d, (int64_t)d->producer_idle_s * 1000);
+	bbd_archives_sweep(d, bbd_clock(d));
+	bbd_schemas_save(d);
 }
 
 static void on_signals(struct bbd *d)
@@ -391,6 +402,9 @@ static int setup(struct bbd *d)
 	bbd_acks_init(d);
 	if (bbd_retries_open(d))
 		return -1;
+	if (bbd_archives_open(d))
+		return -1;
+	bbd_schemas_open(d);
 	if (sqs_api_init(
 		    &d->sqs, d->store,
 		    &(struct sqs_api_config){ .account_id = d->account_id, .region = d->region })) {
@@ -444,6 +458,8 @@ static void run(struct bbd *d)
 				bbd_control_wake(d, NULL);
 				bbd_retries_round(d);
 				bbd_outbox_work(d);
+				bbd_replays_run(d, bbd_clock(d));
+				bbd_schedules_run(d, bbd_clock(d));
 				if (++ticks % HOUSEKEEPING_TICKS == 0)
 					housekeeping(d, ticks / HOUSEKEEPING_TICKS);
 			} else if (tag == BBD_EP_LISTEN)
@@ -491,6 +507,10 @@ static void shutdown_daemon(struct bbd *d)
 	bbd_routes_free(d);
 	bbd_acks_free(d);
 	bbd_retries_close(d);
+	bbd_archives_close(d);
+	bbd_schedules_free(d);
+	bbd_schemas_save(d);
+	bbd_schemas_free(d);
 	bb_model_free(&d->model);
 	bbd_outbox_close(d);
 	bbd_sns_close(d);
@@ -512,6 +532,7 @@ int main(int argc, char **argv)
 		.sns_retry_unit_ms = 1000,
 		.retry_max = 100000,
 		.backoff = { RETRY_BASE_MS_DEFAULT, RETRY_CAP_MS_DEFAULT },
+		.replay_rate = REPLAY_DEFAULT_RATE,
 		.busfd = -1,
 		.udp_fd = -1,
 		.udp6_fd = -1,

@@ -6,6 +6,7 @@
  * the requests and their answers.
  */
 #include "bpfbusd.h"
+#include "reply.h"
 #include "datapath.h"
 #include "eb_schedule.h"
 #include "json.h"
@@ -19,88 +20,19 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Error codes: EventBridge's where it has one. Clients exit 2 for the invalid ones. */
-#define E_VALIDATION "ValidationException"
-#define E_PATTERN "InvalidEventPatternException"
-#define E_NOT_FOUND "ResourceNotFoundException"
-#define E_EXISTS "ResourceAlreadyExistsException"
-#define E_INTERNAL "InternalException"
-
-static int fail(struct strbuf *out, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(struct strbuf *out, const char *code, const char *fmt, ...)
-{
-	char msg[1600];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	sb_reset(out);
-	sb_printf(out, "{\"ok\":false,\"error\":\"%s\",\"message\":", code);
-	json_write_string(out, msg, strlen(msg));
-	sb_addc(out, '}');
-	return 0;
-}
-
-static void ok_open(struct strbuf *out)
-{
-	sb_adds(out, "{\"ok\":true,\"result\":");
-}
-
-static int ok_empty(struct strbuf *out)
-{
-	sb_adds(out, "{\"ok\":true,\"result\":{}}");
-	return 0;
-}
-
-static void add_str(struct strbuf *out, const char *key, const char *val, bool comma)
-{
-	if (comma)
-		sb_addc(out, ',');
-	json_write_string(out, key, strlen(key));
-	sb_addc(out, ':');
-	json_write_string(out, val, strlen(val));
-}
-
-/* A string argument (NULL when absent); -1 (with the answer written) when not a string. */
-static int arg_str(const struct json_value *req, const char *key, const char **val,
-		   struct strbuf *out)
-{
-	const struct json_value *v = json_get(req, key);
-
-	*val = NULL;
-	if (!v)
-		return 0;
-	if (v->type != JSON_STRING || memchr(v->u.str.s, 0, v->u.str.len))
-		return fail(out, E_VALIDATION, "\"%s\" must be a string", key), -1;
-	*val = v->u.str.s;
-	return 0;
-}
-
-static int need_str(const struct json_value *req, const char *key, const char **val,
-		    struct strbuf *out)
-{
-	if (arg_str(req, key, val, out))
-		return -1;
-	if (!*val)
-		return fail(out, E_VALIDATION, "missing \"%s\"", key), -1;
-	return 0;
-}
-
 /* The bus named by "bus" (default: "default"); NULL with the answer written. */
 static struct bb_mbus *req_bus(struct bbd *d, const struct json_value *req, struct strbuf *out)
 {
 	const char *name;
 	struct bb_mbus *b;
 
-	if (arg_str(req, "bus", &name, out))
+	if (bbd_arg_str(req, "bus", &name, out))
 		return NULL;
 	if (!name)
 		name = BB_DEFAULT_BUS;
 	b = bb_model_bus(&d->model, name);
 	if (!b)
-		fail(out, E_NOT_FOUND, "Event bus %s does not exist.", name);
+		bbd_fail(out, E_NOT_FOUND, "Event bus %s does not exist.", name);
 	return b;
 }
 
@@ -133,7 +65,7 @@ static int commit_or_rollback(struct bbd *d, struct strbuf *snapshot, struct str
 
 	if (bbd_model_commit_or_restore(d, snapshot, err, sizeof(err)) == 0)
 		return 0;
-	return fail(out, E_INTERNAL, "%s", err), -1;
+	return bbd_fail(out, E_INTERNAL, "%s", err), -1;
 }
 
 /* ---- buses ---------------------------------------------------------------- */
@@ -212,18 +144,18 @@ static int bus_add(struct bbd *d, const struct json_value *req, struct strbuf *o
 	struct eb_error e;
 	uint32_t id;
 
-	if (need_str(req, "name", &name, out) || arg_str(req, "kind", &kind, out))
+	if (bbd_need_str(req, "name", &name, out) || bbd_arg_str(req, "kind", &kind, out))
 		return 0;
 	if (kind && !strcmp(kind, "topic"))
 		k = BPFBUS_BUS_TOPIC;
 	else if (kind && strcmp(kind, "event"))
-		return fail(out, E_VALIDATION, "kind is event or topic, not '%s'", kind);
+		return bbd_fail(out, E_VALIDATION, "kind is event or topic, not '%s'", kind);
 	if (bbd_bus_create(d, name, k, &id, &e))
-		return fail(out, e.code, "%s", e.message);
-	ok_open(out);
+		return bbd_fail(out, e.code, "%s", e.message);
+	bbd_ok_open(out);
 	sb_printf(out, "{\"id\":%u", id);
-	add_str(out, "name", name, true);
-	add_str(out, "kind", bb_bus_kind_name(k), true);
+	bbd_add_str(out, "name", name, true);
+	bbd_add_str(out, "kind", bb_bus_kind_name(k), true);
 	sb_adds(out, "}}");
 	return 0;
 }
@@ -233,20 +165,20 @@ static int bus_delete(struct bbd *d, const struct json_value *req, struct strbuf
 	const char *name;
 	struct eb_error e;
 
-	if (need_str(req, "name", &name, out))
+	if (bbd_need_str(req, "name", &name, out))
 		return 0;
 	struct bb_mbus *b = bb_model_bus(&d->model, name);
 
 	if (!b)
-		return fail(out, E_NOT_FOUND, "Event bus %s does not exist.", name);
+		return bbd_fail(out, E_NOT_FOUND, "Event bus %s does not exist.", name);
 	if (bbd_bus_remove(d, b, &e))
-		return fail(out, e.code, "%s", e.message);
-	return ok_empty(out);
+		return bbd_fail(out, e.code, "%s", e.message);
+	return bbd_ok_empty(out);
 }
 
 static int bus_list(struct bbd *d, struct strbuf *out)
 {
-	ok_open(out);
+	bbd_ok_open(out);
 	sb_addc(out, '[');
 	for (size_t i = 0; i < d->model.n_buses; i++) {
 		const struct bb_mbus *b = &d->model.buses[i];
@@ -255,8 +187,8 @@ static int bus_list(struct bbd *d, struct strbuf *out)
 		bb_bus_find(d->busfd, b->name, &kb);
 		sb_printf(out, "%s{\"id\":%u,\"generation\":%u", i ? "," : "", kb.id,
 			  kb.generation);
-		add_str(out, "name", b->name, true);
-		add_str(out, "kind", bb_bus_kind_name(b->kind), true);
+		bbd_add_str(out, "name", b->name, true);
+		bbd_add_str(out, "kind", bb_bus_kind_name(b->kind), true);
 		sb_printf(out, ",\"rules\":%zu}", b->n_rules);
 	}
 	sb_adds(out, "]}");
@@ -265,18 +197,24 @@ static int bus_list(struct bbd *d, struct strbuf *out)
 
 /* ---- rules ---------------------------------------------------------------- */
 
-static void write_rule(struct strbuf *out, const struct bb_mbus *b, const struct bb_rule *r)
+static void write_rule(const struct bbd *d, struct strbuf *out, const struct bb_mbus *b,
+		       const struct bb_rule *r)
 {
 	sb_addc(out, '{');
-	add_str(out, "bus", b->name, false);
-	add_str(out, "name", r->name, true);
-	add_str(out, "state", r->enabled ? "ENABLED" : "DISABLED", true);
+	bbd_add_str(out, "bus", b->name, false);
+	bbd_add_str(out, "name", r->name, true);
+	bbd_add_str(out, "state", r->enabled ? "ENABLED" : "DISABLED", true);
 	if (r->pattern)
-		add_str(out, "pattern", r->pattern, true);
-	if (r->schedule)
-		add_str(out, "schedule", r->schedule, true);
+		bbd_add_str(out, "pattern", r->pattern, true);
+	if (r->schedule) {
+		bbd_add_str(out, "schedule", r->schedule, true);
+		sb_printf(out, ",\"next_firing_ms\":%lld",
+			  (long long)(!strcmp(b->name, BB_DEFAULT_BUS) && r->enabled
+					      ? bbd_schedule_next_ms(d, r->name)
+					      : -1));
+	}
 	if (r->description)
-		add_str(out, "description", r->description, true);
+		bbd_add_str(out, "description", r->description, true);
 	sb_adds(out, ",\"targets\":[");
 	for (int t = 0; t < r->n_targets; t++) {
 		if (t)
@@ -313,24 +251,25 @@ static int parse_targets(struct bbd *d, const struct json_value *req, struct bb_
 	if (!jt)
 		return 0;
 	if (jt->type != JSON_ARRAY)
-		return fail(out, E_VALIDATION, "\"targets\" must be an array"), -1;
+		return bbd_fail(out, E_VALIDATION, "\"targets\" must be an array"), -1;
 	if (jt->u.arr.n > BB_MAX_TARGETS)
-		return fail(out, "LimitExceededException",
-			    "The requested resource exceeds the maximum number allowed: a rule "
-			    "has at most %d targets.",
-			    BB_MAX_TARGETS),
+		return bbd_fail(out, "LimitExceededException",
+				"The requested resource exceeds the maximum number allowed: a rule "
+				"has at most %d targets.",
+				BB_MAX_TARGETS),
 		       -1;
 	for (size_t i = 0; i < jt->u.arr.n; i++) {
 		struct bb_target *t = &r->targets[i];
 
 		if (bb_target_from_json(jt->u.arr.items[i], t, msg, sizeof(msg)))
-			return fail(out, E_VALIDATION, "%s", msg), -1;
+			return bbd_fail(out, E_VALIDATION, "%s", msg), -1;
 		r->n_targets++;
 		if (bbd_check_target(d, t, &e))
-			return fail(out, e.code, "%s", e.message), -1;
+			return bbd_fail(out, e.code, "%s", e.message), -1;
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(r->targets[j].id, t->id))
-				return fail(out, E_VALIDATION, "target id %s appears twice", t->id),
+				return bbd_fail(out, E_VALIDATION, "target id %s appears twice",
+						t->id),
 				       -1;
 	}
 	return 0;
@@ -390,19 +329,19 @@ static int rule_put(struct bbd *d, const struct json_value *req, struct strbuf *
 	const char *state;
 	struct eb_error e;
 
-	if (!b || need_str(req, "name", (const char **)&r.name, out) ||
-	    arg_str(req, "pattern", (const char **)&r.pattern, out) ||
-	    arg_str(req, "schedule", (const char **)&r.schedule, out) ||
-	    arg_str(req, "description", (const char **)&r.description, out) ||
-	    arg_str(req, "state", &state, out) || parse_targets(d, req, &r, out))
+	if (!b || bbd_need_str(req, "name", (const char **)&r.name, out) ||
+	    bbd_arg_str(req, "pattern", (const char **)&r.pattern, out) ||
+	    bbd_arg_str(req, "schedule", (const char **)&r.schedule, out) ||
+	    bbd_arg_str(req, "description", (const char **)&r.description, out) ||
+	    bbd_arg_str(req, "state", &state, out) || parse_targets(d, req, &r, out))
 		goto out;
 	if (state && strcmp(state, "ENABLED") && strcmp(state, "DISABLED")) {
-		fail(out, E_VALIDATION, "state is ENABLED or DISABLED, not '%s'", state);
+		bbd_fail(out, E_VALIDATION, "state is ENABLED or DISABLED, not '%s'", state);
 		goto out;
 	}
 	r.enabled = !state || !strcmp(state, "ENABLED");
 	if (bbd_check_rule(b, &r, &e)) {
-		fail(out, e.code, "%s", e.message);
+		bbd_fail(out, e.code, "%s", e.message);
 		goto out;
 	}
 
@@ -412,8 +351,8 @@ static int rule_put(struct bbd *d, const struct json_value *req, struct strbuf *
 	bb_model_put_rule(b, &r, false);
 	if (!commit_or_rollback(d, &snap, out)) {
 		b = bb_model_bus(&d->model, b->name);
-		ok_open(out);
-		write_rule(out, b, bb_model_rule(b, r.name));
+		bbd_ok_open(out);
+		write_rule(d, out, b, bb_model_rule(b, r.name));
 		sb_addc(out, '}');
 		log_info("rule %s/%s put (%s, %d targets)", b->name, r.name,
 			 r.enabled ? "enabled" : "disabled", r.n_targets);
@@ -432,11 +371,12 @@ static struct bb_rule *req_rule(struct bbd *d, const struct json_value *req, str
 	struct bb_rule *r;
 
 	*b = req_bus(d, req, out);
-	if (!*b || need_str(req, "name", &name, out))
+	if (!*b || bbd_need_str(req, "name", &name, out))
 		return NULL;
 	r = bb_model_rule(*b, name);
 	if (!r)
-		fail(out, E_NOT_FOUND, "Rule %s does not exist on EventBus %s.", name, (*b)->name);
+		bbd_fail(out, E_NOT_FOUND, "Rule %s does not exist on EventBus %s.", name,
+			 (*b)->name);
 	return r;
 }
 
@@ -458,7 +398,7 @@ static int rule_change(struct bbd *d, const struct json_value *req, struct strbu
 	else
 		r->enabled = !strcmp(op, "enable");
 	if (!commit_or_rollback(d, &snap, out)) {
-		ok_empty(out);
+		bbd_ok_empty(out);
 		log_info("rule %s/%s: %s", b->name, name, op);
 	}
 	sb_free(&snap);
@@ -469,11 +409,11 @@ static int rule_list(struct bbd *d, const struct json_value *req, struct strbuf 
 {
 	const char *only;
 
-	if (arg_str(req, "bus", &only, out))
+	if (bbd_arg_str(req, "bus", &only, out))
 		return 0;
 	if (only && !bb_model_bus(&d->model, only))
-		return fail(out, E_NOT_FOUND, "Event bus %s does not exist.", only);
-	ok_open(out);
+		return bbd_fail(out, E_NOT_FOUND, "Event bus %s does not exist.", only);
+	bbd_ok_open(out);
 	sb_addc(out, '[');
 	bool first = true;
 
@@ -486,7 +426,7 @@ static int rule_list(struct bbd *d, const struct json_value *req, struct strbuf 
 			if (!first)
 				sb_addc(out, ',');
 			first = false;
-			write_rule(out, b, &b->rules[j]);
+			write_rule(d, out, b, &b->rules[j]);
 		}
 	}
 	sb_adds(out, "]}");
@@ -500,8 +440,8 @@ static int rule_describe(struct bbd *d, const struct json_value *req, struct str
 
 	if (!r)
 		return 0;
-	ok_open(out);
-	write_rule(out, b, r);
+	bbd_ok_open(out);
+	write_rule(d, out, b, r);
 	sb_addc(out, '}');
 	return 0;
 }
@@ -513,13 +453,13 @@ static int rule_load(struct bbd *d, const struct json_value *req, struct strbuf 
 	const char *text = "{}";
 	char msg[1200];
 
-	if (!b || (!clear && need_str(req, "text", &text, out)))
+	if (!b || (!clear && bbd_need_str(req, "text", &text, out)))
 		return 0;
 	struct strbuf snap = STRBUF_INIT;
 
 	bb_model_to_json(&d->model, &snap);
 	if (bb_model_set_rulefile(b, text, strlen(text), msg, sizeof(msg)))
-		fail(out, E_PATTERN, "bus %s: %s", b->name, msg);
+		bbd_fail(out, E_PATTERN, "bus %s: %s", b->name, msg);
 	else if (!commit_or_rollback(d, &snap, out))
 		sb_printf(out, "{\"ok\":true,\"result\":{\"generation\":%u,\"rules\":%zu}}",
 			  d->live_gen, d->routes[d->live_gen & 1].c.n_rules);
@@ -533,12 +473,12 @@ static int status(struct bbd *d, struct strbuf *out)
 {
 	const struct bbd_counters *c = &d->cnt;
 
-	ok_open(out);
+	bbd_ok_open(out);
 	sb_printf(out, "{\"pid\":%d,\"generation\":%u,\"buses\":%zu,\"handoff\":\"%s\"",
 		  (int)getpid(), d->live_gen, d->model.n_buses,
 		  d->handoff == BPFBUS_HANDOFF_RINGBUF ? "ringbuf" : "xsk");
-	add_str(out, "state_dir", d->state_dir, true);
-	add_str(out, "pin_dir", d->pin_dir, true);
+	bbd_add_str(out, "state_dir", d->state_dir, true);
+	bbd_add_str(out, "pin_dir", d->pin_dir, true);
 	sb_adds(out, ",\"ifaces\":[");
 	for (int i = 0; i < d->n_ifaces; i++) {
 		if (i)
@@ -575,6 +515,7 @@ static int status(struct bbd *d, struct strbuf *out)
 	C(outbox_retries);
 	C(sns_published);
 	C(sns_rejected);
+	C(scheduled);
 #undef C
 	sb_printf(out, ",\"retries_pending\":%zu", d->retries ? retry_pending(d->retries) : 0);
 	sb_adds(out, "}}");
@@ -586,13 +527,13 @@ int bbd_ops_dispatch(struct bbd *d, const struct json_value *req, struct strbuf 
 {
 	const char *op;
 
-	if (need_str(req, "op", &op, out))
+	if (bbd_need_str(req, "op", &op, out))
 		return 0;
 	if (!strcmp(op, "status"))
 		return status(d, out);
 	if (!strcmp(op, "reload")) {
 		d->reload_requested = true;
-		return ok_empty(out);
+		return bbd_ok_empty(out);
 	}
 	if (!strcmp(op, "bus.add"))
 		return bus_add(d, req, out);
@@ -622,5 +563,10 @@ int bbd_ops_dispatch(struct bbd *d, const struct json_value *req, struct strbuf 
 		return bbd_testing_op(d, op, req, out);
 	if (!strcmp(op, "sns"))
 		return bbd_sns_request(d, req, out);
-	return fail(out, "UnknownOperation", "unknown op '%s'", op);
+	if ((!strncmp(op, "archive.", 8) || !strncmp(op, "replay.", 7)) &&
+	    !bbd_archive_ops(d, op, req, out))
+		return 0;
+	if (!strncmp(op, "schema.", 7) && !bbd_schema_ops(d, op, req, out))
+		return 0;
+	return bbd_fail(out, "UnknownOperation", "unknown op '%s'", op);
 }

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static void route_free(struct bbd_route *r)
+void bbd_route_free(struct bbd_route *r)
 {
 	for (int i = 0; i < r->n_targets; i++) {
 		free(r->t[i].addr);
@@ -32,7 +32,7 @@ static void route_free(struct bbd_route *r)
 static void routes_free(struct bbd_routes *rt)
 {
 	for (size_t i = 0; rt->r && i < rt->c.n_rules; i++)
-		route_free(&rt->r[i]);
+		bbd_route_free(&rt->r[i]);
 	free(rt->r);
 	bb_match_ctx_free(rt->mctx);
 	bb_compiled_free(&rt->c);
@@ -82,9 +82,7 @@ void bbd_target_arn(const struct bbd *d, const struct bb_target *t, char *buf, s
 	}
 }
 
-/* Rule @mr of bus @bus as delivery needs it. */
-static void route_fill(struct bbd *d, struct bbd_route *r, const char *bus,
-		       const struct bb_rule *mr)
+void bbd_route_fill(struct bbd *d, struct bbd_route *r, const char *bus, const struct bb_rule *mr)
 {
 	char arn[BB_RULE_NAME_MAX * 3 + 128];
 	struct eb_error e;
@@ -141,13 +139,14 @@ int bbd_routes_reload(struct bbd *d, char *err, size_t err_len)
 
 		r->rule_name = slash ? slash + 1 : r->name;
 		if (mr)
-			route_fill(d, r, bus, mr);
+			bbd_route_fill(d, r, bus, mr);
 		free(bus);
 	}
 	rt.mctx = bb_match_ctx_new(rt.c.rs);
 	routes_free(&d->routes[rt.c.gen & 1]);
 	d->routes[rt.c.gen & 1] = rt;
 	d->live_gen = rt.c.gen;
+	bbd_schedules_sync(d);
 	log_info("generation %u: %zu enabled rules on %zu buses", rl.gen, rl.n_rules, rl.n_buses);
 	return 0;
 }

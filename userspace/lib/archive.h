@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #define ARCHIVE_NAME_MAX 48
+#define ARCHIVE_DESCRIPTION_MAX 512
 #define REPLAY_NAME_MAX 64
 #define ARCHIVE_DEFAULT_SEGMENT_BYTES (64u << 20)
 #define REPLAY_DEFAULT_RATE 1000 /* events per second */
@@ -48,6 +49,17 @@ struct archive_opts {
 };
 
 struct archive;
+
+/* Files written whole (the daemon's other small state files too): to a
+ * temporary name, synced, renamed, the directory synced. 0, or -1 with @err. */
+int archive_write_file(const char *dir, const char *name, const void *data, size_t len,
+		       struct eb_error *err);
+int archive_sync_dir(const char *dir, struct eb_error *err);
+
+/* Archive and replay names: [.-_A-Za-z0-9]{1,max}. */
+bool archive_name_ok(const char *name, size_t max);
+/* The ValidationException for a name outside [.-_A-Za-z0-9]{1,max} (@field: "archiveName"). */
+int archive_bad_name(const char *value, const char *field, size_t max, struct eb_error *err);
 
 /*
  * Create archive @name in directory @dir (created; must not hold an
@@ -70,6 +82,31 @@ void archive_close(struct archive *a);
 int archive_offer(struct archive *a, const char *event, size_t len, int64_t ingest_ms,
 		  struct eb_error *err);
 
+/*
+ * As archive_offer, for events that need not be EventBridge envelopes (bus
+ * datagrams): an event without "time" is archived with @ingest_ms as its
+ * event time. It must still be a JSON object.
+ */
+int archive_offer_any(struct archive *a, const char *event, size_t len, int64_t ingest_ms,
+		      struct eb_error *err);
+
+/* UpdateArchive: what is set changes, the rest stays. */
+struct archive_update {
+	const char *description; /* NULL: unchanged */
+	const char *pattern; /* NULL: unchanged; "": no pattern (every event) */
+	long retention_days; /* -1: unchanged */
+};
+/* Rewrites archive.meta; refused (nothing changed) for a pattern that does not
+ * compile (InvalidEventPatternException) or a description over 512 bytes. */
+int archive_update(struct archive *a, const struct archive_update *u, struct eb_error *err);
+
+/* A description EventBridge accepts (at most 512 bytes); -1 with @err when not. */
+int archive_check_description(const char *description, struct eb_error *err);
+
+/* DeleteArchive: its files, its replays' state and its directory; closes @a
+ * on success (replays of @a must be closed first). */
+int archive_destroy(struct archive *a, struct eb_error *err);
+
 /* Make every stored event durable. */
 int archive_sync(struct archive *a, struct eb_error *err);
 
@@ -80,6 +117,7 @@ struct archive_info {
 	const char *name;
 	const char *bus_arn;
 	const char *pattern; /* NULL when none */
+	const char *description; /* NULL when none */
 	unsigned retention_days;
 	int64_t created_ms;
 	uint64_t event_count;
@@ -102,6 +140,7 @@ const char *replay_state_name(enum replay_state s); /* "STARTING", ... */
 
 struct replay_spec {
 	const char *name;
+	const char *description; /* Description (at most 512 bytes), or NULL */
 	const char *destination_bus_arn; /* must be the archive's bus */
 	int64_t start_ms, end_ms; /* event times, [start, end) */
 	const char *const *rule_arns; /* Destination.FilterArns; none = every rule */
@@ -142,6 +181,7 @@ int replay_cancel(struct replay *r, struct eb_error *err);
 
 struct replay_info {
 	const char *name;
+	const char *description; /* or NULL */
 	enum replay_state state;
 	const char *reason; /* FAILED: why; else NULL */
 	int64_t start_ms, end_ms;
@@ -149,8 +189,30 @@ struct replay_info {
 	int64_t replay_end_ms; /* when it reached a final state, 0 before */
 	int64_t last_replayed_ms; /* EventLastReplayedTime: event time, 0 before any */
 	uint64_t delivered;
+	const char *destination_bus_arn;
+	const char *const *rule_arns; /* Destination.FilterArns */
+	size_t n_rules;
 };
 void replay_describe(const struct replay *r, struct replay_info *out);
+
+/*
+ * Exactly-once replays: a caller that commits the replayed events somewhere
+ * (the daemon's queue store) records the progress of each step with them, in
+ * the same commit. When that commit fails, or after a restart when the
+ * state file is ahead of the recorded progress, replay_rewind puts the
+ * replay back there: the events after it are delivered again, the ones
+ * before it never. Rewinding a COMPLETED or FAILED replay makes it RUNNING
+ * again; CANCELLING and CANCELLED stay.
+ */
+struct replay_progress {
+	uint64_t cursor; /* next sequence number */
+	uint64_t delivered;
+	int64_t last_replayed_ms;
+};
+void replay_get_progress(const struct replay *r, struct replay_progress *out);
+int replay_rewind(struct replay *r, const struct replay_progress *p, struct eb_error *err);
+/* The archive @r replays. */
+struct archive *replay_archive(const struct replay *r);
 void replay_close(struct replay *r);
 
 #endif

@@ -47,7 +47,7 @@ struct archive_segment {
 
 struct archive {
 	char *dir;
-	char *name, *bus_arn, *pattern;
+	char *name, *bus_arn, *pattern, *description;
 	unsigned retention_days;
 	int64_t created_ms;
 	struct archive_opts opts;
@@ -70,14 +70,5 @@ int archive_seg_read(const struct archive *a, const struct archive_segment *s, s
 		     struct strbuf *out, struct eb_error *err);
 void archive_seg_free(struct archive_segment *s);
 
-/* Files written whole: to a temporary name, synced, renamed, directory synced. */
-int archive_write_file(const char *dir, const char *name, const void *data, size_t len,
-		       struct eb_error *err);
-int archive_sync_dir(const char *dir, struct eb_error *err);
-
-/* Archive and replay names: [.-_A-Za-z0-9]{1,max}. */
-bool archive_name_ok(const char *name, size_t max);
-/* The ValidationException for a name outside [.-_A-Za-z0-9]{1,max}. */
-int archive_bad_name(const char *value, const char *field, size_t max, struct eb_error *err);
 
 #endif

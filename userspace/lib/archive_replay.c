@@ -12,7 +12,7 @@
 
 struct replay {
 	struct archive *a;
-	char *name, *dest;
+	char *name, *dest, *description;
 	int64_t start_ms, end_ms;
 	char **rules;
 	size_t n_rules;
@@ -63,7 +63,12 @@ static int persist(const struct replay *r, struct eb_error *err)
 		sb_adds(&sb, i ? "," : "");
 		json_write_string(&sb, r->rules[i], strlen(r->rules[i]));
 	}
-	sb_printf(&sb, "],\"state\":\"%s\",\"reason\":", state_names[r->state]);
+	sb_adds(&sb, "],\"description\":");
+	if (r->description)
+		json_write_string(&sb, r->description, strlen(r->description));
+	else
+		sb_adds(&sb, "null");
+	sb_printf(&sb, ",\"state\":\"%s\",\"reason\":", state_names[r->state]);
 	if (r->reason)
 		json_write_string(&sb, r->reason, strlen(r->reason));
 	else
@@ -91,6 +96,7 @@ void replay_close(struct replay *r)
 	free(r->rules);
 	free(r->name);
 	free(r->dest);
+	free(r->description);
 	free(r->reason);
 	free(r);
 }
@@ -111,6 +117,8 @@ struct replay *replay_start(struct archive *a, const struct replay_spec *spec, i
 		archive_bad_name(spec->name, "replayName", REPLAY_NAME_MAX, err);
 		return NULL;
 	}
+	if (spec->description && archive_check_description(spec->description, err))
+		return NULL;
 	if (!spec->destination_bus_arn || strcmp(spec->destination_bus_arn, a->bus_arn)) {
 		eb_error_set(err, "ValidationException",
 			     "Parameter Destination.Arn is not valid. Reason: Cross event bus "
@@ -141,6 +149,8 @@ struct replay *replay_start(struct archive *a, const struct replay_spec *spec, i
 	r->a = a;
 	r->name = xstrndup(spec->name, strlen(spec->name));
 	r->dest = xstrndup(spec->destination_bus_arn, strlen(spec->destination_bus_arn));
+	r->description =
+		spec->description ? xstrndup(spec->description, strlen(spec->description)) : NULL;
 	r->start_ms = spec->start_ms;
 	r->end_ms = spec->end_ms;
 	r->rules = xcalloc(spec->n_rules + 1, sizeof(*r->rules));
@@ -197,6 +207,7 @@ struct replay *replay_load(struct archive *a, const char *name, int64_t now_ms,
 	r->name = str(root, "name");
 	r->dest = str(root, "destination");
 	r->reason = str(root, "reason");
+	r->description = str(root, "description");
 	r->state = REPLAY_FAILED + 1;
 	for (int s = 0; state && s <= REPLAY_FAILED; s++)
 		if (!strcmp(state, state_names[s]))
@@ -398,6 +409,7 @@ void replay_describe(const struct replay *r, struct replay_info *out)
 {
 	*out = (struct replay_info){
 		.name = r->name,
+		.description = r->description,
 		.state = r->state,
 		.reason = r->reason,
 		.start_ms = r->start_ms,
@@ -406,5 +418,38 @@ void replay_describe(const struct replay *r, struct replay_info *out)
 		.replay_end_ms = r->replay_end_ms,
 		.last_replayed_ms = r->last_replayed_ms,
 		.delivered = r->delivered,
+		.destination_bus_arn = r->dest,
+		.rule_arns = (const char *const *)r->rules,
+		.n_rules = r->n_rules,
 	};
+}
+
+void replay_get_progress(const struct replay *r, struct replay_progress *out)
+{
+	*out = (struct replay_progress){
+		.cursor = r->cursor,
+		.delivered = r->delivered,
+		.last_replayed_ms = r->last_replayed_ms,
+	};
+}
+
+int replay_rewind(struct replay *r, const struct replay_progress *p, struct eb_error *err)
+{
+	if (p->cursor >= r->cursor)
+		return 0;
+	r->cursor = p->cursor;
+	r->delivered = p->delivered;
+	r->last_replayed_ms = p->last_replayed_ms;
+	if (r->state == REPLAY_COMPLETED || r->state == REPLAY_FAILED) {
+		r->state = REPLAY_RUNNING;
+		r->replay_end_ms = 0;
+		free(r->reason);
+		r->reason = NULL;
+	}
+	return persist(r, err);
+}
+
+struct archive *replay_archive(const struct replay *r)
+{
+	return r->a;
 }

@@ -52,12 +52,38 @@ static struct bb_ruleset *compile_pattern(const char *pattern, struct eb_error *
 	return rs;
 }
 
+/* archive.meta: the definition, written whole (temporary file, sync, rename). */
+static int write_meta(const char *dir, const char *name, const char *bus_arn, const char *pattern,
+		      const char *description, unsigned retention_days, int64_t created_ms,
+		      struct eb_error *err)
+{
+	struct strbuf meta = STRBUF_INIT;
+	int ret;
+
+	sb_adds(&meta, "{\"name\":");
+	json_write_string(&meta, name, strlen(name));
+	sb_adds(&meta, ",\"bus_arn\":");
+	json_write_string(&meta, bus_arn, strlen(bus_arn));
+	sb_adds(&meta, ",\"pattern\":");
+	if (pattern)
+		json_write_string(&meta, pattern, strlen(pattern));
+	else
+		sb_adds(&meta, "null");
+	if (description) {
+		sb_adds(&meta, ",\"description\":");
+		json_write_string(&meta, description, strlen(description));
+	}
+	sb_printf(&meta, ",\"retention_days\":%u,\"created_ms\":%lld}\n", retention_days,
+		  (long long)created_ms);
+	ret = archive_write_file(dir, META_FILE, meta.buf, meta.len, err);
+	sb_free(&meta);
+	return ret;
+}
+
 int archive_create(const char *dir, const char *name, const char *bus_arn, const char *pattern,
 		   unsigned retention_days, int64_t now_ms, struct eb_error *err)
 {
 	char path[4096];
-	struct strbuf meta = STRBUF_INIT;
-	int ret;
 
 	if (!archive_name_ok(name, ARCHIVE_NAME_MAX))
 		return archive_bad_name(name, "archiveName", ARCHIVE_NAME_MAX, err);
@@ -79,20 +105,83 @@ int archive_create(const char *dir, const char *name, const char *bus_arn, const
 			     name);
 		return -1;
 	}
-	sb_adds(&meta, "{\"name\":");
-	json_write_string(&meta, name, strlen(name));
-	sb_adds(&meta, ",\"bus_arn\":");
-	json_write_string(&meta, bus_arn, strlen(bus_arn));
-	sb_adds(&meta, ",\"pattern\":");
-	if (pattern)
-		json_write_string(&meta, pattern, strlen(pattern));
-	else
-		sb_adds(&meta, "null");
-	sb_printf(&meta, ",\"retention_days\":%u,\"created_ms\":%lld}\n", retention_days,
-		  (long long)now_ms);
-	ret = archive_write_file(dir, META_FILE, meta.buf, meta.len, err);
-	sb_free(&meta);
-	return ret;
+	return write_meta(dir, name, bus_arn, pattern, NULL, retention_days, now_ms, err);
+}
+
+int archive_check_description(const char *description, struct eb_error *err)
+{
+	if (strlen(description) <= ARCHIVE_DESCRIPTION_MAX)
+		return 0;
+	eb_error_set(err, "ValidationException",
+		     "1 validation error detected: Value at 'description' failed to satisfy "
+		     "constraint: Member must have length less than or equal to %d",
+		     ARCHIVE_DESCRIPTION_MAX);
+	return -1;
+}
+
+int archive_update(struct archive *a, const struct archive_update *u, struct eb_error *err)
+{
+	const char *pattern = u->pattern ? (*u->pattern ? u->pattern : NULL) : a->pattern;
+	const char *desc = u->description ? u->description : a->description;
+	unsigned days = u->retention_days >= 0 ? (unsigned)u->retention_days : a->retention_days;
+	struct bb_ruleset *rs = NULL;
+
+	if (u->description && archive_check_description(u->description, err))
+		return -1;
+	if (pattern && !(rs = compile_pattern(pattern, err)))
+		return -1;
+	if (write_meta(a->dir, a->name, a->bus_arn, pattern, desc, days, a->created_ms, err)) {
+		bb_ruleset_free(rs);
+		return -1;
+	}
+	/* the new definition is on disk: take it in memory */
+	char *np = pattern ? xstrndup(pattern, strlen(pattern)) : NULL;
+	char *nd = desc ? xstrndup(desc, strlen(desc)) : NULL;
+
+	free(a->pattern);
+	free(a->description);
+	a->pattern = np;
+	a->description = nd;
+	a->retention_days = days;
+	bb_match_ctx_free(a->match);
+	bb_ruleset_free(a->rules);
+	a->rules = rs;
+	a->match = rs ? bb_match_ctx_new(rs) : NULL;
+	return 0;
+}
+
+int archive_destroy(struct archive *a, struct eb_error *err)
+{
+	DIR *d = opendir(a->dir);
+	struct dirent *e;
+	int ret = 0;
+
+	if (!d) {
+		eb_error_set(err, "InternalException", "cannot list %s: %s", a->dir,
+			     strerror(errno));
+		return -1;
+	}
+	/* the definition first: a crash part way leaves no half archive to reopen */
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/" META_FILE, a->dir);
+	if (unlink(path) && errno != ENOENT)
+		ret = -1;
+	while (!ret && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", a->dir, e->d_name);
+		if (unlink(path) && errno != ENOENT)
+			ret = -1;
+	}
+	closedir(d);
+	if (ret || rmdir(a->dir)) {
+		eb_error_set(err, "InternalException", "cannot delete archive %s (%s): %s", a->name,
+			     path, strerror(errno));
+		return -1;
+	}
+	archive_close(a);
+	return 0;
 }
 
 static char *meta_string(const struct json_value *root, const char *key)
@@ -123,6 +212,7 @@ static int load_meta(struct archive *a, struct eb_error *err)
 	a->name = meta_string(root, "name");
 	a->bus_arn = meta_string(root, "bus_arn");
 	a->pattern = meta_string(root, "pattern");
+	a->description = meta_string(root, "description");
 	int ret = 0;
 
 	if (!a->name || !a->bus_arn || !days || days->type != JSON_NUMBER || !created ||
@@ -212,18 +302,25 @@ void archive_close(struct archive *a)
 	free(a->name);
 	free(a->bus_arn);
 	free(a->pattern);
+	free(a->description);
 	free(a);
 }
 
-int archive_offer(struct archive *a, const char *event, size_t len, int64_t ingest_ms,
-		  struct eb_error *err)
+/* Store @event when it is for this archive; @event_ms -1: the envelope's "time". */
+static int offer(struct archive *a, const char *event, size_t len, int64_t ingest_ms,
+		 bool ingest_time_fallback, struct eb_error *err)
 {
 	struct json_doc *d = json_parse(event, len, true);
 	const struct json_value *root = json_doc_root(d), *t = json_get(root, "time");
-	int64_t event_ms;
+	int64_t event_ms = ingest_ms;
 	int ret = 0;
 
-	if (!t || t->type != JSON_STRING || eb_time_parse(t->u.str.s, t->u.str.len, &event_ms)) {
+	if (!root || root->type != JSON_OBJECT) {
+		eb_error_set(err, "InvalidInput", "not an event: it is not a JSON object");
+		ret = -1;
+	} else if ((!ingest_time_fallback || t) &&
+		   (!t || t->type != JSON_STRING ||
+		    eb_time_parse(t->u.str.s, t->u.str.len, &event_ms))) {
 		eb_error_set(err, "InvalidInput",
 			     "not an event envelope: it needs a \"time\" in RFC 3339");
 		ret = -1;
@@ -244,6 +341,18 @@ int archive_offer(struct archive *a, const char *event, size_t len, int64_t inge
 	if (ret == 1 && archive_seg_append(a, event, len, event_ms, ingest_ms, err))
 		ret = -1;
 	return ret;
+}
+
+int archive_offer(struct archive *a, const char *event, size_t len, int64_t ingest_ms,
+		  struct eb_error *err)
+{
+	return offer(a, event, len, ingest_ms, false, err);
+}
+
+int archive_offer_any(struct archive *a, const char *event, size_t len, int64_t ingest_ms,
+		      struct eb_error *err)
+{
+	return offer(a, event, len, ingest_ms, true, err);
 }
 
 int archive_sync(struct archive *a, struct eb_error *err)
@@ -299,6 +408,7 @@ void archive_describe(const struct archive *a, struct archive_info *out)
 		.name = a->name,
 		.bus_arn = a->bus_arn,
 		.pattern = a->pattern,
+		.description = a->description,
 		.retention_days = a->retention_days,
 		.created_ms = a->created_ms,
 		.segments = a->n_segs,

@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# Scheduled rules and schema discovery in a running bpfbusd
+# (docs/eventbridge.md, "Schedules" and "Schema discovery"), through the CLI:
+# ScheduleExpression refusals; a rate(1 minute) and a cron(* * * * ? *) rule
+# each firing EventBridge's Scheduled Event into their queue on time, a
+# disabled one not at all, nothing made up for the time the daemon was down;
+# a rule with both a pattern and a schedule getting its matching events and
+# its firings; schemas inferred per (source, detail-type), a new version
+# exactly when the shape changes, kept across a restart.
+#
+# Waits for one minute boundary (about 70 s). Needs root (bpffs): SKIP
+# otherwise. Environment: BPFBUS, BUILD, SRCTREE.
+import json, os, signal, subprocess, sys, time
+
+sys.dont_write_bytecode = True # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon_env import BPFBUS, cli_checked as cli, cli_json as j, drain_queue as drain, run_daemon_tests
+
+TESTS = [] # filled by @test
+ARN = "arn:aws:events:us-east-1:000000000000:rule/"
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+def send(bus, *events):
+    for e in events:
+        cli("send", "to", f"127.0.0.1:{PORT}", "bus", bus, "event", json.dumps(e))
+
+def rule(name):
+    return j("rule", "describe", name)
+
+@test
+def schedule_expressions_checked():
+    cli("queue", "create", "q-rate")
+    for expr, why in (("rate(1 minutes)", "not valid"), ("rate(0 minutes)", "not valid"),
+                      ("cron(* * * * * *)", "not valid"), ("every minute", "not valid")):
+        p = cli("rule", "add", "bad", "schedule", expr, "target", "queue", "q-rate",
+                check=False)
+        assert p.returncode == 2 and "Parameter ScheduleExpression is not valid." in \
+            p.stderr, (expr, p.stderr)
+    cli("bus", "add", "other")
+    p = cli("rule", "add", "x", "bus", "other", "schedule", "rate(1 minute)", check=False)
+    assert p.returncode == 2 and "only on the default event bus" in p.stderr, p.stderr
+    p = cli("rule", "add", "x", "target", "queue", "q-rate", check=False)
+    assert p.returncode == 2, p.stderr
+
+@test
+def rate_and_cron_fire_on_time():
+    global T_CREATED
+    cli("queue", "create", "q-cron")
+    cli("queue", "create", "q-off")
+    cli("queue", "create", "q-both")
+    T_CREATED = time.time()
+    r = j("rule", "add", "every-minute", "schedule", "rate(1 minute)", "target", "queue",
+          "q-rate")
+    cli("rule", "add", "on-the-minute", "schedule", "cron(* * * * ? *)", "target", "queue",
+        "q-cron")
+    cli("rule", "add", "off", "schedule", "cron(* * * * ? *)", "state", "disabled",
+        "target", "queue", "q-off")
+    cli("rule", "add", "both", "schedule", "cron(* * * * ? *)", "pattern",
+        '{"source":["both"]}', "target", "queue", "q-both")
+    nxt = rule("every-minute")["next_firing_ms"] / 1000
+    assert abs(nxt - (T_CREATED + 60)) < 2, (nxt, T_CREATED)
+    cron_next = rule("on-the-minute")["next_firing_ms"] / 1000
+    assert cron_next % 60 == 0 and 0 < cron_next - T_CREATED <= 60, cron_next
+    send("default", {"source": "both", "n": 1})
+    # just past the rate's first firing, not right after a minute boundary
+    t_drain = nxt + 1.5
+    if t_drain % 60 < 1.5:
+        t_drain += 1.5
+    time.sleep(t_drain - time.time())
+    minutes = [m for m in range(int(T_CREATED) // 60 * 60 + 60, int(t_drain) + 1, 60)]
+
+    def check(e, name, when):
+        assert (e["source"], e["detail-type"], e["detail"], e["resources"], e["version"],
+                e["account"], e["region"]) == \
+            ("aws.events", "Scheduled Event", {}, [ARN + name], "0", "000000000000",
+             "us-east-1"), e
+        assert e["time"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when)), (e, when)
+
+    got = drain("q-rate")
+    assert len(got) == 1, got
+    check(got[0], "every-minute", nxt)
+    got = drain("q-cron")
+    assert len(got) == len(minutes), (got, minutes)
+    for e, m in zip(got, minutes):
+        check(e, "on-the-minute", m)
+    assert drain("q-off") == []
+    both = drain("q-both")
+    assert [b["source"] for b in both] == ["both"] + ["aws.events"] * len(minutes), both
+    assert j("daemon", "status")["scheduled"] >= 3
+
+@test
+def firings_missed_while_down_are_not_made_up():
+    ENV.daemon.send_signal(signal.SIGTERM)
+    ENV.daemon.wait(timeout=30)
+    down = time.time()
+    # past a minute boundary while down: cron(* * * * ? *) would have fired
+    boundary = (int(down) // 60 + 1) * 60
+    time.sleep(max(0, boundary - time.time()) + 1)
+    ENV.daemon = ENV.start(*ENV.daemon_args)
+    nxt = rule("on-the-minute")["next_firing_ms"] / 1000
+    assert nxt > time.time() and nxt % 60 == 0, nxt
+    assert rule("every-minute")["next_firing_ms"] / 1000 > time.time()
+    time.sleep(0.5)
+    assert drain("q-cron") == [] and drain("q-rate") == []
+
+@test
+def schemas_inferred_and_versioned():
+    order = {"source": "shop", "detail-type": "Order Placed",
+             "detail": {"id": 1, "items": [{"sku": "a", "qty": 2}]}}
+    send("default", order, dict(order, detail={"id": 2, "items": []}))
+    send("default", {"source": "shop", "detail-type": "Refund", "detail": {"amount": 1.5}})
+    time.sleep(0.5)
+    listed = {(s["source"], s["detail_type"]): s for s in j("schema", "list")}
+    assert listed[("shop", "Order Placed")]["version"] == 1, listed
+    assert listed[("shop", "Refund")]["version"] == 1, listed
+    doc = j("schema", "show", "shop", "Order Placed")
+    c = doc["content"]
+    assert c["openapi"] == "3.0.0", c
+    ev = c["components"]["schemas"]["AWSEvent"]
+    assert ev["x-amazon-events-source"] == ["shop"], ev
+    assert ev["properties"]["detail"] == {"$ref": "#/components/schemas/OrderPlaced"}, ev
+    detail = c["components"]["schemas"]["OrderPlaced"]
+    assert detail["properties"]["id"] == {"type": "integer"}, detail
+    assert detail["properties"]["items"]["items"]["properties"]["qty"] == {"type": "integer"}
+    # a new field: version 2, with the field; version 1 kept as it was
+    send("default", dict(order, detail={"id": 3, "items": [], "coupon": "X"}))
+    time.sleep(0.5)
+    v2 = j("schema", "show", "shop", "Order Placed")
+    assert v2["version"] == 2, v2
+    props = v2["content"]["components"]["schemas"]["OrderPlaced"]["properties"]
+    assert props["coupon"] == {"type": "string"}, props
+    v1 = j("schema", "show", "shop", "Order Placed", "version", "1")
+    assert "coupon" not in v1["content"]["components"]["schemas"]["OrderPlaced"]["properties"]
+    p = cli("schema", "show", "shop", "Order Placed", "version", "9", check=False)
+    assert p.returncode == 1 and "has no version 9" in p.stderr, p.stderr
+    p = cli("schema", "show", "nobody", "x", check=False)
+    assert p.returncode == 1 and "ResourceNotFoundException" in p.stderr, p.stderr
+
+@test
+def schemas_kept_across_a_restart():
+    time.sleep(1.2) # written at most once a second
+    ENV.restart(signal.SIGKILL)
+    assert j("schema", "show", "shop", "Order Placed")["version"] == 2
+    # the same shape again is no new version; merging goes on where it was
+    send("default", {"source": "shop", "detail-type": "Order Placed",
+                     "detail": {"id": 4, "items": [], "coupon": "Y"}})
+    time.sleep(0.5)
+    assert j("schema", "show", "shop", "Order Placed")["version"] == 2
+
+def learn_env(env):
+    global PORT, ENV
+    ENV, PORT = env, env.port
+
+run_daemon_tests(TESTS, on_env=learn_env)
