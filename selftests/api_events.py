@@ -14,15 +14,13 @@ import json
 import os
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "api"))
-from apihost import (ACCOUNT, KEY, REGION, SECRET, Host, Tap, daemon_unavailable, eq,
-                     run_on_host, send, signed, skip_all)
-from botocore.exceptions import ClientError
+from apihost import (ACCOUNT, KEY, REGION, SECRET, aws_events, eq, error_of, run_host_tests,
+                     send, signed)
 
 H = None
 AWS = "/usr/bin/aws"
@@ -32,14 +30,6 @@ def client(service="events", secret=SECRET):
     import boto3
     return boto3.client(service, endpoint_url=H.url, region_name=REGION,
                         aws_access_key_id=KEY, aws_secret_access_key=secret)
-
-
-def error_of(fn, **kw):
-    try:
-        fn(**kw)
-    except ClientError as e:
-        return e.response["Error"]["Code"], e.response["Error"]["Message"]
-    raise AssertionError("expected an error from %s" % fn.__name__)
 
 
 def rule_arn(name, bus=None):
@@ -340,18 +330,7 @@ def http_and_udp_targets():
 
 
 def aws_cli():
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET,
-               AWS_DEFAULT_REGION=REGION, AWS_CONFIG_FILE="/dev/null",
-               AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_PAGER="")
-
-    def aws(*args, ok=True):
-        p = subprocess.run([AWS, "--endpoint-url", H.url, "--output", "json", "events"] +
-                           list(args), env=env, capture_output=True, text=True, timeout=60)
-        if ok != (p.returncode == 0):
-            raise AssertionError("aws events %s: exit %d: %s%s" % (" ".join(args), p.returncode,
-                                                                   p.stdout, p.stderr))
-        return json.loads(p.stdout) if ok and p.stdout.strip() else p.stderr
-
+    aws = aws_events(H)
     client("sqs").create_queue(QueueName="cli-q")
     eq(rule_arn("cli"), aws("put-rule", "--name", "cli", "--event-pattern",
                             '{"source":["cli"]}')["RuleArn"])
@@ -407,16 +386,5 @@ NAMES = ["buses", "rules", "targets_and_transformers", "put_events_errors", "bus
          "authentication", "raw_requests", "host_exits_cleanly"]
 
 
-def main():
-    global H
-    tap = Tap()
-    why = daemon_unavailable()
-    if why:
-        skip_all(tap, NAMES, why)
-    H = Host()
-    run_on_host(tap, H, [(name, globals()[name]) for name in NAMES[:-1]])
-    tap.done()
-
-
 if __name__ == "__main__":
-    main()
+    run_host_tests(NAMES, globals())

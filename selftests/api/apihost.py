@@ -136,10 +136,20 @@ def run_on_host(tap, host, tests):
     tap.run("host_exits_cleanly", lambda: eq(0, rc, "bpfbusd exit status; log: " + log))
 
 
-def boto3_client(host, key=KEY, secret=SECRET, region=REGION, **kw):
+def boto3_client(host, key=KEY, secret=SECRET, region=REGION, service="sqs", **kw):
     import boto3
-    return boto3.client("sqs", endpoint_url=host.url, region_name=region,
+    return boto3.client(service, endpoint_url=host.url, region_name=region,
                         aws_access_key_id=key, aws_secret_access_key=secret, **kw)
+
+
+def error_of(fn, **kw):
+    """(Code, Message) of the ClientError fn(**kw) raises; it must raise one."""
+    from botocore.exceptions import ClientError
+    try:
+        fn(**kw)
+    except ClientError as e:
+        return e.response["Error"]["Code"], e.response["Error"]["Message"]
+    raise AssertionError("expected an error from %s" % fn.__name__)
 
 
 def signed(host, body, headers=None, key=KEY, secret=SECRET, region=REGION, service="sqs",
@@ -286,3 +296,35 @@ def run_suite(names, scope, *host_args, **host_kw):
 def eq(want, got, what=""):
     if want != got:
         raise AssertionError("%s: expected %r, got %r" % (what, want, got))
+
+
+def run_host_tests(names, scope, *extra):
+    """A test script's main: Host(*@extra) in @scope["H"], each of @names but
+    the last (functions of @scope) run against it, the last being
+    host_exits_cleanly; prints TAP and exits with its outcome."""
+    tap = Tap()
+    why = daemon_unavailable()
+    if why:
+        skip_all(tap, names, why)
+    scope["H"] = Host(*extra)
+    run_on_host(tap, scope["H"], [(name, scope[name]) for name in names[:-1]])
+    tap.done()
+
+
+def aws_events(host):
+    """/usr/bin/aws events against @host: aws(*args, ok=True) -> the JSON
+    answer, or its stderr when @ok is False (and the command must fail)."""
+    import json
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET,
+               AWS_DEFAULT_REGION=REGION, AWS_CONFIG_FILE="/dev/null",
+               AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_PAGER="")
+
+    def aws(*args, ok=True):
+        p = subprocess.run(["/usr/bin/aws", "--endpoint-url", host.url, "--output", "json",
+                            "events"] + list(args), env=env, capture_output=True, text=True,
+                           timeout=60)
+        if ok != (p.returncode == 0):
+            raise AssertionError("aws events %s: exit %d: %s%s" % (" ".join(args), p.returncode,
+                                                                   p.stdout, p.stderr))
+        return json.loads(p.stdout) if ok and p.stdout.strip() else p.stderr
+    return aws

@@ -470,7 +470,15 @@ static const struct {
 	{ "TagResource", tag_resource },
 	{ "UntagResource", untag_resource },
 	{ "ListTagsForResource", list_tags_for_resource },
-	/* archives and replays (CreateArchive ... CancelReplay) go here */
+	{ "CreateArchive", eb_create_archive },
+	{ "DescribeArchive", eb_describe_archive },
+	{ "ListArchives", eb_list_archives },
+	{ "UpdateArchive", eb_update_archive },
+	{ "DeleteArchive", eb_delete_archive },
+	{ "StartReplay", eb_start_replay },
+	{ "DescribeReplay", eb_describe_replay },
+	{ "ListReplays", eb_list_replays },
+	{ "CancelReplay", eb_cancel_replay },
 };
 
 static eb_action_fn find_action(const char *name)

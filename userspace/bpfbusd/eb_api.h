@@ -91,6 +91,17 @@ int eb_list_targets_by_rule(struct eb_call *c);
 int eb_put_events(struct eb_call *c);
 int eb_test_event_pattern(struct eb_call *c);
 
+/* eb_api_archives.c */
+int eb_create_archive(struct eb_call *c);
+int eb_describe_archive(struct eb_call *c);
+int eb_list_archives(struct eb_call *c);
+int eb_update_archive(struct eb_call *c);
+int eb_delete_archive(struct eb_call *c);
+int eb_start_replay(struct eb_call *c);
+int eb_describe_replay(struct eb_call *c);
+int eb_list_replays(struct eb_call *c);
+int eb_cancel_replay(struct eb_call *c);
+
 /* Register the dispatcher on the daemon's listener (http.c). */
 int bbd_eb_api_register(struct bbd *d);
 
