@@ -197,6 +197,10 @@ static int bus_list(struct bbd *d, struct strbuf *out)
 
 /* ---- rules ---------------------------------------------------------------- */
 
+/*
+ * A rule as the control protocol shows it. @d (NULL in lists, which show the
+ * model as saved) adds the scheduler's next firing, a runtime value.
+ */
 static void write_rule(const struct bbd *d, struct strbuf *out, const struct bb_mbus *b,
 		       const struct bb_rule *r)
 {
@@ -208,10 +212,11 @@ static void write_rule(const struct bbd *d, struct strbuf *out, const struct bb_
 		bbd_add_str(out, "pattern", r->pattern, true);
 	if (r->schedule) {
 		bbd_add_str(out, "schedule", r->schedule, true);
-		sb_printf(out, ",\"next_firing_ms\":%lld",
-			  (long long)(!strcmp(b->name, BB_DEFAULT_BUS) && r->enabled
-					      ? bbd_schedule_next_ms(d, r->name)
-					      : -1));
+		if (d)
+			sb_printf(out, ",\"next_firing_ms\":%lld",
+				  (long long)(!strcmp(b->name, BB_DEFAULT_BUS) && r->enabled
+						      ? bbd_schedule_next_ms(d, r->name)
+						      : -1));
 	}
 	if (r->description)
 		bbd_add_str(out, "description", r->description, true);
@@ -426,7 +431,7 @@ static int rule_list(struct bbd *d, const struct json_value *req, struct strbuf 
 			if (!first)
 				sb_addc(out, ',');
 			first = false;
-			write_rule(d, out, b, &b->rules[j]);
+			write_rule(NULL, out, b, &b->rules[j]);
 		}
 	}
 	sb_adds(out, "]}");
