@@ -17,7 +17,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "api"))
-from apihost import ACCOUNT, REGION, aws_events, boto3_client, eq, error_of, run_host_tests
+from apihost import ACCOUNT, REGION, aws_events, boto3_client, eq, run_host_tests
+from apihost import code_and_message as error_of
 
 H = None
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)

@@ -19,8 +19,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "api"))
-from apihost import (ACCOUNT, KEY, REGION, SECRET, aws_events, eq, error_of, run_host_tests,
-                     send, signed)
+from apihost import (ACCOUNT, KEY, REGION, SECRET, aws_events, eq, run_host_tests, send,
+                     signed)
+from apihost import code_and_message as error_of
 
 H = None
 AWS = "/usr/bin/aws"

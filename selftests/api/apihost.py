@@ -142,16 +142,6 @@ def boto3_client(host, key=KEY, secret=SECRET, region=REGION, service="sqs", **k
                         aws_access_key_id=key, aws_secret_access_key=secret, **kw)
 
 
-def error_of(fn, **kw):
-    """(Code, Message) of the ClientError fn(**kw) raises; it must raise one."""
-    from botocore.exceptions import ClientError
-    try:
-        fn(**kw)
-    except ClientError as e:
-        return e.response["Error"]["Code"], e.response["Error"]["Message"]
-    raise AssertionError("expected an error from %s" % fn.__name__)
-
-
 def signed(host, body, headers=None, key=KEY, secret=SECRET, region=REGION, service="sqs",
            path="/", method="POST", when=None):
     """A request signed like botocore signs it; returns (url, headers, body)."""
@@ -296,6 +286,12 @@ def run_suite(names, scope, *host_args, **host_kw):
 def eq(want, got, what=""):
     if want != got:
         raise AssertionError("%s: expected %r, got %r" % (what, want, got))
+
+
+def code_and_message(fn, **kw):
+    """(Code, Message) of the ClientError fn(**kw) raises; it must raise one."""
+    e = error_of(fn, **kw)
+    return e.response["Error"]["Code"], e.response["Error"]["Message"]
 
 
 def run_host_tests(names, scope, *extra):
