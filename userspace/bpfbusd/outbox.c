@@ -63,7 +63,8 @@ struct bbd_outbox {
 	int nth;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct job *todo, **todo_tail, *done;
+	struct job *queued, **queued_tail; /* waiting for a worker, oldest first */
+	struct job *done;                  /* finished, for the loop to settle */
 	bool stop;
 	int done_fd;
 	int udp4, udp6;
@@ -88,14 +89,14 @@ static void *worker(void *arg)
 	for (;;) {
 		struct job *j;
 
-		while (!o->todo && !o->stop)
+		while (!o->queued && !o->stop)
 			pthread_cond_wait(&o->cv, &o->mu);
 		if (o->stop)
 			break;
-		j = o->todo;
-		o->todo = j->next;
-		if (!o->todo)
-			o->todo_tail = &o->todo;
+		j = o->queued;
+		o->queued = j->next;
+		if (!o->queued)
+			o->queued_tail = &o->queued;
 		pthread_mutex_unlock(&o->mu);
 		j->status = http_post(
 			&(struct http_post_req){ .url = j->url,
@@ -154,8 +155,8 @@ static void post(struct bbd_outbox *o, struct item *x)
 		job_header(j, "x-amz-sns-rawdelivery", "true");
 	x->busy = true;
 	pthread_mutex_lock(&o->mu);
-	*o->todo_tail = j;
-	o->todo_tail = &j->next;
+	*o->queued_tail = j;
+	o->queued_tail = &j->next;
 	pthread_cond_signal(&o->cv);
 	pthread_mutex_unlock(&o->mu);
 }
@@ -362,7 +363,7 @@ int bbd_outbox_open(struct bbd *d)
 	o->v = xcalloc(MAX_INFLIGHT, sizeof(*o->v));
 	pthread_mutex_init(&o->mu, NULL);
 	pthread_cond_init(&o->cv, NULL);
-	o->todo_tail = &o->todo;
+	o->queued_tail = &o->queued;
 	o->udp4 = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	o->udp6 = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	o->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -395,7 +396,7 @@ void bbd_outbox_close(struct bbd *d)
 	for (int i = 0; i < o->nth; i++)
 		pthread_join(o->th[i], NULL);
 	/* what was not done stays in the store's outbox for the next start */
-	for (struct job *j = o->todo, *next; j; j = next)
+	for (struct job *j = o->queued, *next; j; j = next)
 		next = j->next, job_free(j);
 	for (struct job *j = o->done, *next; j; j = next)
 		next = j->next, job_free(j);
