@@ -264,8 +264,8 @@ static int route(struct http_api *api, struct MHD_Connection *conn, struct req *
 			break;
 		}
 	}
-	if (rt->proto == P_SQS_QUERY &&
-	    (!sqs_api_has_action(action) || (version && strcmp(version, "2012-11-05")))) {
+	/* an action known nowhere is answered in serve(), once the request is verified */
+	if (rt->proto == P_SQS_QUERY && version && strcmp(version, "2012-11-05")) {
 		snprintf(err, sizeof(err), "The action %.100s is not valid for this endpoint.",
 			 action);
 		*ret = send_simple_error(conn, rq, rt, 400, "InvalidAction", err);
@@ -536,6 +536,34 @@ static bool known_action(const struct route *rt)
 			: sqs_api_has_action(rt->action);
 }
 
+/*
+ * An action no dispatcher has, answered before its key's patterns or the
+ * dispatcher see it, in the error each protocol gives: InvalidAction in the
+ * query protocols, UnknownOperationException in the JSON ones (SQS's with
+ * its namespace, and InvalidAction as the x-amzn-query-error code).
+ */
+static enum MHD_Result send_unknown_action(struct MHD_Connection *conn, struct req *rq,
+					   const struct route *rt)
+{
+	char msg[300];
+
+	switch (rt->proto) {
+	case P_SQS_JSON:
+		snprintf(msg, sizeof(msg), "The action %.100s is not valid for this endpoint.",
+			 rt->action);
+		return send_error(conn, rq, rt, 400, "com.amazonaws.sqs#UnknownOperationException",
+				  "InvalidAction", true, msg);
+	case P_OTHER_JSON:
+		snprintf(msg, sizeof(msg), "The operation %.100s is not handled by this endpoint.",
+			 rt->action);
+		return send_simple_error(conn, rq, rt, 400, "UnknownOperationException", msg);
+	default:
+		snprintf(msg, sizeof(msg), "The action %.100s is not valid for this endpoint.",
+			 rt->action);
+		return send_simple_error(conn, rq, rt, 400, "InvalidAction", msg);
+	}
+}
+
 static enum MHD_Result serve(struct http_api *api, struct MHD_Connection *conn, struct req *rq,
 			     const char *method)
 {
@@ -551,12 +579,17 @@ static enum MHD_Result serve(struct http_api *api, struct MHD_Connection *conn, 
 		ret = send_simple_error(conn, rq, NULL, 405, "UnsupportedMethod",
 					"Only GET and POST requests are served.");
 	} else if (!route(api, conn, rq, &rt, &ret)) {
-		if (known_action(&rt))
+		if (!known_action(&rt)) {
+			/* signed like any other request: strangers learn nothing */
+			if (!verify(api, conn, rq, method, &rt, &ret))
+				ret = send_unknown_action(conn, rq, &rt);
+		} else if (rt.disp) {
 			snprintf(rq->action, sizeof(rq->action), "%s", rt.action);
-		if (rt.disp)
 			ret = serve_other(api, conn, rq, method, &rt);
-		else
+		} else {
+			snprintf(rq->action, sizeof(rq->action), "%s", rt.action);
 			ret = serve_sqs(api, conn, rq, method, &rt);
+		}
 	}
 	http_params_free(rt.params, rt.nparams);
 	return ret;
