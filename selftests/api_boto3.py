@@ -14,8 +14,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "api"))
-from apihost import (ACCOUNT, KEY, READER, READER_SECRET, REGION, SECRET, Host, Skip, Tap,
-                     boto3_client, daemon_unavailable, eq, error_of, send, signed, skip_all)
+from apihost import (ACCOUNT, KEY, READER, READER_SECRET, REGION, SECRET, Host, Tap,
+                     boto3_client, daemon_unavailable, eq, error_of, self_signed_certificate,
+                     send, signed, skip_all)
 
 H = None
 
@@ -493,16 +494,9 @@ def anonymous_mode():
 
 def tls():
     import shutil
-    import ssl
-    import subprocess
     import tempfile
-    if not shutil.which("openssl"):
-        raise Skip("no openssl command to make a certificate")
     d = tempfile.mkdtemp()
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    cert, key = self_signed_certificate(d)
     host = Host("--tls-cert", cert, "--tls-key", key)
     try:
         sqs = boto3_client(host, verify=cert)

@@ -136,6 +136,18 @@ def run_on_host(tap, host, tests):
     tap.run("host_exits_cleanly", lambda: eq(0, rc, "bpfbusd exit status; log: " + log))
 
 
+def self_signed_certificate(directory):
+    """(cert, key) PEM files for 127.0.0.1 made in @directory with openssl;
+    Skip when there is no openssl command."""
+    if not shutil.which("openssl"):
+        raise Skip("no openssl command to make a certificate")
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
+
+
 def boto3_client(host, key=KEY, secret=SECRET, region=REGION, service="sqs", **kw):
     import boto3
     return boto3.client(service, endpoint_url=host.url, region_name=region,
@@ -170,16 +182,18 @@ def send(url, headers, body, method="POST", context=None):
 
 
 def parse_metrics(text):
-    """Prometheus text: {(name, frozenset of (label, value)): int}."""
+    """Prometheus text: {(name, frozenset of (label, value)): int, or float
+    for a value with a fraction (histograms' sums)}."""
     out = {}
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
-        m = re.fullmatch(r'([a-z_]+)(?:\{(.*)\})? (\d+)', line)
+        m = re.fullmatch(r'([a-z_]+)(?:\{(.*)\})? (\d+)(\.\d+)?', line)
         if not m:
             raise AssertionError("not Prometheus text: %r" % line)
         labels = frozenset(re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
-        out[(m.group(1), labels)] = int(m.group(3))
+        out[(m.group(1), labels)] = float(m.group(3) + m.group(4)) if m.group(4) \
+            else int(m.group(3))
     return out
 
 

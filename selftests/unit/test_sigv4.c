@@ -396,8 +396,11 @@ TEST(credentials_file_errors)
 	} bad[] = {
 		{ "ONLYKEY\n", "f:1: a line needs an access key id and a secret" },
 		{ "# c\nK S colour=red\n",
-		  "f:2: unknown field 'colour=red' (expected actions=... or "
-		  "resources=...)" },
+		  "f:2: unknown field 'colour=red' (expected actions=..., resources=... or "
+		  "session-token=...)" },
+		{ "K S session-token=\n", "f:1: session-token= must be given once, not empty" },
+		{ "K S session-token=a session-token=b\n",
+		  "f:1: session-token= must be given once, not empty" },
 		{ "K S\nK T\n", "f:2: access key id K is repeated" },
 		{ "K S actions=\n", "f:1: 'actions=' must be one non-empty comma-separated list" },
 		{ "K S actions=a,,b\n", "f:1: 'actions=a,,b' must be one non-empty comma-separated "

@@ -10,6 +10,7 @@
 
 #include "bpfbus/datapath.h"
 #include "model.h"
+#include "prom.h"
 #include "retry.h"
 #include "rules_dp.h"
 #include "sqs_api.h"
@@ -62,6 +63,7 @@ struct bbd_route {
 	const char *name; /* "bus/rule" (owned by the ruleset) */
 	const char *rule_name; /* the part after the bus */
 	char *rule_arn;
+	struct prom_entry *latency; /* its deliveries' latency (bbd_rule_latency) */
 	int n_targets;
 	struct bbd_target t[BB_MAX_TARGETS];
 };
@@ -183,6 +185,11 @@ struct bbd {
 	bool outbox_due; /* a call wrote outbox items: look at the outbox now */
 	struct bbd_outbox *outbox;
 	int sns_retry_unit_ms; /* one second of a delivery policy (tests shorten it) */
+
+	/* latency histograms for GET /metrics (metrics.c); store lock held */
+	struct prom_table rule_latency; /* bus="B",rule="R": taken in to committed */
+	struct prom_table topic_latency; /* topic="ARN",protocol="P": published to delivered */
+	struct prom_pending latency_pending; /* the round's deliveries, until its commit */
 };
 
 /* routes.c: compile the model into the kernel tables and the routes. */
@@ -441,6 +448,11 @@ void bbd_outbox_close(struct bbd *d);
 /* metrics.c: GET /metrics in Prometheus text (store lock held). */
 struct strbuf;
 void bbd_metrics_render(void *ctx, struct strbuf *out);
+/* The latency histogram of rule @rule of bus @bus (created empty). */
+struct prom_entry *bbd_rule_latency(struct bbd *d, const char *bus, const char *rule);
+/* The latency histogram of deliveries over @protocol of topic @topic_arn. */
+struct prom_entry *bbd_topic_latency(struct bbd *d, const char *topic_arn, const char *protocol);
+void bbd_metrics_free(struct bbd *d);
 
 /* testing.c: the store's clock (real time plus the test offset) and test.* requests. */
 /* test.fail: true when this delivery into @queue is to fail (counted down). */

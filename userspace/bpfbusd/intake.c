@@ -305,6 +305,8 @@ static bool deliver(struct bbd_round *rd, const struct bbd_route *r, int ti, con
 	if (ok) {
 		if (t->kind != BB_TARGET_QUEUE)
 			rd->d->cnt.forwarded++;
+		if (r->latency) /* observed when the round commits */
+			prom_pending_add(&rd->d->latency_pending, r->latency, 1);
 		sb_free(&in);
 		return true;
 	}
@@ -786,6 +788,15 @@ static void round_start(struct bbd_round *rd, struct bbd *d)
 	memset(rd, 0, sizeof(*rd));
 	rd->d = d;
 	rd->now_ms = bbd_clock(d);
+	/* latency counts from here: the events are taken from the kernel's rings now */
+	d->latency_pending.t0_us = prom_now_us();
+}
+
+/* The round's deliveries are durable (or lost): their latency, from the round's start. */
+static bool latency_done(struct bbd *d, bool committed)
+{
+	prom_pending_flush(&d->latency_pending, prom_now_us(), committed);
+	return committed;
 }
 
 bool bbd_round_commit(struct bbd_round *rd)
@@ -800,7 +811,7 @@ bool bbd_round_commit(struct bbd_round *rd)
 		if (rd->doomed)
 			log_err("archive write failed: the events of this round are not "
 				"acknowledged");
-		return !rd->doomed;
+		return latency_done(d, !rd->doomed);
 	}
 	rd->txn = false;
 	if (rd->doomed || queue_txn_commit(d->store, &res)) {
@@ -810,10 +821,10 @@ bool bbd_round_commit(struct bbd_round *rd)
 			(unsigned long long)rd->stored,
 			rd->doomed ? "a store error inside the round" : res.message);
 		d->cnt.lost_commit += rd->stored;
-		return false;
+		return latency_done(d, false);
 	}
 	d->cnt.delivered += rd->stored;
-	return true;
+	return latency_done(d, true);
 }
 
 /* The round's group commit and acks; false when what it stored is lost. */

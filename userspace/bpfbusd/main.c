@@ -514,6 +514,7 @@ static void shutdown_daemon(struct bbd *d)
 	bb_model_free(&d->model);
 	bbd_outbox_close(d);
 	bbd_sns_close(d);
+	bbd_metrics_free(d);
 	queue_store_close(d->store);
 	if (d->busfd >= 0)
 		close(d->busfd);

@@ -3,12 +3,15 @@
  * GET /metrics (docs/api.md): Prometheus text format, rendered on the HTTP
  * listener's thread with the store lock held. Bus and rule counters come
  * from the pinned per-CPU maps `bpfbus stats` and `bpfbus rule show` read;
- * queue depths from the store; intake counters from the daemon. The
- * listener appends its own request counters.
+ * queue depths from the store, queue activity and message ages from the
+ * store's counters; intake counters from the daemon; latency histograms of
+ * rules and topics from the daemon's tables. The listener appends its own
+ * request counters and latencies.
  */
 #include "bpfbusd.h"
 #include "bpfbus/tables.h"
 #include "datapath.h"
+#include "prom.h"
 #include "queue.h"
 #include "strbuf.h"
 #include "topic.h"
@@ -18,24 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* A label value with Prometheus's escapes (backslash, quote, newline). */
-static void label(struct strbuf *out, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\\' || s[i] == '"')
-			sb_addc(out, '\\');
-		if (s[i] == '\n')
-			sb_adds(out, "\\n");
-		else
-			sb_addc(out, s[i]);
-	}
-}
-
-static void family(struct strbuf *out, const char *name, const char *type, const char *help)
-{
-	sb_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
 
 /* ------------------------------------------------------------ buses */
 
@@ -98,13 +83,13 @@ static void render_buses(const struct bbd *d, struct strbuf *out)
 	size_t n = read_buses(d, &rows);
 
 	for (size_t c = 0; c < sizeof(bus_counters) / sizeof(bus_counters[0]); c++) {
-		family(out, bus_counters[c].name, "counter", bus_counters[c].help);
+		prom_family(out, bus_counters[c].name, "counter", bus_counters[c].help);
 		for (size_t i = 0; i < n; i++) {
 			uint64_t v;
 
 			memcpy(&v, (const char *)&rows[i].s + bus_counters[c].off, sizeof(v));
 			sb_printf(out, "%s{bus=\"", bus_counters[c].name);
-			label(out, rows[i].name, rows[i].name_len);
+			prom_escape(out, rows[i].name, rows[i].name_len);
 			sb_printf(out, "\"} %llu\n", (unsigned long long)v);
 		}
 	}
@@ -121,8 +106,8 @@ static void render_rules(const struct bbd *d, struct strbuf *out)
 	struct strbuf bytes = STRBUF_INIT;
 	uint32_t key, next, *prev = NULL;
 
-	family(out, "bpfbus_rule_matches_total", "counter",
-	       "Events the kernel matched to the rule (VERIFY events not included).");
+	prom_family(out, "bpfbus_rule_matches_total", "counter",
+		    "Events the kernel matched to the rule (VERIFY events not included).");
 	while (nfd >= 0 && sfd >= 0 && !bpf_map_get_next_key(nfd, prev, &next)) {
 		struct bpfbus_rule_name rn;
 		struct bpfbus_rule_stats st = { 0 };
@@ -134,14 +119,14 @@ static void render_rules(const struct bbd *d, struct strbuf *out)
 			continue;
 		len = strnlen(rn.name, sizeof(rn.name));
 		sb_adds(out, "bpfbus_rule_matches_total{rule=\"");
-		label(out, rn.name, len);
+		prom_escape(out, rn.name, len);
 		sb_printf(out, "\"} %llu\n", (unsigned long long)st.matches);
 		sb_adds(&bytes, "bpfbus_rule_bytes_total{rule=\"");
-		label(&bytes, rn.name, len);
+		prom_escape(&bytes, rn.name, len);
 		sb_printf(&bytes, "\"} %llu\n", (unsigned long long)st.bytes);
 	}
-	family(out, "bpfbus_rule_bytes_total", "counter",
-	       "Event body bytes the kernel matched to the rule.");
+	prom_family(out, "bpfbus_rule_bytes_total", "counter",
+		    "Event body bytes the kernel matched to the rule.");
 	if (bytes.len)
 		sb_add(out, bytes.buf, bytes.len);
 	sb_free(&bytes);
@@ -160,13 +145,55 @@ static const char *const depth_attrs[] = {
 };
 static const char *const depth_states[] = { "visible", "not_visible", "delayed" };
 
+static const struct {
+	const char *name, *help;
+} activity[] = {
+	[QA_SENT] = { "bpfbus_queue_sent_total", "Messages that sends put into the queue." },
+	[QA_RECEIVED] = { "bpfbus_queue_received_total", "Messages that receives handed out." },
+	[QA_DELETED] = { "bpfbus_queue_deleted_total",
+			 "Messages deleted with their receipt handles." },
+	[QA_EXPIRED] = { "bpfbus_queue_expired_total",
+			 "Messages dropped at the end of their retention period." },
+	[QA_DEAD_LETTERED] = { "bpfbus_queue_dead_lettered_total",
+			       "Messages moved to the dead-letter queue after maxReceiveCount "
+			       "receives." },
+};
+
+/* What each queue did since the daemon started, and its messages' age at first receive. */
+static void render_activity(struct bbd *d, const struct queue_kv_list *names, struct strbuf *out)
+{
+	const char *age = "bpfbus_queue_first_receive_age_seconds";
+
+	for (size_t c = 0; c < sizeof(activity) / sizeof(activity[0]); c++) {
+		prom_family(out, activity[c].name, "counter", activity[c].help);
+		for (size_t i = 0; i < names->n; i++) {
+			const char *q = names->v[i].name;
+			const struct prom_entry *e = queue_store_activity(d->store, q);
+
+			sb_printf(out, "%s{", activity[c].name);
+			prom_label(out, "queue", q, strlen(q));
+			sb_printf(out, "} %llu\n", e ? (unsigned long long)e->counter[c] : 0ULL);
+		}
+	}
+	prom_family(out, age, "histogram",
+		    "Age of messages at their first receive: from the send to the receive that "
+		    "first handed them out.");
+	for (size_t i = 0; i < names->n; i++) {
+		const struct prom_entry *e = queue_store_activity(d->store, names->v[i].name);
+
+		if (e)
+			prom_hist_render(out, age, e->labels, &e->h);
+	}
+}
+
 static void render_queues(struct bbd *d, struct strbuf *out)
 {
 	struct queue_kv_list names, attrs;
 	struct queue_result res;
 
-	family(out, "bpfbus_queue_messages", "gauge",
-	       "Approximate messages in the queue: visible, in flight (not visible), delayed.");
+	prom_family(
+		out, "bpfbus_queue_messages", "gauge",
+		"Approximate messages in the queue: visible, in flight (not visible), delayed.");
 	if (queue_list(d->store, NULL, 1000000, &names, &res)) {
 		log_warn("metrics: cannot list the queues: %s", res.message);
 		return;
@@ -181,12 +208,13 @@ static void render_queues(struct bbd *d, struct strbuf *out)
 				if (strcmp(attrs.v[a].name, depth_attrs[s]))
 					continue;
 				sb_adds(out, "bpfbus_queue_messages{queue=\"");
-				label(out, q, strlen(q));
+				prom_escape(out, q, strlen(q));
 				sb_printf(out, "\",state=\"%s\"} %s\n", depth_states[s],
 					  attrs.v[a].value);
 			}
 		queue_kv_list_free(&attrs);
 	}
+	render_activity(d, &names, out);
 	queue_kv_list_free(&names);
 }
 
@@ -249,11 +277,11 @@ static void render_topics(struct bbd *d, struct strbuf *out)
 		if (!topic_sub_counters(d->topics, r->arn, &r->c, &res))
 			nrows++; /* pending ones ("PendingConfirmation") have none */
 	}
-	family(out, "bpfbus_topic_published_total", "counter",
-	       "Messages Publish and PublishBatch accepted since the daemon started.");
+	prom_family(out, "bpfbus_topic_published_total", "counter",
+		    "Messages Publish and PublishBatch accepted since the daemon started.");
 	for (size_t t = 0; t < topics.n; t++) {
 		sb_adds(out, "bpfbus_topic_published_total{topic=\"");
-		label(out, topics.v[t].name, strlen(topics.v[t].name));
+		prom_escape(out, topics.v[t].name, strlen(topics.v[t].name));
 		sb_printf(out, "\"} %llu\n",
 			  (unsigned long long)bbd_topic_count(d, topics.v[t].name)->published);
 	}
@@ -268,7 +296,7 @@ static void render_topics(struct bbd *d, struct strbuf *out)
 				if (!strcmp(rows[i].topic, topics.v[t].name))
 					sum += counter_at(&rows[i].c, sub_counters[c].off);
 			sb_printf(out, "bpfbus_topic_%s_total{topic=\"", sub_counters[c].what);
-			label(out, topics.v[t].name, strlen(topics.v[t].name));
+			prom_escape(out, topics.v[t].name, strlen(topics.v[t].name));
 			sb_printf(out, "\"} %llu\n", (unsigned long long)sum);
 		}
 	}
@@ -280,11 +308,11 @@ static void render_topics(struct bbd *d, struct strbuf *out)
 		for (size_t i = 0; i < nrows; i++) {
 			sb_printf(out, "bpfbus_subscription_%s_total{topic=\"",
 				  sub_counters[c].what);
-			label(out, rows[i].topic, strlen(rows[i].topic));
+			prom_escape(out, rows[i].topic, strlen(rows[i].topic));
 			sb_adds(out, "\",subscription=\"");
-			label(out, rows[i].arn, strlen(rows[i].arn));
+			prom_escape(out, rows[i].arn, strlen(rows[i].arn));
 			sb_adds(out, "\",protocol=\"");
-			label(out, rows[i].protocol, strlen(rows[i].protocol));
+			prom_escape(out, rows[i].protocol, strlen(rows[i].protocol));
 			sb_printf(out, "\"} %llu\n",
 				  (unsigned long long)counter_at(&rows[i].c, sub_counters[c].off));
 		}
@@ -309,33 +337,84 @@ static void render_intake(const struct bbd *d, struct strbuf *out)
 		{ "out_of_order", c->out_of_order },
 	};
 
-	family(out, "bpfbus_intake_events_total", "counter",
-	       "Events the daemon took in, by source.");
+	prom_family(out, "bpfbus_intake_events_total", "counter",
+		    "Events the daemon took in, by source.");
 	sb_printf(out, "bpfbus_intake_events_total{source=\"xdp\"} %llu\n",
 		  (unsigned long long)c->xdp_events);
 	sb_printf(out, "bpfbus_intake_events_total{source=\"udp\"} %llu\n",
 		  (unsigned long long)c->udp_events);
-	family(out, "bpfbus_intake_delivered_total", "counter",
-	       "Messages durably put into target queues.");
+	prom_family(out, "bpfbus_intake_delivered_total", "counter",
+		    "Messages durably put into target queues.");
 	sb_printf(out, "bpfbus_intake_delivered_total %llu\n", (unsigned long long)c->delivered);
-	family(out, "bpfbus_intake_dropped_total", "counter",
-	       "Events or deliveries the daemon dropped, by reason.");
+	prom_family(out, "bpfbus_intake_dropped_total", "counter",
+		    "Events or deliveries the daemon dropped, by reason.");
 	for (size_t i = 0; i < sizeof(drops) / sizeof(drops[0]); i++)
 		sb_printf(out, "bpfbus_intake_dropped_total{reason=\"%s\"} %llu\n", drops[i].reason,
 			  (unsigned long long)drops[i].n);
-	family(out, "bpfbus_outbox_deliveries_total", "counter",
-	       "http/https/udp deliveries of topics, by outcome (failed: retries used up or a "
-	       "client error).");
+	prom_family(out, "bpfbus_outbox_deliveries_total", "counter",
+		    "http/https/udp deliveries of topics, by outcome (failed: retries used up or a "
+		    "client error).");
 	sb_printf(out, "bpfbus_outbox_deliveries_total{outcome=\"delivered\"} %llu\n",
 		  (unsigned long long)c->outbox_delivered);
 	sb_printf(out, "bpfbus_outbox_deliveries_total{outcome=\"failed\"} %llu\n",
 		  (unsigned long long)c->outbox_failed);
-	family(out, "bpfbus_outbox_retries_total", "counter",
-	       "Delivery attempts retried under a delivery policy.");
+	prom_family(out, "bpfbus_outbox_retries_total", "counter",
+		    "Delivery attempts retried under a delivery policy.");
 	sb_printf(out, "bpfbus_outbox_retries_total %llu\n", (unsigned long long)c->outbox_retries);
-	family(out, "bpfbus_intake_duplicates_total", "counter",
-	       "Acknowledged events received again (acknowledged, not delivered twice).");
+	prom_family(out, "bpfbus_intake_duplicates_total", "counter",
+		    "Acknowledged events received again (acknowledged, not delivered twice).");
 	sb_printf(out, "bpfbus_intake_duplicates_total %llu\n", (unsigned long long)c->duplicates);
+}
+
+/* ------------------------------------------------------------ latencies */
+
+struct prom_entry *bbd_rule_latency(struct bbd *d, const char *bus, const char *rule)
+{
+	struct strbuf key = STRBUF_INIT;
+	struct prom_entry *e;
+
+	/* rule="BUS/RULE" as bpfbus_rule_matches_total names it; bus="BUS" to sum by */
+	prom_label(&key, "bus", bus, strlen(bus));
+	sb_adds(&key, ",rule=\"");
+	prom_escape(&key, bus, strlen(bus));
+	sb_addc(&key, '/');
+	prom_escape(&key, rule, strlen(rule));
+	sb_addc(&key, '"');
+	e = prom_table_get(&d->rule_latency, key.buf);
+	sb_free(&key);
+	return e;
+}
+
+struct prom_entry *bbd_topic_latency(struct bbd *d, const char *topic_arn, const char *protocol)
+{
+	struct strbuf key = STRBUF_INIT;
+	struct prom_entry *e;
+
+	prom_label(&key, "topic", topic_arn, strlen(topic_arn));
+	sb_addc(&key, ',');
+	prom_label(&key, "protocol", protocol, strlen(protocol));
+	e = prom_table_get(&d->topic_latency, key.buf);
+	sb_free(&key);
+	return e;
+}
+
+static void render_latencies(struct bbd *d, struct strbuf *out)
+{
+	prom_table_render(out, "bpfbus_rule_delivery_latency_seconds",
+			  "Events a rule delivered to a target: from the intake round that took "
+			  "the event in to the group commit that made its delivery durable.",
+			  &d->rule_latency);
+	prom_table_render(out, "bpfbus_topic_delivery_latency_seconds",
+			  "Messages a topic delivered: from Publish to the commit that put them "
+			  "into sqs subscriptions' queues, or to the endpoint's acceptance over "
+			  "http, https and udp (retries included).",
+			  &d->topic_latency);
+}
+
+void bbd_metrics_free(struct bbd *d)
+{
+	prom_table_free(&d->rule_latency);
+	prom_table_free(&d->topic_latency);
 }
 
 void bbd_metrics_render(void *ctx, struct strbuf *out)
@@ -347,4 +426,5 @@ void bbd_metrics_render(void *ctx, struct strbuf *out)
 	render_queues(d, out);
 	render_topics(d, out);
 	render_intake(d, out);
+	render_latencies(d, out);
 }

@@ -64,7 +64,7 @@ struct bbd_outbox {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct job *queued, **queued_tail; /* waiting for a worker, oldest first */
-	struct job *done;                  /* finished, for the loop to settle */
+	struct job *done; /* finished, for the loop to settle */
 	bool stop;
 	int done_fd;
 	int udp4, udp6;
@@ -219,6 +219,9 @@ static void finish(struct bbd *d, size_t i, bool delivered, const char *why)
 		x->due_ms = now_ms() + 1000;
 		return;
 	}
+	if (delivered && !strcmp(x->it.type, "Notification"))
+		prom_observe(&bbd_topic_latency(d, x->it.topic_arn, x->it.protocol)->h,
+			     1000 * (queue_store_now(d->store) - x->it.created_ms), 1);
 	if (delivered)
 		d->cnt.outbox_delivered++;
 	else

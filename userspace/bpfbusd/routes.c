@@ -89,6 +89,7 @@ void bbd_route_fill(struct bbd *d, struct bbd_route *r, const char *bus, const s
 
 	eb_rule_arn(arn, sizeof(arn), bbd_region(d), bbd_account(d), bus, mr->name);
 	r->rule_arn = xstrndup(arn, strlen(arn));
+	r->latency = bbd_rule_latency(d, bus, mr->name);
 	for (int i = 0; i < mr->n_targets; i++) {
 		const struct bb_target *mt = &mr->targets[i];
 		struct bbd_target *t = &r->t[r->n_targets];

@@ -52,9 +52,23 @@ static uint64_t published_in(const struct sns_response *r)
 	return n;
 }
 
-/* After a call: count publishes, and wake whoever waits for what they made. */
+/* What a call's sqs deliveries are timed from: its start, and the count before it. */
+struct call_start {
+	int64_t t0_us;
+	uint64_t queue_deliveries;
+};
+
+static struct call_start call_start(const struct bbd *d)
+{
+	return (struct call_start){ prom_now_us(), topic_store_queue_deliveries(d->topics) };
+}
+
+/*
+ * After a call: count publishes, time what they put into sqs subscriptions,
+ * and wake whoever waits for what they made.
+ */
 static void after_call(struct bbd *d, const struct sns_param *p, size_t n,
-		       const struct sns_response *r)
+		       const struct sns_response *r, struct call_start start)
 {
 	const char *action = NULL, *topic = NULL;
 
@@ -67,8 +81,13 @@ static void after_call(struct bbd *d, const struct sns_param *p, size_t n,
 	if (!action || r->status != 200)
 		return;
 	if (!strcmp(action, "Publish") || !strcmp(action, "PublishBatch")) {
+		uint64_t queued = topic_store_queue_deliveries(d->topics) - start.queue_deliveries;
+
 		if (topic)
 			bbd_topic_count(d, topic)->published += published_in(r);
+		if (topic && queued) /* committed by the call itself */
+			prom_observe(&bbd_topic_latency(d, topic, "sqs")->h,
+				     prom_now_us() - start.t0_us, queued);
 		d->wake_pending = true;
 	}
 	if (!strcmp(action, "Subscribe") || !strcmp(action, "Publish") ||
@@ -216,8 +235,10 @@ int bbd_sns_request(struct bbd *d, const struct json_value *req, struct strbuf *
 		p[n++] = (struct sns_param){ xstrndup(m->key, m->key_len), m->value->u.str.s };
 	}
 	complete_names(d, p, n, names);
+	struct call_start start = call_start(d);
+
 	sns_api_dispatch(d->topics, p, n, &r);
-	after_call(d, p, n, &r);
+	after_call(d, p, n, &r, start);
 	control_answer(action->u.str.s, &r, out);
 	sns_response_free(&r);
 	for (size_t j = 1; j < n; j++)
@@ -258,11 +279,12 @@ static void http_handle(void *ctx, const struct http_call *call, struct http_rep
 {
 	struct bbd *d = ctx;
 	struct sns_param *p = http_params(call);
+	struct call_start start = call_start(d);
 	struct sns_response r;
 	uint64_t one = 1;
 
 	sns_api_dispatch(d->topics, p, call->nparams, &r);
-	after_call(d, p, call->nparams, &r);
+	after_call(d, p, call->nparams, &r, start);
 	if (d->wake_pending || d->outbox_due) {
 		/* the loop picks both flags up when it next holds the lock */
 		if (d->wake_pending)

@@ -83,6 +83,22 @@ static void own_names(struct queue_msg_attr *a, int n, const struct json_value *
 	}
 }
 
+/*
+ * topic_publish inside the round's group commit: what it put into sqs
+ * subscriptions' queues waits for that commit to be timed.
+ */
+static int publish_timed(struct bbd *d, const char *arn, const struct topic_publish_entry *e,
+			 struct topic_publish_result *out, struct topic_result *res)
+{
+	uint64_t before = topic_store_queue_deliveries(d->topics);
+	int rc = topic_publish(d->topics, arn, e, out, res);
+	uint64_t queued = topic_store_queue_deliveries(d->topics) - before;
+
+	if (!rc && queued)
+		prom_pending_add(&d->latency_pending, bbd_topic_latency(d, arn, "sqs"), queued);
+	return rc;
+}
+
 int bbd_sns_datagram(struct bbd *d, const struct bb_wire_msg *m, uint32_t bus_id,
 		     const struct bbd_routes *kernel_rt, const uint32_t *ids, uint32_t n_ids)
 {
@@ -131,7 +147,7 @@ int bbd_sns_datagram(struct bbd *d, const struct bb_wire_msg *m, uint32_t bus_id
 		e.kernel_decided = true;
 		e.matched = matched;
 	}
-	if (topic_publish(d->topics, arn, &e, &out, &res)) {
+	if (publish_timed(d, arn, &e, &out, &res)) {
 		log_debug("topic %s: %s", name.buf, res.message);
 		rc = res.code == TE_INTERNAL_ERROR ? -1 : 1;
 		goto out;
@@ -172,7 +188,7 @@ static int deliver_event(struct bbd *d, const char *topic, const char *msg, size
 	else
 		topic_arn(d->topics, topic, arn, sizeof(arn));
 	e.message = cstr(&body, msg, len);
-	if (topic_publish(d->topics, arn, &e, &out, &tr)) {
+	if (publish_timed(d, arn, &e, &out, &tr)) {
 		res->code = tr.code == TE_INTERNAL_ERROR ? QE_INTERNAL_ERROR
 			    : tr.code == TE_NOT_FOUND	 ? QE_RESOURCE_NOT_FOUND
 							 : QE_INVALID_PARAMETER_VALUE;

@@ -7,6 +7,7 @@
 #include "http_api.h"
 #include "http_int.h"
 #include "json.h"
+#include "prom.h"
 #include "queue.h"
 #include "sigv4.h"
 #include "sqs_api.h"
@@ -65,6 +66,7 @@ struct req {
 	struct http_stats *stats;
 	bool counted; /* already in the request counters */
 	char request_id[40];
+	int64_t t0_us; /* its first line arrived (prom_now_us) */
 };
 
 enum proto { P_SQS_JSON, P_SQS_QUERY, P_OTHER_JSON, P_OTHER_QUERY };
@@ -93,7 +95,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct req *rq, i
 	if (!r)
 		return MHD_NO;
 	if (!rq->counted)
-		http_stats_count(rq->stats, rq->action, status);
+		http_stats_count(rq->stats, rq->action, status, prom_now_us() - rq->t0_us);
 	rq->counted = false;
 	MHD_add_response_header(r, "Content-Type", type);
 	MHD_add_response_header(r, "x-amzn-RequestId", rq->request_id);
@@ -316,7 +318,8 @@ static int verify(struct http_api *api, struct MHD_Connection *conn, struct req 
 				       .nheaders = hl.n,
 				       .body = rq->body.buf,
 				       .body_len = rq->body.len,
-				       .now_ms = http_now_ms() };
+				       .now_ms = http_now_ms(),
+				       .tls = api->tls_cert != NULL };
 	if (sigv4_verify(&__atomic_load_n(&api->creds, __ATOMIC_ACQUIRE)->c, &sreq, api->sqs.region,
 			 rt->service, &res)) {
 		*ret = send_simple_error(conn, rq, rt, sigv4_err_status(res.code),
@@ -489,7 +492,7 @@ static enum MHD_Result serve_metrics(struct http_api *api, struct MHD_Connection
 	api->metrics(api->host_ctx, &out);
 	unlock_store(api);
 	/* This answer is counted before it is rendered: it shows itself. */
-	http_stats_count(&api->stats, rq->action, 200);
+	http_stats_count(&api->stats, rq->action, 200, -1);
 	http_stats_render(&api->stats, &out);
 	rq->counted = true;
 	ret = send_reply(conn, rq, 200, "text/plain; version=0.0.4", out.buf ? out.buf : "",
@@ -641,6 +644,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
 	(void)conn;
 	rq->stats = &api->stats;
+	rq->t0_us = prom_now_us();
 	rq->raw_uri = xstrndup(uri, strlen(uri));
 	if (RAND_bytes(id, sizeof(id)) != 1)
 		memset(id, 0, sizeof(id));
@@ -816,6 +820,7 @@ void http_api_stop(struct http_api *api)
 		api->creds = older;
 	}
 	pthread_mutex_destroy(&api->reload_mu);
+	http_stats_free(&api->stats);
 	free(api->tls_cert);
 	free(api->tls_key);
 	free(api);

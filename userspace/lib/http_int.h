@@ -8,6 +8,7 @@
 #define BPFBUS_LIB_HTTP_INT_H
 
 #include "http_api.h"
+#include "prom.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -66,10 +67,16 @@ struct http_stats {
 	struct http_stat slot[HTTP_STATS_SLOTS];
 	size_t n;
 	uint64_t other;
+	struct prom_table latency; /* by action: request received to answer queued */
 };
 
-void http_stats_count(struct http_stats *st, const char *action, int status);
-/* Prometheus text: bpfbus_http_requests_total{action,status}. */
+/* One answer; @us: how long the request took (its latency), or -1 not to observe it. */
+void http_stats_count(struct http_stats *st, const char *action, int status, int64_t us);
+/*
+ * Prometheus text: bpfbus_http_requests_total{action,status} and
+ * bpfbus_http_request_duration_seconds{action}.
+ */
 void http_stats_render(const struct http_stats *st, struct strbuf *out);
+void http_stats_free(struct http_stats *st);
 
 #endif

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Request counters of the HTTP listener (http_int.h), by action and status.
- * Only the listener's thread counts and renders them, so they need no lock.
+ * Request counters of the HTTP listener (http_int.h), by action and status,
+ * and their latency. Only the listener's thread counts and renders them,
+ * so they need no lock.
  */
 #include "http_int.h"
 #include "strbuf.h"
@@ -9,10 +10,23 @@
 #include <stdio.h>
 #include <string.h>
 
-void http_stats_count(struct http_stats *st, const char *action, int status)
+static void observe(struct http_stats *st, const char *action, int64_t us)
+{
+	struct strbuf key = STRBUF_INIT;
+
+	if (us < 0)
+		return;
+	prom_label(&key, "action", action, strlen(action));
+	prom_observe(&prom_table_get(&st->latency, key.buf)->h, us, 1);
+	sb_free(&key);
+}
+
+void http_stats_count(struct http_stats *st, const char *action, int status, int64_t us)
 {
 	const char *a = action && *action ? action : "unknown";
 	size_t i;
+
+	observe(st, a, us);
 
 	for (i = 0; i < st->n; i++)
 		if (st->slot[i].status == status && !strcmp(st->slot[i].action, a)) {
@@ -41,4 +55,14 @@ void http_stats_render(const struct http_stats *st, struct strbuf *out)
 		sb_printf(out,
 			  "bpfbus_http_requests_total{action=\"other\",status=\"other\"} %llu\n",
 			  (unsigned long long)st->other);
+	prom_table_render(
+		out, "bpfbus_http_request_duration_seconds",
+		"HTTP API requests by action: from the request's first line to its answer "
+		"(long polls included).",
+		&st->latency);
+}
+
+void http_stats_free(struct http_stats *st)
+{
+	prom_table_free(&st->latency);
 }

@@ -335,4 +335,22 @@ int queue_move_list(struct queue_store *st, const char *source_arn, int max,
  */
 long queue_move_step(struct queue_store *st, struct queue_result *res);
 
+/* ------------------------------------------------------------ activity */
+
+/*
+ * What a queue did since the store was opened, for GET /metrics: counters
+ * (indexes of prom_entry.counter) and, in its histogram, the age of
+ * messages at their first receive (sent to first received). In memory only.
+ */
+enum queue_activity_counter {
+	QA_SENT, /* messages accepted by sends */
+	QA_RECEIVED, /* messages handed out by receives */
+	QA_DELETED, /* messages deleted with their receipt handles */
+	QA_EXPIRED, /* messages dropped at the end of their retention period */
+	QA_DEAD_LETTERED, /* messages moved to the dead-letter queue (maxReceiveCount) */
+};
+struct prom_entry;
+/* The activity of @queue, or NULL when it had none since the store was opened. */
+const struct prom_entry *queue_store_activity(const struct queue_store *st, const char *queue);
+
 #endif

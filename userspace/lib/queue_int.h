@@ -17,6 +17,7 @@
 #ifndef BPFBUS_LIB_QUEUE_INT_H
 #define BPFBUS_LIB_QUEUE_INT_H
 
+#include "prom.h"
 #include "queue.h"
 
 #include <lmdb.h>
@@ -69,6 +70,7 @@ struct queue_store {
 	void *clock_ctx;
 	size_t map_size, max_map_size;
 	long max_inflight;
+	struct prom_table activity; /* queue_stats.c */
 };
 
 /* ------------------------------------------------------------ errors */
@@ -296,5 +298,12 @@ void quuid_format(const uint8_t id[16], char out[37]);
 void qrandom(void *p, size_t n);
 void qsha256_hex(const void *p, size_t n, char out[65]);
 void qmd5(const void *p, size_t n, uint8_t out[16]);
+
+/* ------------------------------------------------------------ activity (queue_stats.c) */
+
+void qstats_count(struct queue_store *st, const char *queue, enum queue_activity_counter c,
+		  uint64_t n);
+/* A receive's messages: counted, and the age of first receives observed. */
+void qstats_received(struct queue_store *st, const char *queue, const struct queue_received *out);
 
 #endif

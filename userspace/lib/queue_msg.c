@@ -438,15 +438,24 @@ int queue_send(struct queue_store *st, const char *queue, const struct queue_sen
 {
 	struct send_args a = { queue, e, 1, out, false };
 
-	return qtxn_write(st, do_send, &a, res);
+	if (qtxn_write(st, do_send, &a, res))
+		return -1;
+	qstats_count(st, queue, QA_SENT, 1);
+	return 0;
 }
 
 int queue_send_batch(struct queue_store *st, const char *queue, const struct queue_send_entry *e,
 		     size_t n, struct queue_send_result *out, struct queue_result *res)
 {
 	struct send_args a = { queue, e, n, out, true };
+	uint64_t sent = 0;
 
-	return qtxn_write(st, do_send, &a, res);
+	if (qtxn_write(st, do_send, &a, res))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		sent += out[i].err.code == QE_OK;
+	qstats_count(st, queue, QA_SENT, sent);
+	return 0;
 }
 
 /* ------------------------------------------------------------ delete, visibility */
@@ -574,13 +583,23 @@ int queue_delete_message(struct queue_store *st, const char *queue, const char *
 {
 	struct queue_handle_entry e = { .receipt_handle = handle };
 
-	return run_handles(st, queue, &e, 1, false, false, res);
+	if (run_handles(st, queue, &e, 1, false, false, res))
+		return -1;
+	qstats_count(st, queue, QA_DELETED, 1);
+	return 0;
 }
 
 int queue_delete_message_batch(struct queue_store *st, const char *queue,
 			       struct queue_handle_entry *e, size_t n, struct queue_result *res)
 {
-	return run_handles(st, queue, e, n, false, true, res);
+	uint64_t deleted = 0;
+
+	if (run_handles(st, queue, e, n, false, true, res))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		deleted += e[i].err.code == QE_OK;
+	qstats_count(st, queue, QA_DELETED, deleted);
+	return 0;
 }
 
 int queue_change_visibility(struct queue_store *st, const char *queue, const char *handle,

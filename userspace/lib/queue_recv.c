@@ -132,6 +132,7 @@ static enum take take(struct queue_store *st, MDB_txn *txn, struct recv_args *a,
 	qmsg_decode(&copy, &m);
 	if (m.h.sent_ms + 1000 * (int64_t)a->q.retention <= a->now) {
 		ret = qmsg_del(st, txn, a->q.id, seq, m.h.visible_ms, res) ? T_ERROR : T_SKIPPED;
+		qstats_count(st, a->queue, QA_EXPIRED, ret == T_SKIPPED);
 		goto out;
 	}
 	if (a->q.max_receive && m.h.recv_count >= (uint32_t)a->q.max_receive && *a->q.s[QS_DLQ]) {
@@ -139,6 +140,7 @@ static enum take take(struct queue_store *st, MDB_txn *txn, struct recv_args *a,
 
 		queue_arn(st, a->queue, arn, sizeof(arn));
 		if (!qmsg_move(st, txn, a->q.id, seq, &m, a->q.s[QS_DLQ], arn, true, res)) {
+			qstats_count(st, a->queue, QA_DEAD_LETTERED, 1);
 			ret = T_SKIPPED;
 			goto out;
 		}
@@ -474,7 +476,10 @@ int queue_receive(struct queue_store *st, const char *queue, const struct queue_
 		return -1;
 	if (req->attempt_id && !qtoken_valid(req->attempt_id))
 		return qbad_token(res, "ReceiveRequestAttemptId", req->attempt_id);
-	return qtxn_write(st, do_receive, &a, res);
+	if (qtxn_write(st, do_receive, &a, res))
+		return -1;
+	qstats_received(st, queue, out);
+	return 0;
 }
 
 /* ------------------------------------------------------------ sweep */
@@ -484,8 +489,8 @@ struct sweep_args {
 };
 
 /* Messages of queue @q past retention, found through the visibility index. */
-static int sweep_queue(struct queue_store *st, MDB_txn *txn, const struct qconf *q,
-		       struct sweep_args *a, struct queue_result *res)
+static int sweep_queue(struct queue_store *st, MDB_txn *txn, const char *name,
+		       const struct qconf *q, struct sweep_args *a, struct queue_result *res)
 {
 	int64_t expire = queue_store_now(st) - 1000 * (int64_t)q->retention;
 	MDB_cursor *c;
@@ -518,6 +523,7 @@ static int sweep_queue(struct queue_store *st, MDB_txn *txn, const struct qconf 
 			return -1;
 		}
 		a->dropped++;
+		qstats_count(st, name, QA_EXPIRED, 1);
 	}
 	mdb_cursor_close(c);
 	return 0;
@@ -542,7 +548,7 @@ static int do_sweep(struct queue_store *st, MDB_txn *txn, void *arg, struct queu
 
 		if (qconf_load(st, txn, names.v[i].name, &q, res))
 			continue;
-		rc = sweep_queue(st, txn, &q, a, res);
+		rc = sweep_queue(st, txn, names.v[i].name, &q, a, res);
 		qconf_free(&q);
 	}
 	queue_kv_list_free(&names);

@@ -130,6 +130,7 @@ void queue_store_close(struct queue_store *st)
 	if (st->group)
 		queue_txn_abort(st);
 	mdb_env_close(st->env);
+	prom_table_free(&st->activity);
 	free(st);
 }
 

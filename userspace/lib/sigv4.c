@@ -164,7 +164,14 @@ static int by_key_then_value(const void *a, const void *b)
 	return strcmp(x->kv.buf + x->klen, y->kv.buf + y->klen);
 }
 
-static void canonical_query(struct strbuf *sb, const char *query)
+/* Is the raw parameter at @p (up to @e) the presigned URL's own signature? */
+static bool is_signature_param(const char *p, const char *e)
+{
+	return e - p >= 16 && !strncmp(p, "X-Amz-Signature", 15) && (p[15] == '=' || p + 15 == e);
+}
+
+/* The sorted, re-encoded query; a presigned URL's X-Amz-Signature left out. */
+static void canonical_query(struct strbuf *sb, const char *query, bool presigned)
 {
 	struct qparam *v = NULL;
 	size_t n = 0;
@@ -177,7 +184,7 @@ static void canonical_query(struct strbuf *sb, const char *query)
 		size_t dl;
 		char *d;
 
-		if (e == p) {
+		if (e == p || (presigned && is_signature_param(p, e))) {
 			p = *e ? e + 1 : e;
 			continue;
 		}
@@ -253,8 +260,14 @@ static void canonical_headers(struct strbuf *sb, const struct sigv4_request *req
 	}
 }
 
+/* How a signature was computed, beyond the request itself. */
+struct sign_how {
+	bool presigned; /* the query string carries the signature */
+	const char *payload_hash; /* NULL: SHA-256 of the body */
+};
+
 static void canonical_request(struct strbuf *sb, const struct sigv4_request *req,
-			      const char *signed_headers)
+			      const char *signed_headers, const struct sign_how *how)
 {
 	char body_hash[65];
 
@@ -262,25 +275,30 @@ static void canonical_request(struct strbuf *sb, const struct sigv4_request *req
 	sb_addc(sb, '\n');
 	canonical_path(sb, req->path);
 	sb_addc(sb, '\n');
-	canonical_query(sb, req->query);
+	canonical_query(sb, req->query, how->presigned);
 	sb_addc(sb, '\n');
 	canonical_headers(sb, req, signed_headers);
 	sb_addc(sb, '\n');
 	sb_adds(sb, signed_headers);
 	sb_addc(sb, '\n');
+	if (how->payload_hash) {
+		sb_adds(sb, how->payload_hash);
+		return;
+	}
 	sigv4_sha256_hex(req->body ? req->body : "", req->body_len, body_hash);
 	sb_adds(sb, body_hash);
 }
 
-void sigv4_sign(const struct sigv4_request *req, const char *signed_headers, const char *secret,
-		const char *amz_date, const char *region, const char *service, char *out)
+static void sign_as(const struct sigv4_request *req, const char *signed_headers,
+		    const struct sign_how *how, const char *secret, const char *amz_date,
+		    const char *region, const char *service, char *out)
 {
 	struct strbuf creq = STRBUF_INIT, sts = STRBUF_INIT, k = STRBUF_INIT;
 	unsigned char kdate[32], kregion[32], kservice[32], ksigning[32], sig[32];
 	char date[9], creq_hash[65];
 
 	snprintf(date, sizeof(date), "%.8s", amz_date);
-	canonical_request(&creq, req, signed_headers);
+	canonical_request(&creq, req, signed_headers, how);
 	sigv4_sha256_hex(creq.buf, creq.len, creq_hash);
 	sb_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", amz_date, date, region,
 		  service, creq_hash);
@@ -297,6 +315,21 @@ void sigv4_sign(const struct sigv4_request *req, const char *signed_headers, con
 	sb_free(&k);
 }
 
+void sigv4_sign_payload(const struct sigv4_request *req, const char *signed_headers,
+			const char *payload_hash, const char *secret, const char *amz_date,
+			const char *region, const char *service, char *out)
+{
+	struct sign_how how = { .presigned = false, .payload_hash = payload_hash };
+
+	sign_as(req, signed_headers, &how, secret, amz_date, region, service, out);
+}
+
+void sigv4_sign(const struct sigv4_request *req, const char *signed_headers, const char *secret,
+		const char *amz_date, const char *region, const char *service, char *out)
+{
+	sigv4_sign_payload(req, signed_headers, NULL, secret, amz_date, region, service, out);
+}
+
 /* ------------------------------------------------------------ verification */
 
 static const char *header(const struct sigv4_request *req, const char *name)
@@ -306,6 +339,19 @@ static const char *header(const struct sigv4_request *req, const char *name)
 			return req->headers[i].value ? req->headers[i].value : "";
 	return NULL;
 }
+
+/* What a request says about its signature, from its Authorization header or its query. */
+struct auth_in {
+	bool presigned;
+	char cred[256];
+	char signed_headers[1024];
+	char sig[80];
+	char date[64]; /* X-Amz-Date, or an RFC 1123 Date header when !amz */
+	bool amz;
+	long long expires_s; /* presigned: X-Amz-Expires */
+	char token[4096]; /* X-Amz-Security-Token */
+	bool has_token;
+};
 
 /* One "Name=value" component of the Authorization header, copied into @out. */
 static bool auth_part(const char *auth, const char *name, char *out, size_t cap)
@@ -329,6 +375,115 @@ static bool auth_part(const char *auth, const char *name, char *out, size_t cap)
 		p += nl;
 	}
 	return false;
+}
+
+static bool copy_value(const char *v, char *out, size_t cap, bool *present)
+{
+	*present = v != NULL;
+	if (!v)
+		return true;
+	if (strlen(v) >= cap)
+		return false;
+	strcpy(out, v);
+	return true;
+}
+
+static int read_header_auth(const struct sigv4_request *req, const char *auth, struct auth_in *a,
+			    struct sigv4_result *res)
+{
+	const char *date;
+	bool present;
+
+	if (strncmp(auth, "AWS4-HMAC-SHA256 ", 17))
+		return fail(res, SIGV4_INCOMPLETE_SIGNATURE,
+			    "Unsupported AWS 'algorithm': '%.*s'. Only AWS4-HMAC-SHA256 is "
+			    "accepted.",
+			    (int)strcspn(auth, " "), auth);
+	if (!auth_part(auth + 17, "Credential", a->cred, sizeof(a->cred)) ||
+	    !auth_part(auth + 17, "SignedHeaders", a->signed_headers, sizeof(a->signed_headers)) ||
+	    !auth_part(auth + 17, "Signature", a->sig, sizeof(a->sig)))
+		return fail(res, SIGV4_INCOMPLETE_SIGNATURE,
+			    "Authorization header requires 'Credential', 'SignedHeaders' and "
+			    "'Signature' parameters. Authorization=%.300s",
+			    auth);
+	a->amz = (date = header(req, "X-Amz-Date")) != NULL;
+	if (!a->amz && !(date = header(req, "Date")))
+		return fail(res, SIGV4_INCOMPLETE_SIGNATURE,
+			    "Authorization header requires existence of either a 'X-Amz-Date' or "
+			    "a 'Date' header.");
+	if (!copy_value(date, a->date, sizeof(a->date), &present) ||
+	    !copy_value(header(req, "X-Amz-Security-Token"), a->token, sizeof(a->token),
+			&a->has_token))
+		return fail(res, SIGV4_INCOMPLETE_SIGNATURE,
+			    "The date or security token header is too long.");
+	return 0;
+}
+
+/*
+ * The decoded value of the query parameter @name into @out: 1, 0 when it is
+ * not there, -1 when it is too long or badly encoded.
+ */
+static int query_param(const char *query, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = query ? query : ""; *p;) {
+		const char *e = strchrnul(p, '&');
+
+		if ((size_t)(e - p) >= nl && !strncmp(p, name, nl) &&
+		    (p[nl] == '=' || p + nl == e)) {
+			const char *v = p + nl + (p[nl] == '=');
+			size_t dl;
+			char *d = pct_decode(v, (size_t)(e - v), false, &dl);
+			int rc = d && dl < cap && !memchr(d, '\0', dl) ? 1 : -1;
+
+			if (rc == 1)
+				memcpy(out, d, dl + 1);
+			free(d);
+			return rc;
+		}
+		p = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
+/* A presigned URL: the signature and its parameters in the query string. */
+static int read_query_auth(const struct sigv4_request *req, struct auth_in *a,
+			   struct sigv4_result *res)
+{
+	char algo[64], expires[32], *end;
+	int tok;
+
+	a->presigned = true;
+	a->amz = true;
+	if (query_param(req->query, "X-Amz-Algorithm", algo, sizeof(algo)) != 1 ||
+	    strcmp(algo, "AWS4-HMAC-SHA256"))
+		return fail(res, SIGV4_INCOMPLETE_SIGNATURE,
+			    "Unsupported AWS 'algorithm' in X-Amz-Algorithm. Only AWS4-HMAC-SHA256 "
+			    "is accepted.");
+	if (query_param(req->query, "X-Amz-Credential", a->cred, sizeof(a->cred)) != 1 ||
+	    query_param(req->query, "X-Amz-Date", a->date, sizeof(a->date)) != 1 ||
+	    query_param(req->query, "X-Amz-Expires", expires, sizeof(expires)) != 1 ||
+	    query_param(req->query, "X-Amz-SignedHeaders", a->signed_headers,
+			sizeof(a->signed_headers)) != 1 ||
+	    query_param(req->query, "X-Amz-Signature", a->sig, sizeof(a->sig)) != 1)
+		return fail(res, SIGV4_INCOMPLETE_SIGNATURE,
+			    "AWS query-string parameters must include 'X-Amz-Algorithm', "
+			    "'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', "
+			    "'X-Amz-SignedHeaders' and 'X-Amz-Signature'. Re-examine the "
+			    "query-string parameters.");
+	a->expires_s = strtoll(expires, &end, 10);
+	if (!isdigit((unsigned char)expires[0]) || *end || a->expires_s < 1 ||
+	    a->expires_s > SIGV4_MAX_EXPIRES_S)
+		return fail(res, SIGV4_INCOMPLETE_SIGNATURE,
+			    "X-Amz-Expires must be a number of seconds from 1 to %d, not '%.20s'.",
+			    SIGV4_MAX_EXPIRES_S, expires);
+	tok = query_param(req->query, "X-Amz-Security-Token", a->token, sizeof(a->token));
+	if (tok < 0)
+		return fail(res, SIGV4_INCOMPLETE_SIGNATURE,
+			    "X-Amz-Security-Token is too long or badly encoded.");
+	a->has_token = tok == 1;
+	return 0;
 }
 
 /* "20150830T123600Z" or an RFC 1123 Date header, to ms; -1 when neither. */
@@ -368,13 +523,25 @@ static bool signed_list_has(const char *list, const char *name)
 	return false;
 }
 
-static int check_clock(const struct sigv4_request *req, int64_t t, const char *iso,
-		       struct sigv4_result *res)
+/*
+ * The request time @t against the server's clock: at most 15 minutes ahead,
+ * and at most 15 minutes behind (a presigned URL: valid until @t plus its
+ * X-Amz-Expires).
+ */
+static int check_clock(const struct sigv4_request *req, const struct auth_in *a, int64_t t,
+		       const char *iso, struct sigv4_result *res)
 {
 	char now[32], edge[32];
 
 	iso_of(req->now_ms, now, sizeof(now));
-	if (t < req->now_ms - SIGV4_MAX_SKEW_MS) {
+	if (a->presigned && req->now_ms > t + a->expires_s * 1000) {
+		iso_of(t + a->expires_s * 1000, edge, sizeof(edge));
+		return fail(res, SIGV4_REQUEST_EXPIRED,
+			    "Request has expired: X-Amz-Date %s plus X-Amz-Expires %lld s ended "
+			    "at %s; it is now %s.",
+			    iso, a->expires_s, edge, now);
+	}
+	if (!a->presigned && t < req->now_ms - SIGV4_MAX_SKEW_MS) {
 		iso_of(req->now_ms - SIGV4_MAX_SKEW_MS, edge, sizeof(edge));
 		return fail(res, SIGV4_REQUEST_EXPIRED,
 			    "Signature expired: %s is now earlier than %s (%s - 15 min.)", iso,
@@ -403,8 +570,7 @@ static int split_scope(char *cred, char **parts, struct sigv4_result *res)
 	}
 	if (n != 4 || strchr(parts[4], '/') || !*parts[0])
 		return fail(res, SIGV4_INCOMPLETE_SIGNATURE,
-			    "Authorization header's Credential must be "
-			    "KEY/YYYYMMDD/REGION/SERVICE/aws4_request.");
+			    "The Credential must be KEY/YYYYMMDD/REGION/SERVICE/aws4_request.");
 	return 0;
 }
 
@@ -433,66 +599,133 @@ static int check_scope(char **parts, const char *iso, const char *region, const 
 	return 0;
 }
 
-int sigv4_verify(const struct sigv4_creds *creds, const struct sigv4_request *req,
-		 const char *region, const char *service, struct sigv4_result *res)
+/*
+ * A key with a session token needs that token in every request; a key
+ * without one takes none, as AWS refuses a token that is not the key's.
+ */
+static int check_token(const struct sigv4_cred *key, const struct auth_in *a,
+		       struct sigv4_result *res)
 {
-	char cred[256], signed_headers[1024], sig[80], iso[32], want[65];
-	const char *auth = header(req, "Authorization"), *date;
-	const struct sigv4_cred *key = NULL;
-	char *parts[5];
-	bool amz;
-	int64_t t;
+	size_t want = key->session_token ? strlen(key->session_token) : 0;
+	bool ok = key->session_token ? a->has_token && strlen(a->token) == want &&
+					       !CRYPTO_memcmp(a->token, key->session_token, want)
+				     : !a->has_token;
 
-	res->code = SIGV4_OK;
-	res->message[0] = '\0';
-	res->cred = NULL;
-	if (!auth)
-		return fail(res, SIGV4_MISSING_TOKEN, "Request is missing Authentication Token");
-	if (strncmp(auth, "AWS4-HMAC-SHA256 ", 17))
-		return fail(res, SIGV4_INCOMPLETE_SIGNATURE,
-			    "Unsupported AWS 'algorithm': '%.*s'. Only AWS4-HMAC-SHA256 is "
-			    "accepted.",
-			    (int)strcspn(auth, " "), auth);
-	if (!auth_part(auth + 17, "Credential", cred, sizeof(cred)) ||
-	    !auth_part(auth + 17, "SignedHeaders", signed_headers, sizeof(signed_headers)) ||
-	    !auth_part(auth + 17, "Signature", sig, sizeof(sig)))
-		return fail(res, SIGV4_INCOMPLETE_SIGNATURE,
-			    "Authorization header requires 'Credential', 'SignedHeaders' and "
-			    "'Signature' parameters. Authorization=%.300s",
-			    auth);
-	if (split_scope(cred, parts, res))
-		return -1;
-	for (size_t i = 0; i < creds->n && !key; i++)
-		if (!strcmp(creds->v[i].access_key_id, parts[0]))
-			key = &creds->v[i];
-	if (!key)
-		return fail(res, SIGV4_INVALID_CLIENT_TOKEN_ID,
-			    "The security token included in the request is invalid.");
-	amz = (date = header(req, "X-Amz-Date")) != NULL;
-	if (!amz && !(date = header(req, "Date")))
-		return fail(res, SIGV4_INCOMPLETE_SIGNATURE,
-			    "Authorization header requires existence of either a 'X-Amz-Date' or "
-			    "a 'Date' header.");
-	t = parse_date(date, amz, iso, sizeof(iso));
-	if (t < 0)
-		return fail(res, SIGV4_INCOMPLETE_SIGNATURE,
-			    "Date must be in ISO-8601 'basic format'; got '%.64s'.", date);
-	if (check_clock(req, t, iso, res) || check_scope(parts, iso, region, service, res))
-		return -1;
-	if (!signed_list_has(signed_headers, "host"))
-		return fail(res, SIGV4_SIGNATURE_DOES_NOT_MATCH,
-			    "'Host' must be a 'SignedHeader' in the AWS Authorization.");
-	if (!signed_list_has(signed_headers, amz ? "x-amz-date" : "date"))
-		return fail(res, SIGV4_SIGNATURE_DOES_NOT_MATCH,
-			    "'%s' must be a 'SignedHeader' in the AWS Authorization.",
-			    amz ? "X-Amz-Date" : "Date");
-	sigv4_sign(req, signed_headers, key->secret, iso, region, service, want);
-	if (strlen(sig) != 64 || CRYPTO_memcmp(sig, want, 64))
+	if (ok)
+		return 0;
+	return fail(res, SIGV4_INVALID_CLIENT_TOKEN_ID,
+		    "The security token included in the request is invalid.");
+}
+
+/* A signed "x-amz-content-sha256: UNSIGNED-PAYLOAD" header. */
+static bool claims_unsigned_payload(const struct sigv4_request *req, const struct auth_in *a)
+{
+	const char *v = header(req, "X-Amz-Content-Sha256");
+
+	return v && !strcmp(v, SIGV4_UNSIGNED_PAYLOAD) &&
+	       signed_list_has(a->signed_headers, "x-amz-content-sha256");
+}
+
+/*
+ * The signature @a->sig against what @key computes. The body hash is the
+ * SHA-256 of the body, or UNSIGNED-PAYLOAD where AWS allows it (a header
+ * says so, or a presigned URL signed the S3 way) and nothing can be slipped
+ * into the body unnoticed: over TLS, or when there is no body.
+ */
+static int check_signature(const struct sigv4_request *req, const struct auth_in *a,
+			   const struct sigv4_cred *key, const char *iso, const char *region,
+			   const char *service, struct sigv4_result *res)
+{
+	bool unsigned_ok = req->tls || !req->body_len;
+	struct sign_how how = { .presigned = a->presigned };
+	char want[65];
+	bool match;
+
+	if (!a->presigned && claims_unsigned_payload(req, a)) {
+		if (!unsigned_ok)
+			return fail(res, SIGV4_SIGNATURE_DOES_NOT_MATCH,
+				    "UNSIGNED-PAYLOAD is accepted over HTTPS only (or without a "
+				    "body): sign the body's SHA-256.");
+		how.payload_hash = SIGV4_UNSIGNED_PAYLOAD;
+	}
+	sign_as(req, a->signed_headers, &how, key->secret, iso, region, service, want);
+	match = strlen(a->sig) == 64 && !CRYPTO_memcmp(a->sig, want, 64);
+	if (!match && a->presigned && unsigned_ok) {
+		how.payload_hash = SIGV4_UNSIGNED_PAYLOAD;
+		sign_as(req, a->signed_headers, &how, key->secret, iso, region, service, want);
+		match = strlen(a->sig) == 64 && !CRYPTO_memcmp(a->sig, want, 64);
+	}
+	if (!match)
 		return fail(
 			res, SIGV4_SIGNATURE_DOES_NOT_MATCH,
 			"The request signature we calculated does not match the signature you "
 			"provided. Check your AWS Secret Access Key and signing method. Consult "
 			"the service documentation for details.");
-	res->cred = key;
 	return 0;
+}
+
+static int read_auth(const struct sigv4_request *req, struct auth_in *a, struct sigv4_result *res)
+{
+	const char *auth = header(req, "Authorization");
+	char algo[64];
+
+	if (auth)
+		return read_header_auth(req, auth, a, res);
+	if (query_param(req->query, "X-Amz-Algorithm", algo, sizeof(algo)))
+		return read_query_auth(req, a, res);
+	return fail(res, SIGV4_MISSING_TOKEN, "Request is missing Authentication Token");
+}
+
+int sigv4_verify(const struct sigv4_creds *creds, const struct sigv4_request *req,
+		 const char *region, const char *service, struct sigv4_result *res)
+{
+	struct auth_in *a = xcalloc(1, sizeof(*a));
+	const struct sigv4_cred *key = NULL;
+	char iso[32], *parts[5];
+	int64_t t;
+	int rc = -1;
+
+	res->code = SIGV4_OK;
+	res->message[0] = '\0';
+	res->cred = NULL;
+	if (read_auth(req, a, res) || split_scope(a->cred, parts, res))
+		goto out;
+	for (size_t i = 0; i < creds->n && !key; i++)
+		if (!strcmp(creds->v[i].access_key_id, parts[0]))
+			key = &creds->v[i];
+	if (!key) {
+		fail(res, SIGV4_INVALID_CLIENT_TOKEN_ID,
+		     "The security token included in the request is invalid.");
+		goto out;
+	}
+	if (check_token(key, a, res))
+		goto out;
+	t = parse_date(a->date, a->amz, iso, sizeof(iso));
+	if (t < 0) {
+		fail(res, SIGV4_INCOMPLETE_SIGNATURE,
+		     "Date must be in ISO-8601 'basic format'; got '%.64s'.", a->date);
+		goto out;
+	}
+	if (check_clock(req, a, t, iso, res) || check_scope(parts, iso, region, service, res))
+		goto out;
+	if (!signed_list_has(a->signed_headers, "host")) {
+		fail(res, SIGV4_SIGNATURE_DOES_NOT_MATCH,
+		     "'Host' must be a 'SignedHeader' in the AWS Authorization.");
+		goto out;
+	}
+	/* a presigned URL's date is in its (signed) query */
+	if (!a->presigned && !signed_list_has(a->signed_headers, a->amz ? "x-amz-date" : "date")) {
+		fail(res, SIGV4_SIGNATURE_DOES_NOT_MATCH,
+		     "'%s' must be a 'SignedHeader' in the AWS Authorization.",
+		     a->amz ? "X-Amz-Date" : "Date");
+		goto out;
+	}
+	if (check_signature(req, a, key, iso, region, service, res))
+		goto out;
+	res->cred = key;
+	rc = 0;
+out:
+	OPENSSL_cleanse(a, sizeof(*a));
+	free(a);
+	return rc;
 }

@@ -39,6 +39,7 @@ struct sigv4_cred {
 	size_t nactions;
 	char **resources; /* "arn:aws:sqs:eu-west-1:123456789012:orders*" */
 	size_t nresources;
+	char *session_token; /* NULL: requests must carry no X-Amz-Security-Token */
 };
 
 struct sigv4_creds {
@@ -49,6 +50,7 @@ struct sigv4_creds {
 /*
  * The credentials file: one key per line,
  *   ACCESS_KEY_ID SECRET [actions=PATTERN,...] [resources=PATTERN,...]
+ *                        [session-token=TOKEN]
  * blank lines and lines starting with '#' ignored. Returns 0, or -1 with a
  * message naming the file, line and problem in @err.
  */
@@ -72,6 +74,7 @@ struct sigv4_request {
 	const void *body;
 	size_t body_len;
 	int64_t now_ms; /* the server's clock */
+	bool tls; /* arrived over HTTPS: a signed UNSIGNED-PAYLOAD may stand for the body */
 };
 
 struct sigv4_result {
@@ -81,8 +84,11 @@ struct sigv4_result {
 };
 
 /*
- * Verify @req against @creds for the scope @region/@service. Returns 0 with
- * res->cred set, or -1 with the error in @res.
+ * Verify @req against @creds for the scope @region/@service. The signature
+ * is in the Authorization header, or in the query string (a presigned URL:
+ * X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires,
+ * X-Amz-SignedHeaders, X-Amz-Signature). Returns 0 with res->cred set, or -1
+ * with the error in @res.
  */
 int sigv4_verify(const struct sigv4_creds *creds, const struct sigv4_request *req,
 		 const char *region, const char *service, struct sigv4_result *res);
@@ -105,5 +111,15 @@ void sigv4_sha256_hex(const void *data, size_t len, char *out);
  */
 void sigv4_sign(const struct sigv4_request *req, const char *signed_headers, const char *secret,
 		const char *amz_date, const char *region, const char *service, char *out);
+/* The same with @payload_hash ("UNSIGNED-PAYLOAD") in place of the body's SHA-256. */
+void sigv4_sign_payload(const struct sigv4_request *req, const char *signed_headers,
+			const char *payload_hash, const char *secret, const char *amz_date,
+			const char *region, const char *service, char *out);
+
+/* Longest validity of a presigned URL (X-Amz-Expires), as AWS: 7 days. */
+#define SIGV4_MAX_EXPIRES_S 604800
+
+/* The payload hash that stands for a body the signature does not cover. */
+#define SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
 
 #endif

@@ -4,6 +4,7 @@
  *
  *   # comment
  *   ACCESS_KEY_ID SECRET [actions=PATTERN,...] [resources=PATTERN,...]
+ *                        [session-token=TOKEN]
  *
  * Patterns are fnmatch globs: "sqs:*", "sqs:Get*", "arn:aws:sqs:*:*:orders*".
  */
@@ -33,6 +34,10 @@ void sigv4_creds_free(struct sigv4_creds *c)
 		for (size_t j = 0; j < k->nresources; j++)
 			free(k->resources[j]);
 		free(k->resources);
+		if (k->session_token) {
+			OPENSSL_cleanse(k->session_token, strlen(k->session_token));
+			free(k->session_token);
+		}
 	}
 	free(c->v);
 	c->v = NULL;
@@ -86,11 +91,20 @@ static int parse_line(char *line, struct sigv4_cred *k, const char *origin, int 
 		} else if (!strncmp(tok, "resources=", 10)) {
 			if (k->nresources || !split_list(tok + 10, &k->resources, &k->nresources))
 				goto bad_list;
+		} else if (!strncmp(tok, "session-token=", 14)) {
+			if (k->session_token || !tok[14]) {
+				snprintf(err, cap,
+					 "%s:%d: session-token= must be given once, not empty",
+					 origin, lineno);
+				return -1;
+			}
+			k->session_token = xstrndup(tok + 14, strlen(tok + 14));
 		} else {
-			snprintf(err, cap,
-				 "%s:%d: unknown field '%.40s' (expected actions=... or "
-				 "resources=...)",
-				 origin, lineno, tok);
+			snprintf(
+				err, cap,
+				"%s:%d: unknown field '%.40s' (expected actions=..., resources=... "
+				"or session-token=...)",
+				origin, lineno, tok);
 			return -1;
 		}
 	}

@@ -79,6 +79,11 @@ struct queue_store *topic_store_queues(struct topic_store *ts);
 long topic_store_sweep(struct topic_store *ts, struct topic_result *res);
 /* PEM of the certificate whose key signs envelopes (served at SigningCertURL). */
 const char *topic_store_signing_cert(const struct topic_store *ts);
+/*
+ * Messages publishes put into sqs subscriptions' queues since the store was
+ * opened (in memory): the difference around a publish is how many it made.
+ */
+uint64_t topic_store_queue_deliveries(const struct topic_store *ts);
 /* The path of SigningCertURL below endpoint_url ("/SimpleNotificationService-bpfbus.pem"). */
 extern const char topic_signing_cert_path[];
 

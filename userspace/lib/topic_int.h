@@ -49,6 +49,7 @@ struct topic_store {
 	char endpoint[256];
 	EVP_PKEY *key; /* signs envelopes */
 	char *cert_pem;
+	uint64_t queue_deliveries; /* topic_store_queue_deliveries */
 };
 
 /* ------------------------------------------------------------ errors */

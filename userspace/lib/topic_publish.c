@@ -246,9 +246,10 @@ static int deliver(struct pub *p, const char *sub_id, const struct queue_kv_list
 
 		if (!queue_name_from_arn(p->ts->qs, tkv_get(sub, "Endpoint"), qname,
 					 sizeof(qname)) &&
-		    !queue_send(p->ts->qs, qname, &qe, &sr, &qr))
+		    !queue_send(p->ts->qs, qname, &qe, &sr, &qr)) {
 			rc = tcount_add(p->ts, p->txn, sub_id, TC_DELIVERED, res);
-		else if (qr.code == QE_INTERNAL_ERROR)
+			p->ts->queue_deliveries++;
+		} else if (qr.code == QE_INTERNAL_ERROR)
 			rc = terr_queue(res, &qr);
 		else
 			rc = tdead_letter(p->ts, p->txn, sub_id, sub, &qe, res);

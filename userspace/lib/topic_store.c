@@ -68,6 +68,11 @@ struct queue_store *topic_store_queues(struct topic_store *ts)
 	return ts->qs;
 }
 
+uint64_t topic_store_queue_deliveries(const struct topic_store *ts)
+{
+	return ts->queue_deliveries;
+}
+
 const char *topic_store_signing_cert(const struct topic_store *ts)
 {
 	return ts->cert_pem;
