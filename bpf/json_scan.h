@@ -432,42 +432,36 @@ static __always_inline __u64 bytes_equal(__u64 x, __u8 c)
 	return ~(((v & ~BYTES_80) + ~BYTES_80) | v) & BYTES_80;
 }
 
-/* The 0x80 flags of @m as an 8-bit mask, byte i to bit i. */
-static __always_inline __u64 flag_bits(__u64 m)
+/* Bit 0 of every byte: 1 where @m (0x80 flags) flags the byte. */
+static __always_inline __u64 flag_ones(__u64 m)
 {
-	return ((m >> 7) * 0x0102040810204080ULL) >> 56;
+	return m >> 7;
 }
 
-/* Bit i set when an odd number of bits 0..i of @x are. */
-static __always_inline __u64 prefix_xor8(__u64 x)
+/* How many bytes of @ones (bit 0 of each byte) are set: the multiply sums
+ * all eight bytes into the top one. */
+static __always_inline __u64 count_ones(__u64 ones)
 {
-	x ^= x << 1;
-	x ^= x << 2;
-	x ^= x << 4;
-	return x & 0xff;
+	return (ones * BYTES_01) >> 56;
 }
-
-#define BC2(n) n, n + 1, n + 1, n + 2
-#define BC4(n) BC2(n), BC2(n + 1), BC2(n + 1), BC2(n + 2)
-#define BC6(n) BC4(n), BC4(n + 1), BC4(n + 1), BC4(n + 2)
-static const __u8 bit_count[256] = { BC6(0), BC6(1), BC6(1), BC6(2) };
 
 /*
  * A whole word of a skipped container in one step, without a branch per
- * structural byte: quotes become an in-string mask by a prefix XOR, the
- * brackets outside strings are counted, and the word is taken when the
- * depth d stays positive at every byte of it (d above its closing count),
- * so only the net count matters. A word without quotes or brackets
+ * structural byte: quotes become an in-string mask by a prefix XOR over the
+ * bytes, the brackets outside strings are counted, and the word is taken
+ * when the depth d stays positive at every byte of it (d above its closing
+ * count), so only the net count matters. A word without quotes or brackets
  * changes nothing and is taken at once (half the words of a skipped list
  * of numbers). Words with a backslash (zero_bytes flags none unless the
  * word has one), and words that may close the container, go to the
  * byte-wise path. Returns 1 if it took the word; *in_str is then the state
- * after it.
+ * after it. Everything stays in the byte domain (bit 0 of each byte): no
+ * gathering of flags into a byte mask and no table lookups.
  */
 static __always_inline int skip_word(struct scan_state *s, __u64 w, __u64 *in_str)
 {
-	__u32 d = s->skip, opens, closes;
-	__u64 y = w | (BYTES_01 * 0x20), quotes, open_m, close_m, instr;
+	__u32 d = s->skip;
+	__u64 y = w | (BYTES_01 * 0x20), quotes, open_m, close_m, instr, closes, opens;
 
 	if (!d || zero_bytes(w ^ (BYTES_01 * '\\')))
 		return 0;
@@ -477,13 +471,19 @@ static __always_inline int skip_word(struct scan_state *s, __u64 w, __u64 *in_st
 	close_m = bytes_equal(y, '}');
 	if (!(quotes | open_m | close_m))
 		return 1; /* nothing that counts: the state is unchanged */
-	instr = prefix_xor8(flag_bits(quotes)) ^ (-*in_str & 0xff);
-	closes = bit_count[flag_bits(close_m) & ~instr & 0xff];
+	/* byte i of instr: the parity of the quotes at bytes 0..i, flipped
+	 * when the word starts inside a string */
+	instr = flag_ones(quotes);
+	instr ^= instr << 8;
+	instr ^= instr << 16;
+	instr ^= instr << 32;
+	instr ^= -*in_str & BYTES_01;
+	closes = count_ones(flag_ones(close_m) & ~instr);
 	if (d <= closes)
 		return 0;
-	opens = bit_count[flag_bits(open_m) & ~instr & 0xff];
-	s->skip = d + opens - closes;
-	*in_str = instr >> 7;
+	opens = count_ones(flag_ones(open_m) & ~instr);
+	s->skip = d + (__u32)opens - (__u32)closes;
+	*in_str = instr >> 56;
 	return 1;
 }
 
