@@ -501,12 +501,18 @@ static long km_unescape_cb(__u64 i, void *arg)
 	if (m->esc == 0) {
 		if (b == '\\')
 			m->esc = 1;
+		else if (m->uhigh)
+			m->ubad = 1; /* a high surrogate must be followed by \u */
 		else
 			km_put(m, b);
 		return 0;
 	}
 	if (m->esc == 1) {
 		m->esc = 0;
+		if (m->uhigh && b != 'u') {
+			m->ubad = 1;
+			return 1;
+		}
 		switch (b) {
 		case 'b': km_put(m, 8); break;
 		case 'f': km_put(m, 12); break;
@@ -535,8 +541,28 @@ static long km_unescape_cb(__u64 i, void *arg)
 	m->esc = 0;
 	__u32 cp = m->uval;
 
-	if (cp >= 0xd800 && cp <= 0xdfff) {
-		m->ubad = 1; /* surrogate pairs: decoded by userspace */
+	/* UTF-16 surrogate pairs (\ud83d\ude80) become one 4-byte UTF-8
+	 * sequence, as the userspace JSON parser decodes them; a lone or
+	 * reversed half is left to userspace (VERIFY) */
+	if (m->uhigh) {
+		if (cp < 0xdc00 || cp > 0xdfff) {
+			m->ubad = 1;
+			return 1;
+		}
+		cp = 0x10000 + ((m->uhigh - 0xd800) << 10) + (cp - 0xdc00);
+		m->uhigh = 0;
+		km_put(m, 0xf0 | (cp >> 18));
+		km_put(m, 0x80 | ((cp >> 12) & 0x3f));
+		km_put(m, 0x80 | ((cp >> 6) & 0x3f));
+		km_put(m, 0x80 | (cp & 0x3f));
+		return 0;
+	}
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		m->uhigh = cp;
+		return 0;
+	}
+	if (cp >= 0xdc00 && cp <= 0xdfff) {
+		m->ubad = 1;
 		return 1;
 	}
 	if (cp < 0x80) {
@@ -553,7 +579,7 @@ static long km_unescape_cb(__u64 i, void *arg)
 }
 
 /* Decode the string's escapes into m->str; -1 if it cannot (too long for
- * the buffer, a surrogate pair). */
+ * the buffer, a lone surrogate). */
 KM_NOINLINE int km_unescape(__u32 off, __u32 len)
 {
 	struct scan_state *s = km_scan_state();
@@ -566,8 +592,9 @@ KM_NOINLINE int km_unescape(__u32 off, __u32 len)
 	m->str_len = 0;
 	m->esc = 0;
 	m->ubad = 0;
+	m->uhigh = 0;
 	bpf_loop(len, km_unescape_cb, &c, 0);
-	return m->ubad || m->esc ? -1 : 0;
+	return m->ubad || m->esc || m->uhigh ? -1 : 0;
 }
 
 struct km_wc_ctx {

@@ -199,6 +199,12 @@ def check_file(bpfbus, path, engine="user", tally=None):
             res = results[i] if i < len(results) else None
             if tally is not None and isinstance(res, dict) and "kernel" in res:
                 tally[res["kernel"]] = tally.get(res["kernel"], 0) + 1
+                # our own cases may say the kernel must decide them itself
+                # (docs/kernel.md: what it decides); a VERIFY answer would
+                # still be right, so only this catches a lost capability
+                if row.get("kernel") == "decides" and res["kernel"] not in ("match", "drop"):
+                    diags.append("%s: the kernel must decide this case itself, it answered %s"
+                                 % (short(row["id"]), res["kernel"]))
                 if kind == "filter-policy":
                     sns = tally.setdefault("sns", {})
                     sns[res["kernel"]] = sns.get(res["kernel"], 0) + 1

@@ -315,6 +315,7 @@ struct km_state {
 	__u32 ip6_v4, ip6_oct, ip6_sawd, ip6_cur, ip6_v4addr, ip6_bad, ip6_len;
 	/* a string value with its escapes decoded */
 	__u32 str_len, esc, uval, ucnt, ubad;
+	__u32 uhigh; /* a \\u high surrogate waiting for its low half, or 0 */
 	__u8 str[BPFBUS_VAL_MAX];
 	struct bpfbus_wild wild; /* the pattern being tried */
 };
