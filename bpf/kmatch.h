@@ -1172,10 +1172,13 @@ static long km_leaf_cb(__u64 i, void *arg)
 
 /* ---- candidates ---------------------------------------------------------- */
 
+#define KM_TUPLE_MASK (KM_TUPLE_MAX - 1)
+#define KM_TUPLE_LEAF_MASK (KM_TUPLE_LEAVES - 1)
+
 struct km_check_ctx {
 	__u32 slot, epoch, first;
 	__u32 failed, objarr;
-	__u32 n_pos, pos[2]; /* the positive classes (the first two) */
+	__u32 n_pos, pos[KM_TUPLE_MAX]; /* the positive classes (the first few) */
 };
 
 /* A candidate's checks: every positive class marked, exists:false fields
@@ -1215,7 +1218,7 @@ static long km_check_cb(__u64 i, void *arg)
 	}
 	if (mk->objarr & KM_SAT_OBJARR)
 		c->objarr = 1;
-	c->pos[c->n_pos & 1] = *use;
+	c->pos[c->n_pos & KM_TUPLE_MASK] = *use;
 	c->n_pos++;
 	return 0;
 }
@@ -1237,86 +1240,120 @@ static __always_inline int km_consistent(struct bpfbus_leaf *a, struct bpfbus_le
 	return 1;
 }
 
-struct km_pair_ctx {
-	__u32 a, b;
-	__u32 result; /* 0 none found, 1 a consistent pair, 2 too many leaves */
+struct km_tuple_ctx {
+	__u32 result; /* 0 none found, 1 a consistent choice, 2 too many leaves */
 };
 
-/* The leaves that satisfied class a and class b, into pair_a and pair_b. */
+/* The leaves that satisfied each class of m->tup_cls, into m->tup_leaf. */
 static long km_gather_cb(__u64 i, void *arg)
 {
-	struct km_pair_ctx *p = arg;
+	struct km_tuple_ctx *p = arg;
 	struct km_state *m = km_match_state();
 
 	if (!m)
 		return 1;
 	struct km_sat *st = &m->sats[i & (KM_MAX_SATS - 1)];
 
-	if (st->cls == p->a) {
-		if (m->pair_na >= KM_PAIR_LEAVES) {
+	for (__u32 j = 0; j < KM_TUPLE_MAX; j++) {
+		if (j >= m->tup_k)
+			break;
+		if (st->cls != m->tup_cls[j])
+			continue;
+		__u32 n = m->tup_n[j];
+
+		if (n >= KM_TUPLE_LEAVES) {
 			p->result = 2;
 			return 1;
 		}
-		m->pair_a[m->pair_na++ & (KM_PAIR_LEAVES - 1)] = st->leaf;
-	}
-	if (st->cls == p->b) {
-		if (m->pair_nb >= KM_PAIR_LEAVES) {
-			p->result = 2;
-			return 1;
-		}
-		m->pair_b[m->pair_nb++ & (KM_PAIR_LEAVES - 1)] = st->leaf;
+		m->tup_leaf[j][n & KM_TUPLE_LEAF_MASK] = st->leaf;
+		m->tup_n[j] = n + 1;
 	}
 	return 0;
 }
 
-static long km_pairs_cb(__u64 i, void *arg)
+/* Choice @i: one leaf of each class (a mixed-radix number over the classes'
+ * leaf counts); it holds when every two of its leaves agree. */
+static long km_tuple_cb(__u64 i, void *arg)
 {
-	struct km_pair_ctx *p = arg;
+	struct km_tuple_ctx *p = arg;
 	struct scan_state *s = km_scan_state();
 	struct km_state *m = km_match_state();
+	__u32 li[KM_TUPLE_MAX] = {}, rem = (__u32)i, k;
 
-	if (!s || !m || !m->pair_nb)
+	if (!s || !m)
 		return 1;
-	__u32 ia = (__u32)i / m->pair_nb, ib = (__u32)i % m->pair_nb;
-	struct bpfbus_leaf *la = &s->res.leaves[m->pair_a[ia & (KM_PAIR_LEAVES - 1)] & SCAN_LEAF_MASK];
-	struct bpfbus_leaf *lb = &s->res.leaves[m->pair_b[ib & (KM_PAIR_LEAVES - 1)] & SCAN_LEAF_MASK];
+	k = m->tup_k;
+	for (__u32 j = 0; j < KM_TUPLE_MAX; j++) {
+		__u32 n = m->tup_n[j], at;
 
-	if (km_consistent(la, lb)) {
-		p->result = 1;
-		return 1;
+		if (j >= k || !n)
+			break;
+		at = rem % n;
+		rem /= n;
+		li[j] = m->tup_leaf[j][at & KM_TUPLE_LEAF_MASK];
 	}
-	return 0;
+	for (__u32 a = 1; a < KM_TUPLE_MAX; a++) {
+		if (a >= k)
+			break;
+		for (__u32 b = 0; b < KM_TUPLE_MAX - 1; b++) {
+			if (b >= a)
+				break;
+			if (!km_consistent(&s->res.leaves[li[a & KM_TUPLE_MASK] & SCAN_LEAF_MASK],
+					   &s->res.leaves[li[b & KM_TUPLE_MASK] & SCAN_LEAF_MASK]))
+				return 0;
+		}
+	}
+	p->result = 1;
+	return 1;
 }
 
 /*
- * A branch of two positive classes, satisfied inside arrays of objects:
- * does one leaf of each sit in one array element? 1 yes, 0 no, -1 when the
- * kernel did not keep enough to tell (then userspace searches). A class that
- * a leaf in no array satisfied agrees with any leaf. Branches of three or
- * more such classes need the userspace matcher's backtracking search.
+ * A branch whose positive classes m->tup_cls[0..n) were satisfied inside
+ * arrays of objects: is there one leaf per class such that every two sit in
+ * one array element wherever they share an array (the userspace matcher's
+ * backtracking search, tried exhaustively)? 1 yes, 0 no, -1 when the kernel
+ * did not keep enough to tell (then userspace searches). A class that a leaf
+ * in no array satisfied agrees with any leaf, so it is left out.
  */
-KM_NOINLINE int km_pair(__u32 a, __u32 b)
+KM_NOINLINE int km_tuple(__u32 n)
 {
 	struct km_state *m = km_match_state();
+	__u32 k = 0, combos = 1;
 
-	if (!m || m->n_sats > KM_MAX_SATS)
+	if (!m || n > KM_TUPLE_MAX || m->n_sats > KM_MAX_SATS)
 		return -1;
-	__u32 ia = m->slot * BPFBUS_MAX_CONDS + a, ib = m->slot * BPFBUS_MAX_CONDS + b;
-	struct km_mark *ma = bpf_map_lookup_elem(&km_cond_mark, &ia);
-	struct km_mark *mb = bpf_map_lookup_elem(&km_cond_mark, &ib);
+	for (__u32 j = 0; j < KM_TUPLE_MAX; j++) {
+		if (j >= n)
+			break;
+		__u32 cls = m->tup_cls[j], idx = m->slot * BPFBUS_MAX_CONDS + cls;
+		struct km_mark *mk = bpf_map_lookup_elem(&km_cond_mark, &idx);
 
-	if (!ma || !mb)
-		return -1;
-	if ((ma->objarr | mb->objarr) & KM_SAT_TOP)
+		if (!mk)
+			return -1;
+		if (mk->objarr & KM_SAT_TOP)
+			continue;
+		m->tup_cls[k & KM_TUPLE_MASK] = cls;
+		m->tup_n[k & KM_TUPLE_MASK] = 0;
+		k++;
+	}
+	if (k <= 1)
 		return 1;
-	struct km_pair_ctx p = {.a = a, .b = b};
+	m->tup_k = k;
+	struct km_tuple_ctx p = {};
 
-	m->pair_na = 0;
-	m->pair_nb = 0;
 	bpf_loop(m->n_sats, km_gather_cb, &p, 0);
 	if (p.result)
 		return -1;
-	bpf_loop(m->pair_na * m->pair_nb, km_pairs_cb, &p, 0);
+	for (__u32 j = 0; j < KM_TUPLE_MAX; j++) {
+		if (j >= k)
+			break;
+		if (!m->tup_n[j]) /* a class marked inside arrays keeps its leaves */
+			return -1;
+		combos *= m->tup_n[j];
+	}
+	if (combos > KM_TUPLE_COMBOS)
+		return -1;
+	bpf_loop(combos, km_tuple_cb, &p, 0);
 	return p.result == 1;
 }
 
@@ -1342,7 +1379,13 @@ KM_NOINLINE int km_branch(__u32 branch)
 		return 0;
 	if (c.objarr && c.n_pos > 1) {
 		/* fields inside arrays of objects must hold in one element */
-		int r = c.n_pos == 2 ? km_pair(c.pos[0], c.pos[1]) : -1;
+		int r = -1;
+
+		if (c.n_pos <= KM_TUPLE_MAX) {
+			for (__u32 j = 0; j < KM_TUPLE_MAX; j++)
+				m->tup_cls[j] = c.pos[j];
+			r = km_tuple(c.n_pos);
+		}
 
 		if (r < 0) {
 			m->verify |= KM_VERIFY_ARRAYS;

@@ -39,13 +39,13 @@ if ! $PY "$SRCTREE/tools/gen-workloads" "$tmp/w" --n-citylots 2000 --n-ec2 200 \
 fi
 
 # Families the issue lets the kernel hand back to userspace (VERIFY): array
-# consistency (the kernel decides two fields in one array element, not three
-# or more, nor fields satisfied by many leaves) and anything-but wildcards.
+# consistency (the kernel decides up to four fields in one array element, not
+# more, nor fields satisfied by many leaves) and anything-but wildcards.
 # Everything else it must decide.
 MAY_VERIFY=" COMPLEX_ARRAYS ANYTHING_BUT_WILDCARD "
 # ...but COMPLEX_ARRAYS's rules test two fields of one array element, which the
-# kernel decides (km_pair): only events whose leaves exceed what it keeps may be
-# handed back, so a kernel that stopped deciding pairs fails here.
+# kernel decides (km_tuple): only events whose leaves exceed what it keeps may be
+# handed back, so a kernel that stopped deciding them fails here.
 declare -A MAX_VERIFY_FRAC=([COMPLEX_ARRAYS]=0.01)
 
 # same_counts NAME RULES: user and kernel engines agree on every rule's count,

@@ -249,10 +249,14 @@ struct bpfbus_ktable {
 };
 
 #define KM_MAX_CANDS 2048
-/* Array consistency (kmatch.h km_pair): satisfactions by leaves inside
- * arrays recorded per event, and the leaves of one class gathered at once. */
+/* Array consistency (kmatch.h km_tuple): satisfactions by leaves inside
+ * arrays recorded per event; for a branch of up to KM_TUPLE_MAX positive
+ * classes, the leaves of each class gathered (at most KM_TUPLE_LEAVES each)
+ * and at most KM_TUPLE_COMBOS choices of one leaf per class tried. */
 #define KM_MAX_SATS 256
-#define KM_PAIR_LEAVES 16
+#define KM_TUPLE_MAX 4
+#define KM_TUPLE_LEAVES 16
+#define KM_TUPLE_COMBOS 4096
 #define KM_MAX_OUT 1024 /* = BPFBUS_MATCH_MAX_RULES (datapath.h) */
 
 /* Why the matcher asked userspace (beyond the scanner's reasons). */
@@ -296,9 +300,10 @@ struct km_state {
 	__u32 n_out;
 	__u32 cands[KM_MAX_CANDS]; /* counted branches, marked anchor classes */
 	__u32 cur_leaf, cur_arrays; /* the leaf being matched, its arrays */
-	__u32 n_sats, pair_na, pair_nb;
+	__u32 n_sats, tup_k;
 	struct km_sat sats[KM_MAX_SATS];
-	__u32 pair_a[KM_PAIR_LEAVES], pair_b[KM_PAIR_LEAVES];
+	__u32 tup_cls[KM_TUPLE_MAX], tup_n[KM_TUPLE_MAX];
+	__u32 tup_leaf[KM_TUPLE_MAX][KM_TUPLE_LEAVES];
 	__u32 out[KM_MAX_OUT];
 	struct bpfbus_vkey key;
 	__u8 fold[BPFBUS_VAL_MAX];
