@@ -453,7 +453,8 @@ static __always_inline void fill_meta(struct bpfbus_meta *m, const struct bpfbus
 	m->n_rules = n > 0xffff ? 0xffff : n;
 	m->body_off = w->body_off;
 	m->body_len = w->body_len;
-	m->rule_ids[0] = n > 0 ? res->rule_ids[0] : 0;
+	/* a VERIFY hand-off says why in the first id's place (datapath.h) */
+	m->rule_ids[0] = n > 0 ? res->rule_ids[0] : m->flags & BPFBUS_META_F_VERIFY ? res->verify : 0;
 	m->rule_ids[1] = n > 1 ? res->rule_ids[1] : 0;
 	m->rule_ids[2] = n > 2 ? res->rule_ids[2] : 0;
 }

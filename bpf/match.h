@@ -104,6 +104,7 @@ static __always_inline int bpfbus_match(struct xdp_md *ctx, struct scan_state *s
 
 	r = bpfbus_scan_match(bus->generation, bus->id, bus->kind == BPFBUS_BUS_TOPIC, attrs_len);
 	if (r < 0 || !m) {
+		out->verify = BPFBUS_VERIFY_INTERNAL;
 		out->verdict = BPFBUS_VERDICT_VERIFY;
 		return out->verdict;
 	}
@@ -113,7 +114,7 @@ static __always_inline int bpfbus_match(struct xdp_md *ctx, struct scan_state *s
 		out->verdict = BPFBUS_VERDICT_MALFORMED;
 	} else if (!bus->generation) {
 		/* no tables yet: the scan only told malformed bodies apart */
-		out->verify = s->res.verify;
+		out->verify = s->res.verify | BPFBUS_VERIFY_NO_TABLES;
 		out->verdict = BPFBUS_VERDICT_VERIFY;
 	} else if (m->verify) {
 		out->verify = m->verify;

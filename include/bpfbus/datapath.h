@@ -92,7 +92,10 @@ struct bpfbus_meta {
 	__u16 n_rules; /* 12 rules the kernel matched (may exceed what is listed) */
 	__u16 body_off; /* 14 body offset from the start of the frame (Ethernet header) */
 	__u32 body_len; /* 16 body length */
-	__u32 rule_ids[BPFBUS_META_RULES]; /* 20 the first min(n_rules, 3) matched rules */
+	__u32 rule_ids[BPFBUS_META_RULES]; /* 20 the first min(n_rules, 3) matched rules;
+					    * with F_VERIFY, rule_ids[0] holds why the
+					    * kernel asked (enum bpfbus_scan_verify and
+					    * enum km_verify bits, BPFBUS_VERIFY_ATTR_*) */
 };
 
 _Static_assert(sizeof(struct bpfbus_meta) == 32, "bpfbus_meta is ABI: 32 bytes of XDP metadata");

@@ -80,6 +80,8 @@ enum bpfbus_scan_verify {
 	BPFBUS_VERIFY_ARRAYS = 1 << 3,	 /* a leaf in more arrays than recorded */
 	BPFBUS_VERIFY_SIZE = 1 << 4,	 /* body larger than the scan window */
 	BPFBUS_VERIFY_BUS = 1 << 5,	 /* the bus asks for all (BPFBUS_BUS_F_VERIFY_ALL) */
+	BPFBUS_VERIFY_NO_TABLES = 1 << 6, /* no rule tables loaded for the bus yet */
+	BPFBUS_VERIFY_INTERNAL = 1 << 7, /* the matcher's per-CPU state was unavailable */
 };
 
 enum bpfbus_scan_error {

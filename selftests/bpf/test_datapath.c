@@ -532,6 +532,9 @@ static void check_meta(const FIXTURE_VARIANT(dp) *v, const struct bpfbus_meta *m
 	EXPECT_EQ(BUS_ID, m->bus_id);
 	EXPECT_EQ(0, m->generation);
 	EXPECT_EQ(0, m->n_rules);
+	/* no tables at generation 0: the reason sits in the first id's place */
+	if (m->flags & BPFBUS_META_F_VERIFY)
+		EXPECT_EQ(BPFBUS_VERIFY_NO_TABLES, m->rule_ids[0] & BPFBUS_VERIFY_NO_TABLES);
 	ASSERT_LE(m->body_off + m->body_len, frame_len);
 	/* the body is the payload's last body_len bytes */
 	ASSERT_LE(m->body_len, p->len);
@@ -661,8 +664,10 @@ static void run_rule_case(struct bpfbus_bpf *skel, int ncpus, const struct rule_
 		EXPECT_EQ(0, seen->rec.meta.n_rules);
 		EXPECT_EQ(0, seen->rec.meta.flags & BPFBUS_META_F_VERIFY);
 	}
-	if (rc->verify)
+	if (rc->verify) {
 		EXPECT_EQ(BPFBUS_META_F_VERIFY, seen->rec.meta.flags & BPFBUS_META_F_VERIFY);
+		EXPECT_NE(0, seen->rec.meta.rule_ids[0]); /* why the kernel asked */
+	}
 	if (rc->n_ids) {
 		EXPECT_EQ(rc->n_ids, seen->rec.n_ids);
 		EXPECT_EQ(rc->id0, seen->ids[0]);
@@ -914,6 +919,7 @@ TEST(large_match_lists)
 	ASSERT_GE(ring_buffer__consume(rb), 0);
 	EXPECT_EQ(1, seen->n);
 	EXPECT_EQ(BPFBUS_META_F_VERIFY, seen->rec.meta.flags & BPFBUS_META_F_VERIFY);
+	EXPECT_EQ(KM_VERIFY_OUT, seen->rec.meta.rule_ids[0]);
 	EXPECT_EQ(0, seen->rec.n_ids);
 
 	ring_buffer__free(rb);

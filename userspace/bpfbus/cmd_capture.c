@@ -8,6 +8,7 @@
 #include "args.h"
 #include "datapath.h"
 #include "jsonw.h"
+#include "kengine.h"
 #include "main.h"
 #include "netlink.h"
 #include "rx.h"
@@ -77,7 +78,11 @@ static int on_event(const struct bb_rx_event *ev, void *ctx)
 	size_t nlen;
 
 	bus_name(c, ev->meta->bus_id, &name, &nlen);
+	char why[128] = "";
+
 	c->seen++;
+	if (ev->verify)
+		kverify_reasons(ev->verify_why, why, sizeof(why));
 	if (json_output) {
 		struct jw *w = &c->w;
 
@@ -86,6 +91,8 @@ static int on_event(const struct bb_rx_event *ev, void *ctx)
 		jw_u64(w, "bus_id", ev->meta->bus_id);
 		jw_u64(w, "generation", ev->meta->generation);
 		jw_bool(w, "verify", ev->verify);
+		if (ev->verify)
+			jw_str(w, "verify_why", why);
 		jw_bool(w, "truncated", ev->truncated);
 		jw_u64(w, "n_rules", ev->meta->n_rules);
 		jw_open(w, "rules", '[');
@@ -101,7 +108,7 @@ static int on_event(const struct bb_rx_event *ev, void *ctx)
 	} else {
 		printf("bus %.*s", (int)nlen, name);
 		if (ev->verify)
-			printf(" VERIFY");
+			printf(" VERIFY(%s)", why);
 		if (ev->truncated)
 			printf(" TRUNCATED");
 		printf(" gen %u rules [", ev->meta->generation);

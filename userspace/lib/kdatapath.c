@@ -32,9 +32,6 @@ struct kdp {
 	uint8_t *frame; /* storage + 2: the IP header 4-byte aligned */
 	struct kresult *seen; /* where the ring callback writes */
 	int records;
-	int ncpus;
-	struct km_state *state; /* the matcher's per-CPU state, one per CPU */
-	uint32_t *epoch; /* each CPU's matcher epoch before a run */
 };
 
 static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -43,39 +40,6 @@ static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
 	(void)fmt;
 	(void)ap;
 	return 0;
-}
-
-/* Per-CPU values are rounded up to 8 bytes each. */
-#define KM_STATE_SIZE ((sizeof(struct km_state) + 7) & ~(size_t)7)
-
-static struct km_state *cpu_state(struct kdp *k, int cpu)
-{
-	return (struct km_state *)((uint8_t *)k->state + (size_t)cpu * KM_STATE_SIZE);
-}
-
-/* The matcher's state on every CPU; 0 or -errno. */
-static int read_states(struct kdp *k)
-{
-	__u32 zero = 0;
-
-	if (bpf_map__lookup_elem(k->skel->maps.km_match, &zero, sizeof(zero), k->state,
-				 (size_t)k->ncpus * KM_STATE_SIZE, 0))
-		return -errno;
-	return 0;
-}
-
-/*
- * Why a run was VERIFY: the matcher's reasons on the CPU the run took (its
- * epoch moved); a datagram too large to scan never reaches the matcher.
- */
-static uint32_t verify_reasons(struct kdp *k)
-{
-	if (read_states(k) < 0)
-		return 0;
-	for (int c = 0; c < k->ncpus; c++)
-		if (cpu_state(k, c)->epoch != k->epoch[c])
-			return cpu_state(k, c)->verify;
-	return BPFBUS_VERIFY_SIZE;
 }
 
 /* A record: header, n_ids rule ids, then the frame. */
@@ -92,6 +56,8 @@ static int on_record(void *ctx, void *data, size_t len)
 	if (rec.n_ids > KM_MAX_OUT || 4 * (size_t)rec.n_ids > len - sizeof(rec))
 		return 0;
 	r->verdict = rec.meta.flags & BPFBUS_META_F_VERIFY ? KV_VERIFY : KV_MATCH;
+	if (r->verdict == KV_VERIFY) /* why, in the first id's place (datapath.h) */
+		r->verify = rec.meta.rule_ids[0];
 	r->n_ids = rec.n_ids;
 	memcpy(r->ids, (uint8_t *)data + sizeof(rec), 4 * (size_t)rec.n_ids);
 	return 0;
@@ -124,9 +90,6 @@ struct kdp *kdp_open(uint8_t kind, const char *name, uint32_t id, char *err, siz
 	k->ring = ring_buffer__new(bpf_map__fd(k->skel->maps.bb_ring), on_record, k, NULL);
 	k->storage = xmalloc(KDP_MAX_FRAME + 8);
 	k->frame = k->storage + 2;
-	k->ncpus = libbpf_num_possible_cpus();
-	k->state = xcalloc((size_t)(k->ncpus > 0 ? k->ncpus : 1), KM_STATE_SIZE);
-	k->epoch = xcalloc((size_t)(k->ncpus > 0 ? k->ncpus : 1), sizeof(*k->epoch));
 	k->bus = (struct bpfbus_bus){ .id = id, .kind = kind };
 	k->bus.name_len = (uint16_t)strnlen(name, sizeof(k->bus.name));
 	memcpy(k->bus.name, name, k->bus.name_len);
@@ -146,8 +109,6 @@ void kdp_close(struct kdp *k)
 	ring_buffer__free(k->ring);
 	bpfbus_bpf__destroy(k->skel);
 	free(k->storage);
-	free(k->state);
-	free(k->epoch);
 	free(k);
 }
 
@@ -242,12 +203,6 @@ int kdp_send(struct kdp *k, const char *attrs, size_t attrs_len, const char *bod
 
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = k->frame, .data_size_in = (__u32)len,
 		    .repeat = 1);
-	int e = read_states(k);
-
-	if (e < 0)
-		return e;
-	for (int c = 0; c < k->ncpus; c++)
-		k->epoch[c] = cpu_state(k, c)->epoch;
 	if (bpf_prog_test_run_opts(bpf_program__fd(k->skel->progs.bpfbus_xdp), &opts))
 		return -errno;
 	k->seen = r;
@@ -259,9 +214,7 @@ int kdp_send(struct kdp *k, const char *attrs, size_t attrs_len, const char *bod
 		r->verdict = KV_PASS;
 	else if (!k->records)
 		r->verdict = KV_DROP;
-	if (r->verdict == KV_VERIFY) {
+	if (r->verdict == KV_VERIFY)
 		r->n_ids = 0;
-		r->verify = verify_reasons(k);
-	}
 	return opts.retval == XDP_PASS || opts.retval == XDP_DROP ? 0 : -EPROTO;
 }

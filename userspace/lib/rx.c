@@ -65,6 +65,7 @@ static void fill_event(struct bb_rx_event *ev, const struct bpfbus_meta *m, cons
 	ev->frame = frame;
 	ev->frame_len = frame_len;
 	ev->verify = m->flags & BPFBUS_META_F_VERIFY;
+	ev->verify_why = ev->verify ? m->rule_ids[0] : 0; /* datapath.h: the reasons' place */
 	if ((uint32_t)m->body_off + m->body_len <= frame_len) {
 		ev->body = frame + m->body_off;
 		ev->body_len = m->body_len;

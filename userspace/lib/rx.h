@@ -19,6 +19,7 @@ struct bb_rx_event {
 	const uint32_t *rule_ids; /* n_ids rule ids the kernel listed */
 	uint32_t n_ids;
 	bool verify; /* BPFBUS_META_F_VERIFY: match in userspace */
+	uint32_t verify_why; /* with verify: why the kernel asked (kverify_reasons names them) */
 	bool truncated; /* more rules matched than rule_ids lists: match in userspace */
 	const uint8_t *frame; /* from the Ethernet header */
 	uint32_t frame_len;
