@@ -110,9 +110,18 @@ def main(setup=BUS_SETUP):
         results.append(kills == CYCLES and daemon.poll() is None)
         # drain
         # idle longer than the 5 s visibility timeout: a message received just
-        # before a kill (its FIFO group blocked meanwhile) is visible again by then
-        for _ in range(600):
+        # before a kill (its FIFO group blocked meanwhile) is visible again by
+        # then. The consumers take 10 messages per CLI call: on a loaded machine
+        # they may need minutes, so wait while they still make progress (up to
+        # 10 minutes), not for a fixed time
+        last, still = -1, 0
+        for _ in range(6000):
             if all(c.idle >= 7 for c in consumers):
+                break
+            n = sum(len(c.received) for c in consumers)
+            still = still + 1 if n == last else 0
+            last = n
+            if still >= 600: # 60 s without a single message: they are done or stuck
                 break
             time.sleep(0.1)
         for c in consumers:
