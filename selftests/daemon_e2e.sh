@@ -20,7 +20,7 @@ N=${E2E_EVENTS:-300}
 . "$SRCTREE/selftests/tap.sh"
 . "$SRCTREE/selftests/daemon.inc"
 
-TESTS=18
+TESTS=20
 tap_plan $TESTS
 skip_all() {
 	for ((i = 0; i < TESTS; i++)); do tap_skip "daemon_e2e" "$1"; done
@@ -125,6 +125,36 @@ queues_exact() {
 	return $ok
 }
 no_xdp() { ! inr ip link show dev "$RIF" | grep -q xdp; }
+# A body the kernel matches (detail.region is "eu") whose unused subtree is not
+# JSON: the kernel skips that subtree unvalidated, so the daemon must refuse
+# the event as malformed, as the slow path does, and deliver nothing.
+send_malformed() { # send_malformed COUNT
+	ins $PY - "$RADDR" "$1" <<'PY'
+import socket, struct, sys
+body = b'{"source":"e2e","detail":{"region":"eu","junk":{"a": tru}}}'
+name = b"orders"
+h = 0x811c9dc5
+for c in name:
+    h = ((h ^ c) * 0x01000193) & 0xffffffff
+hdr = struct.pack(">IBBHHHBBHII", 0x42425553, 1, 1, 0, 48, len(name), 0, 0, 0, len(body), h)
+hdr += bytes(48 - len(hdr))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(int(sys.argv[2])):
+    s.sendto(hdr + name + body, (sys.argv[1], 4790))
+PY
+}
+malformed_refused() {
+	local before=$(daemon_counter malformed) delivered=$(daemon_counter delivered)
+	send_malformed 20 || return 1
+	for ((w = 0; w < 100; w++)); do
+		(($(daemon_counter malformed) >= before + 20)) && break
+		sleep 0.1
+	done
+	local got=$(($(daemon_counter malformed) - before))
+	echo "# malformed counted $got (want 20), delivered moved by $(($(daemon_counter delivered) - delivered))"
+	((got == 20)) && (($(daemon_counter delivered) == delivered)) &&
+		drain q-eu "$tmp/eu-bad" && [[ ! -s $tmp/eu-bad ]]
+}
 # A freshly attached veth program may miss the first packets: send datagrams
 # for no bus (passed to the slow path) until the daemon counts one.
 wait_datapath() {
@@ -157,6 +187,7 @@ run_variant() {
 	tap_run "$h: send $N events" ins "$BPFBUS" send to $RADDR bus orders file "$tmp/events.jsonl" rate 20000
 	tap_run "$h: $total messages delivered, the kernel decided" counted "$total"
 	tap_run "$h: each queue holds exactly its rules' events" queues_exact
+	tap_run "$h: a matched body that is not JSON is refused as malformed" malformed_refused
 	# no rule matches these: the kernel hands them off anyway, for the ack
 	tap_run "$h: acknowledged ingest through XDP, unmatched events acked" ins "$BPFBUS" send \
 		to $RADDR bus orders event '{"source":"nomatch"}' count 50 ack 10

@@ -584,8 +584,12 @@ static int on_xdp(const struct bb_rx_event *rxe, void *ctx)
 
 	rd->events++;
 	rd->d->cnt.xdp_events++;
+	/* The kernel skips the subtrees no rule reads without validating them
+	 * (docs/kernel.md), so a body it matched may still not be JSON: check
+	 * it as the slow path does, or a malformed event would be delivered
+	 * here and refused there. */
 	if (frame_payload(rxe->frame, rxe->frame_len, &p, &plen, &ev) ||
-	    bb_wire_decode(p, plen, &ev.msg, 0) != BPFBUS_WIRE_OK) {
+	    bb_wire_decode(p, plen, &ev.msg, BB_WIRE_CHECK_JSON) != BPFBUS_WIRE_OK) {
 		rd->d->cnt.events++;
 		rd->d->cnt.malformed++;
 		return 0;
