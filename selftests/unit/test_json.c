@@ -369,6 +369,76 @@ TEST_F(error, message)
 	EXPECT_NULL(json_doc_root(self->doc));
 }
 
+/* The grammar check (json_is_object) refuses what the parser refuses. */
+TEST_F(error, grammar_check_refuses_too)
+{
+	EXPECT_FALSE(json_is_object(variant->text, strlen(variant->text)));
+}
+
+/* json_is_object is the parser without the document: on valid objects,
+ * other valid documents and thousands of byte-level mutations of an event
+ * it must answer exactly what parsing and looking at the root answers. */
+static bool parsed_object(const char *text, size_t len)
+{
+	struct json_doc *d = json_parse(text, len, true);
+	const struct json_value *root = json_doc_root(d);
+	bool ok = root && root->type == JSON_OBJECT;
+
+	json_doc_free(d);
+	return ok;
+}
+
+TEST(grammar_check_agrees_with_the_parser)
+{
+	static const char *const docs[] = {
+		"{}", " {\"a\": [1, 2.5e-3, -0, true, false, null, {}]} ", "[{}]", "\"s\"",
+		"{\"a\": \"\\ud83d\\ude80\"}", "{\"a\": \"\\ud83d\"}", "{\"a\": 1}x",
+		"{\"a\": 1,}", "{\"a\": [1,]}", "{\"a\":01}", "{\"a\":-}", "{\"a\":1.}",
+		"{\"a\":1e}", "{\"a\":truex}", "{\"a\"\t:\r\n1}", "{\"a\":1,\"a\":2}",
+	};
+	const char *event = "{\"version\":\"0\",\"id\":\"e1\",\"detail-type\":\"t\","
+			    "\"detail\":{\"s\":\"a\\\"b\\u00e9\",\"n\":[1,-2.5e3,0.25],"
+			    "\"o\":{\"t\":true,\"f\":false,\"z\":null,\"e\":[]}}}";
+	static const char alphabet[] = "{}[]\",:\\ tfn0-.e1u";
+	char buf[256];
+	size_t n = strlen(event);
+	unsigned int seed = 12345, agree = 0, objects = 0;
+
+	for (size_t i = 0; i < sizeof(docs) / sizeof(*docs); i++)
+		EXPECT_EQ(parsed_object(docs[i], strlen(docs[i])),
+			  json_is_object(docs[i], strlen(docs[i])));
+	ASSERT_LT(n, sizeof(buf));
+	for (int round = 0; round < 20000; round++) {
+		size_t len = n;
+
+		memcpy(buf, event, n);
+		for (int k = 0; k < 1 + round % 3 && len > 0; k++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t at = (seed >> 8) % len;
+
+			seed = seed * 1103515245u + 12345u;
+			switch ((seed >> 8) % 3) {
+			case 0: /* replace a byte */
+				buf[at] = alphabet[(seed >> 12) % (sizeof(alphabet) - 1)];
+				break;
+			case 1: /* delete a byte */
+				memmove(buf + at, buf + at + 1, len - at - 1);
+				len--;
+				break;
+			default: /* cut the document */
+				len = at;
+				break;
+			}
+		}
+		bool want = parsed_object(buf, len);
+
+		agree += want == json_is_object(buf, len);
+		objects += want;
+	}
+	EXPECT_EQ(20000u, agree);
+	EXPECT_GT(objects, 100u); /* the mutations left some valid objects */
+}
+
 /* -------------------------------------------------------- json_write */
 
 FIXTURE(write)

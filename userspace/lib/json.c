@@ -32,6 +32,9 @@ struct parser {
 	struct json_doc *doc;
 	const char *p, *end, *start;
 	int depth;
+	/* check the grammar only (json_valid): the same code path decides
+	 * what is accepted, but no value is built or allocated */
+	bool check_only;
 };
 
 static void *arena_alloc(struct json_doc *doc, size_t n)
@@ -284,6 +287,21 @@ static bool parse_string(struct parser *ps, const char **out, size_t *out_len)
 		return fail(ps, "Unexpected end-of-input: was expecting closing "
 				"quote for a string value");
 	size_t raw = (size_t)(ps->p - s);
+
+	if (ps->check_only) {
+		*out = NULL;
+		*out_len = 0;
+		if (has_escape) { /* the escapes must decode, as below */
+			char *tmp = xmalloc(raw + 1);
+			long n = json_unescape(s, raw, tmp);
+
+			free(tmp);
+			if (n < 0)
+				return fail(ps, "Invalid escape in string value");
+		}
+		ps->p++; /* closing quote */
+		return true;
+	}
 	char *buf = arena_alloc(ps->doc, raw + 1);
 
 	if (has_escape) {
@@ -348,6 +366,11 @@ static bool parse_number(struct parser *ps, struct json_value **out)
 		while (p < ps->end && *p >= '0' && *p <= '9')
 			p++;
 	}
+	if (ps->check_only) {
+		ps->p = p;
+		*out = NULL;
+		return true;
+	}
 	struct json_value *v = new_value(ps, JSON_NUMBER);
 	size_t n = (size_t)(p - s);
 	char *raw = arena_alloc(ps->doc, n + 1);
@@ -382,7 +405,7 @@ static bool parse_array(struct parser *ps, struct json_value **out)
 		return false;
 	ps->p++;
 	size_t n = 0, cap = 4;
-	struct json_value **items = xmalloc(cap * sizeof(*items));
+	struct json_value **items = ps->check_only ? NULL : xmalloc(cap * sizeof(*items));
 	bool ok = false;
 
 	skip_ws(ps);
@@ -401,9 +424,11 @@ static bool parse_array(struct parser *ps, struct json_value **out)
 		}
 		if (!parse_value(ps, &item))
 			goto done;
-		if (n == cap)
-			items = xrealloc(items, (cap *= 2) * sizeof(*items));
-		items[n++] = item;
+		if (!ps->check_only) {
+			if (n == cap)
+				items = xrealloc(items, (cap *= 2) * sizeof(*items));
+			items[n++] = item;
+		}
 		skip_ws(ps);
 		if (ps->p < ps->end && *ps->p == ',') {
 			ps->p++;
@@ -423,7 +448,9 @@ static bool parse_array(struct parser *ps, struct json_value **out)
 		goto done;
 	}
 done:
-	if (ok) {
+	if (ok && ps->check_only) {
+		*out = NULL;
+	} else if (ok) {
 		struct json_value *v = new_value(ps, JSON_ARRAY);
 
 		v->u.arr.items = arena_alloc(ps->doc, n * sizeof(*items) + 1);
@@ -512,7 +539,7 @@ static bool parse_object(struct parser *ps, struct json_value **out)
 		return false;
 	ps->p++;
 	size_t n = 0, cap = 4;
-	struct json_member *m = xmalloc(cap * sizeof(*m));
+	struct json_member *m = ps->check_only ? NULL : xmalloc(cap * sizeof(*m));
 	struct member_index idx = {0};
 	bool ok = false;
 
@@ -550,9 +577,11 @@ static bool parse_object(struct parser *ps, struct json_value **out)
 		skip_ws(ps);
 		if (!parse_value(ps, &val))
 			goto done;
-		size_t i = find_member(&idx, m, n, key, key_len);
+		size_t i = ps->check_only ? n : find_member(&idx, m, n, key, key_len);
 
-		if (i < n) {
+		if (ps->check_only) {
+			/* duplicate keys are accepted (last wins): nothing to keep */
+		} else if (i < n) {
 			m[i].value = val; /* duplicate key: last value wins */
 		} else {
 			if (n == cap)
@@ -579,7 +608,9 @@ static bool parse_object(struct parser *ps, struct json_value **out)
 		goto done;
 	}
 done:
-	if (ok) {
+	if (ok && ps->check_only) {
+		*out = NULL;
+	} else if (ok) {
 		struct json_value *v = new_value(ps, JSON_OBJECT);
 
 		v->u.obj.members = arena_alloc(ps->doc, n * sizeof(*m) + 1);
@@ -618,6 +649,13 @@ static bool parse_value(struct parser *ps, struct json_value **out)
 	case '[':
 		return parse_array(ps, out);
 	case '"': {
+		if (ps->check_only) {
+			const char *str;
+			size_t len;
+
+			*out = NULL;
+			return parse_string(ps, &str, &len);
+		}
 		struct json_value *v = new_value(ps, JSON_STRING);
 
 		if (!parse_string(ps, &v->u.str.s, &v->u.str.len))
@@ -642,16 +680,13 @@ static bool parse_value(struct parser *ps, struct json_value **out)
 	default:
 		break;
 	}
-	if (match_word(ps, "null")) {
-		*out = new_value(ps, JSON_NULL);
-		return true;
-	}
-	if (match_word(ps, "true")) {
-		*out = new_value(ps, JSON_TRUE);
-		return true;
-	}
-	if (match_word(ps, "false")) {
-		*out = new_value(ps, JSON_FALSE);
+	enum json_type lit = match_word(ps, "null")    ? JSON_NULL
+			     : match_word(ps, "true")  ? JSON_TRUE
+			     : match_word(ps, "false") ? JSON_FALSE
+						       : JSON_OBJECT;
+
+	if (lit != JSON_OBJECT) {
+		*out = ps->check_only ? NULL : new_value(ps, lit);
 		return true;
 	}
 	return bad_token(ps);
@@ -773,10 +808,22 @@ void json_write(struct strbuf *sb, const struct json_value *v)
 
 bool json_is_object(const char *text, size_t len)
 {
-	struct json_doc *doc = json_parse(text, len, true);
-	const struct json_value *root = json_doc_root(doc);
-	bool ok = root && root->type == JSON_OBJECT;
+	/* the parser's own grammar, without building the document: a doc only
+	 * holds the error message if there is one */
+	struct json_doc doc = {0};
+	struct parser ps = {.doc = &doc, .p = text, .end = text + len, .start = text,
+			    .check_only = true};
+	struct json_value *root;
+	bool ok = parse_value(&ps, &root);
 
-	json_doc_free(doc);
-	return ok;
+	if (ok) {
+		skip_ws(&ps);
+		ok = ps.p >= ps.end;
+	}
+	free(doc.error);
+	if (!ok)
+		return false;
+	while (len && (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r'))
+		text++, len--;
+	return len && *text == '{';
 }

