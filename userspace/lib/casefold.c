@@ -1,63 +1,68 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "casefold.h"
+#include "casefold_table.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
+/* The lower case of @c if it is the upper half of a clean pair, else @c. */
 static uint32_t fold_cp(uint32_t c)
 {
-	if (c >= 0xc0 && c <= 0xde && c != 0xd7)
-		return c + 0x20;
-	if (c >= 0x100 && c <= 0x17f) {
-		/* pairs: even upper/odd lower, except 0x139-0x148, 0x179-0x17e */
-		if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
-			return (c & 1) ? c + 1 : c;
-		if (c == 0x130 || c == 0x131 || c == 0x138 || c == 0x149 ||
-		    c == 0x17f)
-			return c;
-		if (c == 0x178)
-			return 0xff;
-		return (c & 1) ? c : c + 1;
+	size_t lo = 0, hi = sizeof(casefold_pairs) / sizeof(casefold_pairs[0]);
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (casefold_pairs[mid][0] == c)
+			return casefold_pairs[mid][1];
+		if (casefold_pairs[mid][0] < c)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2)
-		return c + 0x20;
-	if (c >= 0x410 && c <= 0x42f)
-		return c + 0x20;
-	if (c >= 0x400 && c <= 0x40f)
-		return c + 0x50;
 	return c;
 }
 
-/* Folding never changes the UTF-8 length within the ranges above. */
+static bool is_cont(unsigned char b)
+{
+	return (b & 0xc0) == 0x80;
+}
+
+/*
+ * Folding never changes the UTF-8 length: the table holds only pairs of
+ * equal length, so a 2-byte (3-byte) sequence is rewritten in place.
+ */
 size_t casefold(const char *in, size_t len, char *out)
 {
+	const unsigned char *u = (const unsigned char *)in;
 	size_t i = 0;
 
 	while (i < len) {
-		unsigned char b = (unsigned char)in[i];
+		unsigned char b = u[i];
 
 		if (b < 0x80) {
 			out[i] = (b >= 'A' && b <= 'Z') ? (char)(b + 32) : (char)b;
 			i++;
-			continue;
-		}
-		if ((b & 0xe0) == 0xc0 && i + 1 < len &&
-		    ((unsigned char)in[i + 1] & 0xc0) == 0x80) {
-			uint32_t c = ((uint32_t)(b & 0x1f) << 6) |
-				     ((unsigned char)in[i + 1] & 0x3f);
-			uint32_t f = fold_cp(c);
+		} else if ((b & 0xe0) == 0xc0 && i + 1 < len && is_cont(u[i + 1])) {
+			uint32_t f = fold_cp(((uint32_t)(b & 0x1f) << 6) | (u[i + 1] & 0x3f));
 
-			if (f >= 0x80 && f < 0x800) {
-				out[i] = (char)(0xc0 | (f >> 6));
-				out[i + 1] = (char)(0x80 | (f & 0x3f));
-			} else {
-				out[i] = in[i];
-				out[i + 1] = in[i + 1];
-			}
+			out[i] = (char)(0xc0 | (f >> 6));
+			out[i + 1] = (char)(0x80 | (f & 0x3f));
 			i += 2;
-			continue;
+		} else if ((b & 0xf0) == 0xe0 && i + 2 < len && is_cont(u[i + 1]) &&
+			   is_cont(u[i + 2])) {
+			uint32_t f =
+				fold_cp(((uint32_t)(b & 0x0f) << 12) |
+					((uint32_t)(u[i + 1] & 0x3f) << 6) | (u[i + 2] & 0x3f));
+
+			out[i] = (char)(0xe0 | (f >> 12));
+			out[i + 1] = (char)(0x80 | ((f >> 6) & 0x3f));
+			out[i + 2] = (char)(0x80 | (f & 0x3f));
+			i += 3;
+		} else {
+			out[i] = in[i];
+			i++;
 		}
-		out[i] = in[i];
-		i++;
 	}
 	return len;
 }

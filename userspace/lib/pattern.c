@@ -231,6 +231,18 @@ static bool one_key(struct compiler *c, const struct json_value *expr)
 	return true;
 }
 
+/*
+ * A key after an anything-but's value (inside or beside it): EventBridge's
+ * compiler reports it with its numeric message, as event-ruler's
+ * JsonRuleCompiler does for every anything-but form.
+ */
+static bool ab_one_key(struct compiler *c, const struct json_value *expr)
+{
+	if (expr->u.obj.n > 1 && !is_sns(c))
+		return fail(c, "Too many elements in numeric expression");
+	return one_key(c, expr);
+}
+
 /* ---- numeric ---------------------------------------------------------- */
 
 static bool is_num(const struct json_value *v)
@@ -415,8 +427,7 @@ static bool ab_eic(struct compiler *c, const struct json_value *v,
 		return fail(c, "Value of anything-but must be an array or single "
 			       "string/number value.");
 	}
-	if (n == 0)
-		return fail(c, "Empty arrays are not allowed");
+	/* an empty list excludes nothing: event-ruler accepts it */
 	for (size_t i = 0; i < n; i++) {
 		if (items[i]->type != JSON_STRING)
 			return fail(c, "Inside anything-but/equals-ignore-case "
@@ -450,10 +461,9 @@ static bool ab_string_op(struct compiler *c, const char *name, enum mop op,
 	if (v->type == JSON_ARRAY) {
 		if (op != MOP_WILDCARD && is_sns(c))
 			return fail(c, "prefix match pattern must be a string");
+		/* an empty list excludes nothing: event-ruler accepts it */
 		items = (const struct json_value *const *)v->u.arr.items;
 		n = v->u.arr.n;
-		if (n == 0)
-			return fail(c, "Empty arrays are not allowed");
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct json_value *x = items[i];
@@ -501,7 +511,7 @@ static bool parse_anything_but(struct compiler *c, const struct json_value *v,
 		ok = ab_eic(c, inner->value, m);
 	else
 		return fail(c, "Unsupported anything-but pattern: %s", k);
-	return ok && one_key(c, v);
+	return ok && ab_one_key(c, v);
 }
 
 /* ---- single operators ------------------------------------------------- */
@@ -603,7 +613,7 @@ static bool parse_expression(struct compiler *c, const struct json_value *expr,
 		if (!parse_numeric(c, v, m))
 			return false;
 	} else if (!strcmp(k, "anything-but")) {
-		return parse_anything_but(c, v, m) && one_key(c, expr);
+		return parse_anything_but(c, v, m) && ab_one_key(c, expr);
 	} else if (!strcmp(k, "exists")) {
 		if (v->type != JSON_TRUE && v->type != JSON_FALSE)
 			return fail(c, "exists match pattern must be either true "
