@@ -50,6 +50,26 @@ bool ip_parse(const char *s, size_t len, uint8_t addr[16], bool *v6)
 	return parse_v4(s, len, addr);
 }
 
+/* event-ruler takes IPv6 text only of hex digits and colons (Constants.IPv6_REGEX). */
+static bool ipv6_text_plain(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!(c == ':' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		      (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return true;
+}
+
+bool ip_parse_pattern(const char *s, size_t len, uint8_t addr[16], bool *v6)
+{
+	if (memchr(s, ':', len) && !ipv6_text_plain(s, len))
+		return false;
+	return ip_parse(s, len, addr, v6);
+}
+
 void cidr_mask(uint8_t addr[16], uint8_t bits)
 {
 	for (int i = 0; i < 16; i++) {
@@ -99,7 +119,7 @@ bool cidr_parse(const char *s, size_t len, uint8_t lo[16], uint8_t hi[16], bool 
 	}
 	size_t alen = (size_t)(slash - s);
 
-	if (!ip_parse(s, alen, lo, v6)) {
+	if (!ip_parse_pattern(s, alen, lo, v6)) {
 		snprintf(reason, reason_len, "Nonstandard IP address: %.*s", (int)alen, s);
 		return false;
 	}

@@ -14,6 +14,13 @@
 bool ip_parse(const char *s, size_t len, uint8_t addr[16], bool *v6);
 
 /*
+ * ip_parse for an address in a pattern: as event-ruler's CIDR class, IPv6
+ * text may hold only hex digits and colons, so "::ffff:1.2.3.4" is no
+ * address there (a plain string, or a "Nonstandard IP address" in a cidr).
+ */
+bool ip_parse_pattern(const char *s, size_t len, uint8_t addr[16], bool *v6);
+
+/*
  * Parse "addr/bits" into the address range it covers. As in EventBridge, the
  * range starts at the address as written (host bits are not cleared) and
  * ends with all host bits set. On error writes EventBridge's reason.

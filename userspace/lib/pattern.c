@@ -641,7 +641,7 @@ static bool parse_literal(struct compiler *c, const struct json_value *v,
 	case JSON_STRING:
 		/* EventBridge matches a literal IP address as an address */
 		if (!is_sns(c) &&
-		    ip_parse(v->u.str.s, v->u.str.len, m->addr, &m->v6)) {
+		    ip_parse_pattern(v->u.str.s, v->u.str.len, m->addr, &m->v6)) {
 			m->op = MOP_CIDR;
 			memcpy(m->addr_hi, m->addr, sizeof(m->addr));
 			return true;
@@ -745,11 +745,20 @@ static bool parse_or(struct compiler *c, struct branch_set *set,
 	return ok;
 }
 
+/*
+ * Field names event-ruler reserves inside $or (its Constants
+ * RESERVED_FIELD_NAMES_IN_OR_RELATIONSHIP): the operators, the numeric
+ * comparison signs and names it keeps for future operators.
+ */
 static bool is_reserved_in_or(const char *k)
 {
 	static const char *const reserved[] = {
-		"anything-but", "numeric", "prefix", "suffix", "exists",
-		"equals-ignore-case", "wildcard", "cidr", NULL};
+		"exactly", "equals-ignore-case", "prefix", "suffix",
+		"anything-but", "exists", "wildcard", "numeric", "cidr",
+		"=", "<", "<=", ">", ">=", "regex", "not-wildcard",
+		"not-equals-ignore-case", "date-after", "date-on-or-after",
+		"date-before", "date-on-or-before", "in-date-range",
+		"ip-address-in-range", "ip-address-not-in-range", NULL};
 
 	for (size_t i = 0; reserved[i]; i++)
 		if (!strcmp(k, reserved[i]))
