@@ -209,6 +209,24 @@ TEST(duplicate_keys_compare_unescaped)
 	json_doc_free(doc);
 }
 
+TEST(all_keys_keeps_every_occurrence_in_order)
+{
+	const char *t = "{\"a\": 1, \"b\": 2, \"a\": {\"c\": 3}} trailing";
+	struct json_doc *doc = json_parse_all_keys(t, strlen(t));
+	struct json_value *r = json_doc_root(doc);
+
+	ASSERT_NULL(json_doc_error(doc));
+	ASSERT_EQ(3, r->u.obj.n);
+	EXPECT_STREQ("a", r->u.obj.members[0].key);
+	EXPECT_STREQ("1", r->u.obj.members[0].value->u.num.raw);
+	EXPECT_STREQ("b", r->u.obj.members[1].key);
+	EXPECT_STREQ("a", r->u.obj.members[2].key);
+	EXPECT_EQ(JSON_OBJECT, r->u.obj.members[2].value->type);
+	/* json_get sees the first occurrence */
+	EXPECT_STREQ("1", json_get(r, "a")->u.num.raw);
+	json_doc_free(doc);
+}
+
 static char *nest(int depth, char open, char close)
 {
 	char *s = xmalloc(2 * (size_t)depth + 1);

@@ -35,6 +35,7 @@ struct parser {
 	/* check the grammar only (json_valid): the same code path decides
 	 * what is accepted, but no value is built or allocated */
 	bool check_only;
+	bool all_keys; /* keep duplicate keys as members of their own */
 };
 
 static void *arena_alloc(struct json_doc *doc, size_t n)
@@ -577,7 +578,7 @@ static bool parse_object(struct parser *ps, struct json_value **out)
 		skip_ws(ps);
 		if (!parse_value(ps, &val))
 			goto done;
-		size_t i = ps->check_only ? n : find_member(&idx, m, n, key, key_len);
+		size_t i = ps->check_only || ps->all_keys ? n : find_member(&idx, m, n, key, key_len);
 
 		if (ps->check_only) {
 			/* duplicate keys are accepted (last wins): nothing to keep */
@@ -692,11 +693,12 @@ static bool parse_value(struct parser *ps, struct json_value **out)
 	return bad_token(ps);
 }
 
-struct json_doc *json_parse(const char *text, size_t len, bool strict_trailing)
+static struct json_doc *parse_doc(const char *text, size_t len, bool strict_trailing, bool all_keys)
 {
 	struct json_doc *doc = xcalloc(1, sizeof(*doc));
 	struct parser ps = {
-		.doc = doc, .p = text, .end = text + len, .start = text};
+		.doc = doc, .p = text, .end = text + len, .start = text, .all_keys = all_keys
+	};
 
 	if (parse_value(&ps, &doc->root) && strict_trailing) {
 		skip_ws(&ps);
@@ -706,6 +708,16 @@ struct json_doc *json_parse(const char *text, size_t len, bool strict_trailing)
 	if (doc->error)
 		doc->root = NULL;
 	return doc;
+}
+
+struct json_doc *json_parse(const char *text, size_t len, bool strict_trailing)
+{
+	return parse_doc(text, len, strict_trailing, false);
+}
+
+struct json_doc *json_parse_all_keys(const char *text, size_t len)
+{
+	return parse_doc(text, len, false, true);
 }
 
 void json_doc_free(struct json_doc *doc)

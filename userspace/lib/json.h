@@ -67,6 +67,14 @@ struct json_doc;
  * matching the streaming parsers AWS uses for patterns.
  */
 struct json_doc *json_parse(const char *text, size_t len, bool strict_trailing);
+/*
+ * json_parse (trailing content ignored), except that an object keeps every
+ * member in document order, a repeated key included: EventBridge's pattern
+ * compiler reads the pattern as a stream and acts on each occurrence (a
+ * repeated "$or" applies both, a repeated nested object adds both sets of
+ * fields, an invalid first value is reported). json_get finds the first.
+ */
+struct json_doc *json_parse_all_keys(const char *text, size_t len);
 void json_doc_free(struct json_doc *doc);
 /* NULL when the parse succeeded; otherwise a Jackson-style message. */
 const char *json_doc_error(const struct json_doc *doc);

@@ -831,7 +831,11 @@ bool ir_compile(const char *text, size_t len, enum ir_dialect dialect,
 			     .where_len = where_len};
 
 	where[0] = '\0';
-	struct json_doc *doc = json_parse(text, len, false);
+	/* SNS reads the policy into a tree first (a repeated key keeps its
+	 * last value); EventBridge compiles the pattern as a stream */
+	struct json_doc *doc = dialect == DIALECT_EVENTBRIDGE
+				       ? json_parse_all_keys(text, len)
+				       : json_parse(text, len, false);
 	const struct json_value *root = json_doc_root(doc);
 	struct branch_set set = {0};
 	bool ok;
