@@ -508,6 +508,41 @@ static long ka_body_cb(__u64 i, void *arg)
 	return 0;
 }
 
+struct ka_none_ctx {
+	struct scan_state *s;
+	__u32 off;
+	__u8 open, none;
+};
+
+static long ka_none_cb(__u64 i, void *arg)
+{
+	struct ka_none_ctx *c = arg;
+	__u8 ch = c->s->buf[(c->off + (__u32)i) & SCAN_BODY_MASK];
+
+	if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
+		return 0;
+	if (!c->open && ch == '{') {
+		c->open = 1;
+		return 0;
+	}
+	c->none = c->open && ch == '}';
+	return 1;
+}
+
+/*
+ * Does the attributes section (attrs_len bytes after the body, already
+ * scanned as JSON) hold no attribute at all: nothing, "{}" or "{ }"?
+ */
+static __always_inline int kattrs_none(struct scan_state *s, __u32 body_len, __u32 attrs_len)
+{
+	struct ka_none_ctx c = { .s = s, .off = body_len & SCAN_BODY_MASK };
+
+	if (!attrs_len)
+		return 1;
+	bpf_loop(attrs_len & SCAN_BODY_MASK, ka_none_cb, &c, 0);
+	return c.none;
+}
+
 /*
  * Scan an SNS datagram: body in s->buf[0, body_len), attributes (attrs_len
  * bytes, possibly none) right after it, into one leaf list. Returns 0, or 1

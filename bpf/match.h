@@ -67,6 +67,24 @@ static __always_inline struct scan_state *bpfbus_scan_state(void)
 }
 
 /*
+ * SNS delivers nothing to a MessageAttributes-scope policy when the message
+ * has no attributes ("Key matching": an empty set of attributes results in
+ * the filter not matching). Only a branch of exists:false conditions could
+ * match then; when one did and the message has none, userspace decides.
+ */
+static __always_inline void bpfbus_attrs_none(struct scan_state *s, __u32 attrs_len)
+{
+	struct km_state *m = km_match_state();
+
+	if (!m || m->verify || !m->n_out)
+		return;
+	struct bpfbus_ktable *t = bpf_map_lookup_elem(&km_header, &m->slot);
+
+	if (t && t->n_attr_free && kattrs_none(s, s->len, attrs_len))
+		m->verify |= BPFBUS_VERIFY_ATTR_NONE;
+}
+
+/*
  * Scan and match as one global function: the verifier checks it once on its
  * own instead of inside the datapath's packet parsing, whose states it would
  * otherwise multiply past its 1M-instruction budget.
@@ -89,8 +107,11 @@ __attribute__((noinline)) int bpfbus_scan_match(__u32 generation, __u32 bus, __u
 	} else {
 		bpfbus_scan_region(0, s->len, 0);
 	}
-	if (generation)
+	if (generation) {
 		kmatch(s->slot, bus);
+		if (topic)
+			bpfbus_attrs_none(s, attrs_len);
+	}
 	return 0;
 }
 

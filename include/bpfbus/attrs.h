@@ -41,6 +41,8 @@
 #define BPFBUS_VERIFY_ATTR_SHAPE (1u << 12) /* not one {"Type": string, "Value": string} */
 #define BPFBUS_VERIFY_ATTR_TYPE (1u << 13) /* String.Array, or a Type with escapes */
 #define BPFBUS_VERIFY_ATTR_NUMBER (1u << 14) /* a Number Value with whitespace or escapes */
+/* no attributes, and an attribute-scope policy of exists:false conditions */
+#define BPFBUS_VERIFY_ATTR_NONE (1u << 15)
 
 /* Attributes the kernel reads: bytes of the section it copies beside the
  * body (their sum must stay under BPFBUS_SCAN_MAX_BODY; more is VERIFY). */

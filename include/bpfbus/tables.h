@@ -246,6 +246,9 @@ struct bpfbus_ktable {
 	__u32 n_paths;
 	__u32 n_ab;
 	struct bpfbus_posting ab_cond; /* anything-but id -> cond id */
+	/* free branches of MessageAttributes-scope policies: they must not
+	 * match a message without attributes (bpf/match.h) */
+	__u32 n_attr_free;
 };
 
 #define KM_MAX_CANDS 2048
@@ -339,6 +342,6 @@ _Static_assert(sizeof(struct bpfbus_c6key) == 24, "bpfbus_c6key is ABI");
 _Static_assert(sizeof(struct bpfbus_kcond) == 24, "bpfbus_kcond is ABI");
 _Static_assert(sizeof(struct bpfbus_rule_name) == 128, "bpfbus_rule_name is ABI");
 _Static_assert(sizeof(struct bpfbus_kbranch) == 16, "bpfbus_kbranch is ABI");
-_Static_assert(sizeof(struct bpfbus_ktable) == 40, "bpfbus_ktable is ABI");
+_Static_assert(sizeof(struct bpfbus_ktable) == 44, "bpfbus_ktable is ABI");
 
 #endif /* BPFBUS_TABLES_H */

@@ -52,6 +52,7 @@ void kverify_reasons(uint32_t bits, char *buf, size_t len)
 		{ BPFBUS_VERIFY_ATTR_SHAPE, "attribute-shape" },
 		{ BPFBUS_VERIFY_ATTR_TYPE, "attribute-type" },
 		{ BPFBUS_VERIFY_ATTR_NUMBER, "attribute-number" },
+		{ BPFBUS_VERIFY_ATTR_NONE, "no-attributes" },
 	};
 	size_t n = 0;
 

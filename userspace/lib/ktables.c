@@ -539,6 +539,9 @@ int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen, const
 					  .n_paths = (uint32_t)rs->n_paths,
 					  .n_ab = (uint32_t)rs->n_ab };
 	kt->hdr.free_branches.count = (uint32_t)rs->n_free;
+	for (size_t i = 0; i < rs->n_free; i++)
+		kt->hdr.n_attr_free +=
+			rs->rules[rs->branches[rs->free_branches[i]].rule].attributes;
 	kt->hdr.free_branches.first = ktables_add_postings(kt, rs->free_branches, rs->n_free);
 	kt->hdr.ab_cond.count = (uint32_t)rs->n_ab;
 	kt->hdr.ab_cond.first = ktables_add_postings(kt, rs->ab_cond, rs->n_ab);

@@ -63,6 +63,7 @@ struct bb_match_ctx {
 	/* backtracking scratch for array consistency */
 	uint32_t *pick_cond, *pick_leaf;
 	size_t pick_cap;
+	bool no_attributes; /* an SNS message without message attributes */
 };
 
 struct bb_match_ctx *bb_match_ctx_new(const struct bb_ruleset *rs)
@@ -409,14 +410,25 @@ static void next_epoch(struct bb_match_ctx *c)
 		c->epoch = 1;
 	}
 	c->n_cands = c->n_sats = c->n_out = 0;
+	c->no_attributes = false;
 }
 
 static int finish(struct bb_match_ctx *c, const uint32_t **ids)
 {
+	const struct bb_ruleset *rs = c->rs;
+
 	for (size_t i = 0; i < c->n_cands; i++)
 		report_branch(c, c->cands[i]);
-	for (size_t i = 0; i < c->rs->n_free; i++)
-		report_branch(c, c->rs->free_branches[i]);
+	for (size_t i = 0; i < rs->n_free; i++) {
+		uint32_t b = rs->free_branches[i];
+
+		/* SNS: "An empty set of attributes results in the filter not
+		 * matching" (Key matching); only a branch of exists:false
+		 * conditions could match one */
+		if (c->no_attributes && rs->rules[rs->branches[b].rule].attributes)
+			continue;
+		report_branch(c, b);
+	}
 	*ids = c->out;
 	return (int)c->n_out;
 }
@@ -447,8 +459,8 @@ static bool is_type(const char *t, const char *base)
  * Number values numbers, String.Array values their JSON array; Binary
  * attributes are not matched by filter policies.
  */
-int bb_attributes_to_event(const char *attrs, size_t len, struct strbuf *ev,
-			   struct bb_error *err)
+static int attributes_to_event(const char *attrs, size_t len, struct strbuf *ev,
+			       size_t *n_attributes, struct bb_error *err)
 {
 	struct json_doc *doc = json_parse(attrs, len, true);
 	const struct json_value *root = json_doc_root(doc);
@@ -462,6 +474,7 @@ int bb_attributes_to_event(const char *attrs, size_t len, struct strbuf *ev,
 		goto out;
 	}
 	sb_addc(ev, '{');
+	*n_attributes = root->u.obj.n;
 	bool first = true;
 
 	for (size_t i = 0; i < root->u.obj.n; i++) {
@@ -520,12 +533,23 @@ out:
 	return r;
 }
 
+int bb_attributes_to_event(const char *attrs, size_t len, struct strbuf *ev,
+			   struct bb_error *err)
+{
+	size_t n;
+
+	return attributes_to_event(attrs, len, ev, &n, err);
+}
+
 /* Feed the attributes, as their flat event in the attribute namespace. */
 static bool scan_attributes(struct bb_match_ctx *c, const char *attrs, size_t len,
 			    struct bb_error *err)
 {
 	struct strbuf ev = STRBUF_INIT;
-	bool ok = bb_attributes_to_event(attrs, len, &ev, err) == 0;
+	size_t n = 0;
+	bool ok = attributes_to_event(attrs, len, &ev, &n, err) == 0;
+
+	c->no_attributes = n == 0;
 
 	if (ok && !event_scan_run_ns(&c->scan, c->rs, ev.buf, ev.len, BPFBUS_ATTR_NS, on_leaf, c)) {
 		if (err)
