@@ -385,8 +385,9 @@ FIXTURE_VARIANT_ADD(invalid, template_not_json){
 		  .paths_map = ok_k,
 		  .n_paths = 1,
 		  .input_template = "{\"a\": <k>," },
-	.message = "Invalid InputTemplate for target t1 : Unexpected end-of-input: expected close "
-		   "marker for Object",
+	/* Jackson: the end of input after a comma */
+	.message = "Invalid InputTemplate for target t1 : Unexpected end-of-input within/between "
+		   "Object entries",
 };
 FIXTURE_VARIANT_ADD(invalid, placeholder_as_key){
 	.spec = { .target_id = "t1",

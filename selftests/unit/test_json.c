@@ -227,6 +227,35 @@ TEST(all_keys_keeps_every_occurrence_in_order)
 	json_doc_free(doc);
 }
 
+/* With a source description the unclosed container is located, the
+ * column in UTF-16 units from 1 on its own line. */
+TEST(sourced_errors_are_located)
+{
+	static const struct {
+		const char *text, *msg;
+	} cases[] = {
+		{ "{\"a\": 1", "Unexpected end-of-input: expected close marker for Object (start marker "
+			       "at [Source: S; line: 1, column: 1])" },
+		{ "{\"a\":\n  [\"\xc3\xa9\", \"\xf0\x9f\x9a\x80\", [2",
+		  "Unexpected end-of-input: expected close marker for Array (start marker at "
+		  "[Source: S; line: 2, column: 15])" },
+		{ "{\"a\": [\"\xf0\x9f\x9a\x80\", 1}", "Unexpected close marker '}': expected ']' "
+						    "(for Array starting at [Source: S; line: 1, "
+						    "column: 7])" },
+		{ "\r\n  {\"a\": 1]", "Unexpected close marker ']': expected '}' (for Object starting "
+				    "at [Source: S; line: 2, column: 3])" },
+		{ "{\"a\": 1,", "Unexpected end-of-input within/between Object entries" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct json_doc *d = json_parse_with(cases[i].text, strlen(cases[i].text),
+						     &(struct json_parse_opts){ .source = "S" });
+
+		EXPECT_STREQ(cases[i].msg, json_doc_error(d));
+		json_doc_free(d);
+	}
+}
+
 static char *nest(int depth, char open, char close)
 {
 	char *s = xmalloc(2 * (size_t)depth + 1);
@@ -321,17 +350,44 @@ FIXTURE_VARIANT_ADD(error, single_quotes){
 	.msg = "Unexpected character (''' (code 39)): was expecting "
 	       "double-quote to start field name",
 };
+/* Jackson's end-of-input and closing-bracket errors (ParserBase._handleEOF,
+ * _skipAfterComma2, _reportMismatchedEndMarker); json_parse leaves out the
+ * location, json_parse_with adds it (sourced_errors_are_located) */
 FIXTURE_VARIANT_ADD(error, unterminated_object){
 	.text = "{\"a\": 1",
 	.msg = "Unexpected end-of-input: expected close marker for Object",
 };
 FIXTURE_VARIANT_ADD(error, unterminated_object_after_comma){
 	.text = "{\"a\": 1,",
-	.msg = "Unexpected end-of-input: expected close marker for Object",
+	.msg = "Unexpected end-of-input within/between Object entries",
+};
+FIXTURE_VARIANT_ADD(error, unterminated_object_after_colon){
+	.text = "{\"a\": ",
+	.msg = "Unexpected end-of-input within/between Object entries",
 };
 FIXTURE_VARIANT_ADD(error, unterminated_array){
 	.text = "[1, 2",
 	.msg = "Unexpected end-of-input: expected close marker for Array",
+};
+FIXTURE_VARIANT_ADD(error, unterminated_inner_array_second_line){
+	.text = "{\"a\":\n  [\"\u00e9\", \"\xc3\xa9\", 2",
+	.msg = "Unexpected end-of-input: expected close marker for Array",
+};
+FIXTURE_VARIANT_ADD(error, unterminated_array_after_comma){
+	.text = "[1, ",
+	.msg = "Unexpected end-of-input within/between Array entries",
+};
+FIXTURE_VARIANT_ADD(error, mismatched_close_array){
+	.text = "{\"a\": [\"\xf0\x9f\x9a\x80\", 1}",
+	.msg = "Unexpected close marker '}': expected ']'",
+};
+FIXTURE_VARIANT_ADD(error, mismatched_close_object){
+	.text = "  {\"a\": 1]",
+	.msg = "Unexpected close marker ']': expected '}'",
+};
+FIXTURE_VARIANT_ADD(error, closer_for_a_value){
+	.text = "{\"a\": }",
+	.msg = "Unexpected character ('}' (code 125)): expected a value",
 };
 FIXTURE_VARIANT_ADD(error, unterminated_string){
 	.text = "\"abc",

@@ -36,7 +36,9 @@ struct parser {
 	 * what is accepted, but no value is built or allocated */
 	bool check_only;
 	bool all_keys; /* keep duplicate keys as members of their own */
+	const char *source; /* Jackson's description of the text, for locations */
 };
+
 
 static void *arena_alloc(struct json_doc *doc, size_t n)
 {
@@ -66,7 +68,7 @@ static bool fail(struct parser *ps, const char *fmt, ...)
 	if (ps->doc->error)
 		return false;
 	va_list ap;
-	char buf[512];
+	char buf[4096];
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -104,6 +106,52 @@ static bool unexpected(struct parser *ps, const char *expecting)
 		return fail(ps, "Unexpected end-of-input: %s", expecting);
 	describe_char(ps->p, ps->end, d, sizeof(d));
 	return fail(ps, "Unexpected character (%s): %s", d, expecting);
+}
+
+/*
+ * Jackson's location of byte @at: " (<what> [Source: ...; line: L, column:
+ * C])", the column counted in UTF-16 units from 1, a line ending at \n, \r
+ * or \r\n; nothing when the caller gave no source description.
+ */
+static void location(const struct parser *ps, const char *what, const char *at, char *out, size_t n)
+{
+	unsigned line = 1, col = 1;
+
+	out[0] = '\0';
+	if (!ps->source)
+		return;
+	for (const char *q = ps->start; q < at; q++) {
+		unsigned char c = (unsigned char)*q;
+
+		if (c == '\n' || (c == '\r' && !(q + 1 < at && q[1] == '\n'))) {
+			line++;
+			col = 1;
+		} else if (c != '\r' && (c & 0xc0) != 0x80) {
+			col += c >= 0xf0 ? 2 : 1; /* a surrogate pair is two units */
+		}
+	}
+	snprintf(out, n, " (%s [Source: %s; line: %u, column: %u])", what, ps->source, line, col);
+}
+
+/* End of input inside a container opened at @open ('[' or '{'). */
+static bool eof_in(struct parser *ps, const char *open)
+{
+	char loc[3600]; /* a quoted source of 500 UTF-16 units, escaped */
+
+	location(ps, "start marker at", open, loc, sizeof(loc));
+	return fail(ps, "Unexpected end-of-input: expected close marker for %s%s",
+		    *open == '[' ? "Array" : "Object", loc);
+}
+
+/* A ']' or '}' that closes the wrong container (opened at @open). */
+static bool mismatched_close(struct parser *ps, const char *open)
+{
+	char loc[3600], what[32];
+
+	snprintf(what, sizeof(what), "for %s starting at", *open == '[' ? "Array" : "Object");
+	location(ps, what, open, loc, sizeof(loc));
+	return fail(ps, "Unexpected close marker '%c': expected '%c'%s", *ps->p,
+		    *open == '[' ? ']' : '}', loc);
 }
 
 static void skip_ws(struct parser *ps)
@@ -400,29 +448,76 @@ static bool depth_enter(struct parser *ps)
 	return true;
 }
 
+/*
+ * Where an entry is due inside a container opened at @open, Jackson reports
+ * the end of input as the container's, or, after a comma, as "within/between"
+ * its entries; right after '[' a '}' closes the wrong container. False (the
+ * error set) when one of these applies.
+ */
+static bool entry_due(struct parser *ps, const char *open, bool after_comma)
+{
+	skip_ws(ps);
+	if (ps->p >= ps->end) {
+		if (after_comma)
+			return fail(ps, "Unexpected end-of-input within/between %s entries",
+				    *open == '[' ? "Array" : "Object");
+		return eof_in(ps, open);
+	}
+	if (!after_comma && *open == '[' && *ps->p == '}')
+		return mismatched_close(ps, open);
+	if (!after_comma && *open == '{' && *ps->p == ']')
+		return mismatched_close(ps, open);
+	return true;
+}
+
+/* After an entry: 1 for a comma, 0 for the container's close, -1 on error. */
+static int after_entry(struct parser *ps, const char *open)
+{
+	char close = *open == '[' ? ']' : '}';
+
+	skip_ws(ps);
+	if (ps->p >= ps->end) {
+		eof_in(ps, open);
+		return -1;
+	}
+	if (*ps->p == ',') {
+		ps->p++;
+		return 1;
+	}
+	if (*ps->p == close) {
+		ps->p++;
+		return 0;
+	}
+	if (*ps->p == ']' || *ps->p == '}')
+		mismatched_close(ps, open);
+	else
+		unexpected(ps, *open == '[' ? "was expecting comma to separate Array entries"
+					    : "was expecting comma to separate Object entries");
+	return -1;
+}
+
 static bool parse_array(struct parser *ps, struct json_value **out)
 {
 	if (!depth_enter(ps))
 		return false;
-	ps->p++;
+	const char *open = ps->p++;
 	size_t n = 0, cap = 4;
 	struct json_value **items = ps->check_only ? NULL : xmalloc(cap * sizeof(*items));
 	bool ok = false;
 
-	skip_ws(ps);
-	if (ps->p < ps->end && *ps->p == ']') {
+	if (!entry_due(ps, open, false))
+		goto done;
+	if (*ps->p == ']') {
 		ps->p++;
 		ok = true;
 		goto done;
 	}
-	for (;;) {
+	/* n stays 0 when only checking: "first" tells entries after a comma */
+	for (bool first = true;; first = false) {
 		struct json_value *item;
 
-		skip_ws(ps);
-		if (ps->p < ps->end && *ps->p == ']') {
-			unexpected(ps, "expected a value");
+		if (!first && !entry_due(ps, open, true))
 			goto done;
-		}
 		if (!parse_value(ps, &item))
 			goto done;
 		if (!ps->check_only) {
@@ -430,23 +525,14 @@ static bool parse_array(struct parser *ps, struct json_value **out)
 				items = xrealloc(items, (cap *= 2) * sizeof(*items));
 			items[n++] = item;
 		}
-		skip_ws(ps);
-		if (ps->p < ps->end && *ps->p == ',') {
-			ps->p++;
-			continue;
-		}
-		if (ps->p < ps->end && *ps->p == ']') {
-			ps->p++;
+		int next = after_entry(ps, open);
+
+		if (next < 0)
+			goto done;
+		if (next == 0) {
 			ok = true;
 			break;
 		}
-		if (ps->p >= ps->end)
-			fail(ps, "Unexpected end-of-input: expected close marker "
-				 "for Array");
-		else
-			unexpected(ps, "was expecting comma to separate Array "
-				       "entries");
-		goto done;
 	}
 done:
 	if (ok && ps->check_only) {
@@ -538,29 +624,26 @@ static bool parse_object(struct parser *ps, struct json_value **out)
 {
 	if (!depth_enter(ps))
 		return false;
-	ps->p++;
+	const char *open = ps->p++;
 	size_t n = 0, cap = 4;
 	struct json_member *m = ps->check_only ? NULL : xmalloc(cap * sizeof(*m));
 	struct member_index idx = {0};
 	bool ok = false;
 
-	skip_ws(ps);
-	if (ps->p < ps->end && *ps->p == '}') {
+	if (!entry_due(ps, open, false))
+		goto done;
+	if (*ps->p == '}') {
 		ps->p++;
 		ok = true;
 		goto done;
 	}
-	for (;;) {
+	for (bool first = true;; first = false) {
 		const char *key;
 		size_t key_len;
 		struct json_value *val;
 
-		skip_ws(ps);
-		if (ps->p >= ps->end) {
-			fail(ps, "Unexpected end-of-input: expected close marker "
-				 "for Object");
+		if (!first && !entry_due(ps, open, true))
 			goto done;
-		}
 		if (*ps->p != '"') {
 			unexpected(ps, "was expecting double-quote to start "
 				       "field name");
@@ -568,15 +651,16 @@ static bool parse_object(struct parser *ps, struct json_value **out)
 		}
 		if (!parse_string(ps, &key, &key_len))
 			goto done;
-		skip_ws(ps);
-		if (ps->p >= ps->end || *ps->p != ':') {
+		/* the end of input anywhere up to the value is "within/between" */
+		if (!entry_due(ps, open, true))
+			goto done;
+		if (*ps->p != ':') {
 			unexpected(ps, "was expecting a colon to separate field "
 				       "name and value");
 			goto done;
 		}
 		ps->p++;
-		skip_ws(ps);
-		if (!parse_value(ps, &val))
+		if (!entry_due(ps, open, true) || !parse_value(ps, &val))
 			goto done;
 		size_t i = ps->check_only || ps->all_keys ? n : find_member(&idx, m, n, key, key_len);
 
@@ -590,23 +674,14 @@ static bool parse_object(struct parser *ps, struct json_value **out)
 			m[n++] = (struct json_member){key, key_len, val};
 			index_member(&idx, m, n);
 		}
-		skip_ws(ps);
-		if (ps->p < ps->end && *ps->p == ',') {
-			ps->p++;
-			continue;
-		}
-		if (ps->p < ps->end && *ps->p == '}') {
-			ps->p++;
+		int next = after_entry(ps, open);
+
+		if (next < 0)
+			goto done;
+		if (next == 0) {
 			ok = true;
 			break;
 		}
-		if (ps->p >= ps->end)
-			fail(ps, "Unexpected end-of-input: expected close marker "
-				 "for Object");
-		else
-			unexpected(ps, "was expecting comma to separate Object "
-				       "entries");
-		goto done;
 	}
 done:
 	if (ok && ps->check_only) {
@@ -669,6 +744,8 @@ static bool parse_value(struct parser *ps, struct json_value **out)
 		return parse_number(ps, out);
 	case ']':
 	case '}':
+		/* Jackson's nextToken() answers a closer where a value is due */
+		return unexpected(ps, "expected a value");
 	case ',':
 	case ':':
 		return unexpected(ps, "expected a valid value (JSON String, "
@@ -693,12 +770,16 @@ static bool parse_value(struct parser *ps, struct json_value **out)
 	return bad_token(ps);
 }
 
-static struct json_doc *parse_doc(const char *text, size_t len, bool strict_trailing, bool all_keys)
+struct json_doc *json_parse_with(const char *text, size_t len, const struct json_parse_opts *o)
 {
 	struct json_doc *doc = xcalloc(1, sizeof(*doc));
-	struct parser ps = {
-		.doc = doc, .p = text, .end = text + len, .start = text, .all_keys = all_keys
-	};
+	struct parser ps = { .doc = doc,
+			     .p = text,
+			     .end = text + len,
+			     .start = text,
+			     .all_keys = o->all_keys,
+			     .source = o->source };
+	bool strict_trailing = o->strict_trailing;
 
 	if (parse_value(&ps, &doc->root) && strict_trailing) {
 		skip_ws(&ps);
@@ -712,12 +793,13 @@ static struct json_doc *parse_doc(const char *text, size_t len, bool strict_trai
 
 struct json_doc *json_parse(const char *text, size_t len, bool strict_trailing)
 {
-	return parse_doc(text, len, strict_trailing, false);
+	return json_parse_with(text, len,
+			       &(struct json_parse_opts){ .strict_trailing = strict_trailing });
 }
 
 struct json_doc *json_parse_all_keys(const char *text, size_t len)
 {
-	return parse_doc(text, len, false, true);
+	return json_parse_with(text, len, &(struct json_parse_opts){ .all_keys = true });
 }
 
 void json_doc_free(struct json_doc *doc)

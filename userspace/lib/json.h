@@ -67,6 +67,21 @@ struct json_doc;
  * matching the streaming parsers AWS uses for patterns.
  */
 struct json_doc *json_parse(const char *text, size_t len, bool strict_trailing);
+struct json_parse_opts {
+	bool strict_trailing; /* content after the value is an error */
+	bool all_keys;	      /* see json_parse_all_keys */
+	/* Jackson's description of the text, for the errors that locate an
+	 * unclosed or wrongly closed container ("[Source: %s; line: L,
+	 * column: C]"): (String)"..." as EventBridge shows it, or
+	 * JSON_SOURCE_REDACTED as SNS does; NULL leaves the location out */
+	const char *source;
+};
+
+/* What Jackson 2.16+ prints for the source by default (SNS's parser). */
+#define JSON_SOURCE_REDACTED "REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled)"
+
+struct json_doc *json_parse_with(const char *text, size_t len, const struct json_parse_opts *o);
+
 /*
  * json_parse (trailing content ignored), except that an object keeps every
  * member in document order, a repeated key included: EventBridge's pattern

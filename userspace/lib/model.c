@@ -170,7 +170,7 @@ int bb_model_set_rulefile(struct bb_mbus *b, const char *text, size_t len, char 
 			  size_t err_len)
 {
 	struct rulefile rf;
-	char msg[1100];
+	char msg[BB_ERR_MAX + 76]; /* a pattern error and its rule name */
 
 	if (rulefile_parse(text, len, &rf, msg, sizeof(msg)) < 0) {
 		snprintf(err, err_len, "%s", msg);

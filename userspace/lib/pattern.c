@@ -810,6 +810,48 @@ static bool parse_object(struct compiler *c, struct branch_set *set,
 	return true;
 }
 
+/*
+ * How Jackson describes a String source in an error location, as
+ * EventBridge's messages show it: (String)"<text>", cut after 500 UTF-16
+ * units with "[truncated N chars]", ISO control characters other than CR
+ * and LF escaped as \uXXXX.
+ */
+static void jackson_string_source(const char *text, size_t len, struct strbuf *sb)
+{
+	enum { SNIPPET = 500 };
+	size_t units = 0, i = 0;
+
+	sb_adds(sb, "(String)\"");
+	while (i < len) {
+		unsigned char c = (unsigned char)text[i];
+		size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+		size_t u = n == 4 ? 2 : 1;
+
+		if (i + n > len)
+			n = len - i;
+		if (units + u > SNIPPET)
+			break;
+		bool c1 = c == 0xc2 && n == 2 && (unsigned char)text[i + 1] < 0xa0;
+
+		if ((c < 0x20 && c != '\r' && c != '\n') || c == 0x7f || c1)
+			sb_printf(sb, "\\u%04X", c1 ? (unsigned char)text[i + 1] : c);
+		else
+			sb_add(sb, text + i, n);
+		units += u;
+		i += n;
+	}
+	sb_addc(sb, '"');
+	size_t rest = 0;
+
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		rest += (c & 0xc0) == 0x80 ? 0 : c >= 0xf0 ? 2 : 1;
+	}
+	if (rest)
+		sb_printf(sb, "[truncated %zu chars]", rest);
+}
+
 /* The first token decides "Filter is not an object", as in a stream parser. */
 static bool starts_with_non_object(const char *t, size_t len)
 {
@@ -832,16 +874,27 @@ bool ir_compile(const char *text, size_t len, enum ir_dialect dialect,
 
 	where[0] = '\0';
 	/* SNS reads the policy into a tree first (a repeated key keeps its
-	 * last value); EventBridge compiles the pattern as a stream */
-	struct json_doc *doc = dialect == DIALECT_EVENTBRIDGE
-				       ? json_parse_all_keys(text, len)
-				       : json_parse(text, len, false);
+	 * last value, policy.c has reported syntax errors); EventBridge
+	 * compiles the pattern as a stream, its errors locating the text */
+	struct strbuf source = STRBUF_INIT;
+
+	jackson_string_source(text, len, &source);
+	struct json_doc *doc =
+		dialect == DIALECT_EVENTBRIDGE
+			? json_parse_with(text, len,
+					  &(struct json_parse_opts){.all_keys = true,
+								    .source = source.buf})
+			: json_parse(text, len, false);
 	const struct json_value *root = json_doc_root(doc);
 	struct branch_set set = {0};
 	bool ok;
 
+	sb_free(&source);
 	memset(out, 0, sizeof(*out));
-	if (!root) {
+	if (!root && strspn(text, " \t\r\n") >= len) {
+		/* no first token at all: the stream never starts an object */
+		ok = fail(&c, "Filter is not an object");
+	} else if (!root) {
 		const char *e = json_doc_error(doc);
 
 		/* a valid first token that is not '{' fails before the

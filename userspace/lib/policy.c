@@ -103,7 +103,8 @@ bool policy_compile(const char *policy, size_t len, enum bb_scope scope,
 		return policy_error(err, api,
 				    "Filter policy is too large (more than "
 				    "256 KB)");
-	struct json_doc *doc = json_parse(policy, len, false);
+	struct json_doc *doc = json_parse_with(
+		policy, len, &(struct json_parse_opts){ .source = JSON_SOURCE_REDACTED });
 	const struct json_value *root = json_doc_root(doc);
 
 	if (!root) {

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BB_ERR_MAX 1024
+#define BB_ERR_MAX 4096 /* room for a Jackson location quoting 500 characters of a pattern */
 
 struct bb_error {
 	char msg[BB_ERR_MAX]; /* full, user-facing message, as AWS words it */
