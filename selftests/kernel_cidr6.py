@@ -35,7 +35,9 @@ SPELLINGS = [
     "2001:db8:1:0::1.2.3.4", "a:b:c:d:e:f:0:1", "A:B:C:D:E:F::", "::\u00e9", "",
 ]
 FIXED_PATTERNS = [
-    ["2001:db8::/32"], ["2001:db8:1::/48", "::ffff:10.0.0.0/104"], ["::/0"], ["fe80::1/127"],
+    # the v4-mapped block ::ffff:10.0.0.0/104 spelled in hex: a pattern's IPv6
+    # text is hex digits and colons only, as event-ruler's CIDR class takes it
+    ["2001:db8::/32"], ["2001:db8:1::/48", "::ffff:a00:0/104"], ["::/0"], ["fe80::1/127"],
     ["10.0.0.0/8"], ["::/1", "8000::/1"], ["a:b:c:d:e:f:0:0/112"],
 ]
 
