@@ -185,6 +185,29 @@ def targets_and_transformers():
     eq([], receive("raw", 1, timeout=0.3), "the small order matched nothing")
 
 
+def fifo_queue_target():
+    eb, sqs = client(), client("sqs")
+    url = sqs.create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    eb.put_rule(Name="fifo", EventPattern='{"source":["fifo"]}')
+    eq(("ValidationException", "Parameter(s) SqsParameters must be specified for target: f."),
+       error_of(eb.put_targets, Rule="fifo", Targets=[{"Id": "f", "Arn": queue_arn("orders.fifo")}]))
+    eb.put_targets(Rule="fifo", Targets=[{"Id": "f", "Arn": queue_arn("orders.fifo"),
+                                          "SqsParameters": {"MessageGroupId": "g1"}}])
+    eq({"MessageGroupId": "g1"},
+       eb.list_targets_by_rule(Rule="fifo")["Targets"][0]["SqsParameters"])
+    ids = [eb.put_events(Entries=[{"Source": "fifo", "DetailType": "T",
+                                   "Detail": json.dumps({"n": i})}])["Entries"][0]["EventId"]
+           for i in range(3)]
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])
+    msgs = got.get("Messages", [])
+    eq([0, 1, 2], [json.loads(m["Body"])["detail"]["n"] for m in msgs], "in order")
+    eq(["g1"] * 3, [m["Attributes"]["MessageGroupId"] for m in msgs])
+    eq(ids, [m["Attributes"]["MessageDeduplicationId"] for m in msgs],
+       "the event id is the deduplication id")
+    eb.remove_targets(Rule="fifo", Ids=["f"])
+    eb.delete_rule(Name="fifo")
+
+
 def put_events_errors():
     eb = client()
     r = eb.put_events(Entries=[
@@ -382,7 +405,7 @@ def raw_requests():
     eq((400, "ValidationException"), (status, err["__type"]))
 
 
-NAMES = ["buses", "rules", "targets_and_transformers", "put_events_errors", "bus_to_bus",
+NAMES = ["buses", "rules", "targets_and_transformers", "fifo_queue_target", "put_events_errors", "bus_to_bus",
          "test_event_pattern", "target_errors", "http_and_udp_targets", "aws_cli",
          "authentication", "raw_requests", "host_exits_cleanly"]
 

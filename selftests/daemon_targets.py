@@ -177,6 +177,21 @@ def udp_target_sends_a_wire_datagram():
         cli("rule", "delete", "fwd", "bus", "shop")
 
 @test
+def fifo_queue_target_gets_the_targets_group():
+    j("queue", "create", "o.fifo", "attr", "FifoQueue=true", "attr",
+      "ContentBasedDeduplication=true")
+    cli("rule", "add", "fifo", "bus", "shop", "pattern", '{"detail-type":["Order"]}',
+        "target", "queue", "o.fifo", "message-group-id", "orders")
+    for n in range(3):
+        send("shop", dict(EVENT, detail={"n": n}))
+    url = j("queue", "url", "o.fifo")["QueueUrl"]
+    got = j("queue", "call", "ReceiveMessage", json.dumps(
+        {"QueueUrl": url, "MaxNumberOfMessages": 10, "AttributeNames": ["All"]}))["Messages"]
+    assert [json.loads(m["Body"])["detail"]["n"] for m in got] == [0, 1, 2], got
+    assert {m["Attributes"]["MessageGroupId"] for m in got} == {"orders"}, got
+    cli("rule", "delete", "fifo", "bus", "shop")
+
+@test
 def bus_target_routes_again_once():
     j("bus", "add", "audit")
     j("queue", "create", "audit-all")
@@ -201,7 +216,7 @@ def refused(want, *args):
 
 @test
 def bad_targets_are_refused():
-    refused("is an http:// URL", "rule", "add", "t", "bus", "shop", "pattern", "{}",
+    refused("is an http:// or https:// URL", "rule", "add", "t", "bus", "shop", "pattern", "{}",
             "target", "http", "ftp://x/")
     refused("HOST:PORT", "rule", "add", "t", "bus", "shop", "pattern", "{}",
             "target", "udp", "127.0.0.1")
@@ -209,6 +224,8 @@ def bad_targets_are_refused():
             "pattern", "{}", "target", "queue", "q", "input", "{")
     refused("\"retry_attempts\" must be an integer from 0 to 185", "rule", "add", "t", "bus", "shop",
             "pattern", "{}", "target", "queue", "q", "retry-attempts", "186")
+    refused("is for FIFO queue targets only", "rule", "add", "t", "bus", "shop", "pattern",
+            "{}", "target", "queue", "standard", "message-group-id", "g")
     refused("Parameter ScheduleExpression is not valid.", "rule", "add", "t", "schedule",
             "rate(1 minutes)")
     refused("only on the default event bus", "rule", "add", "t", "bus", "shop", "schedule",

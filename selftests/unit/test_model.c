@@ -90,6 +90,9 @@ static void full_model(struct bb_model *m)
 	r.targets[1].input_path = xstrndup("$.detail", 8);
 	r.targets[3].input_transformer =
 		xstrndup("{\"InputPathsMap\":{\"s\":\"$.source\"},\"InputTemplate\":\"<s>\"}", 56);
+	free(r.targets[0].addr);
+	r.targets[0].addr = xstrndup("q.fifo", 6);
+	r.targets[0].message_group_id = xstrndup("g1", 2);
 	r.targets[4].retry_attempts = 0;
 	r.targets[4].max_event_age_s = 60;
 	bb_tags_set(&r.tags, "k", "v");
@@ -127,6 +130,8 @@ TEST(every_field_round_trips_through_the_file)
 		EXPECT_EQ(k, r->targets[k].kind);
 	EXPECT_STREQ("http://127.0.0.1:8080/in", r->targets[BB_TARGET_HTTP].addr);
 	EXPECT_STREQ("{\"a\":1}", r->targets[0].input);
+	EXPECT_STREQ("q.fifo", r->targets[0].addr);
+	EXPECT_STREQ("g1", r->targets[0].message_group_id);
 	EXPECT_STREQ("$.detail", r->targets[1].input_path);
 	EXPECT_STREQ("{\"InputPathsMap\":{\"s\":\"$.source\"},\"InputTemplate\":\"<s>\"}",
 		     r->targets[3].input_transformer);
@@ -208,16 +213,28 @@ FIXTURE_VARIANT(check)
 	const char *input, *input_path, *transformer;
 	int retry, age;
 	const char *want; /* NULL: valid */
+	const char *group; /* SqsParameters.MessageGroupId */
 };
 
 FIXTURE_VARIANT_ADD(check, queue){ BB_TARGET_QUEUE, "orders", .retry = 185, .age = 86400 };
-FIXTURE_VARIANT_ADD(check, fifo_queue){ BB_TARGET_QUEUE, "o.fifo", .retry = 0, .age = 60 };
+FIXTURE_VARIANT_ADD(check, fifo_queue){ BB_TARGET_QUEUE, "o.fifo", .retry = 0, .age = 60,
+					.group = "g" };
+/* datagrams carry their groups: PutTargets alone insists on SqsParameters */
+FIXTURE_VARIANT_ADD(check, fifo_queue_without_group){ BB_TARGET_QUEUE, "o.fifo", .retry = 0,
+						      .age = 60 };
+FIXTURE_VARIANT_ADD(check, group_on_a_standard_queue){
+	BB_TARGET_QUEUE, "o",	       .retry = 0,
+	.age = 60,	 .group = "g", .want = "is for FIFO queue targets only"
+};
 FIXTURE_VARIANT_ADD(check, http){ BB_TARGET_HTTP, "http://h:1/p?q", .retry = 1, .age = 60 };
 FIXTURE_VARIANT_ADD(check, udp){ BB_TARGET_UDP, "127.0.0.1:4790", .retry = 1, .age = 60 };
 FIXTURE_VARIANT_ADD(check, udp6){ BB_TARGET_UDP, "[::1]:4790", .retry = 1, .age = 60 };
 FIXTURE_VARIANT_ADD(check, bus){ BB_TARGET_BUS, "other", .retry = 1, .age = 60 };
-FIXTURE_VARIANT_ADD(check, https_refused){ BB_TARGET_HTTP, "https://h/", .retry = 1, .age = 60,
-					   .want = "is an http:// URL" };
+FIXTURE_VARIANT_ADD(check, https){ BB_TARGET_HTTP, "https://h/", .retry = 1, .age = 60 };
+FIXTURE_VARIANT_ADD(check, ftp_refused){ BB_TARGET_HTTP, "ftp://h/", .retry = 1, .age = 60,
+					 .want = "is an http:// or https:// URL" };
+FIXTURE_VARIANT_ADD(check, http_port_refused){ BB_TARGET_HTTP, "http://h:65536/", .retry = 1,
+					       .age = 60, .want = "is an http:// or https:// URL" };
 FIXTURE_VARIANT_ADD(check, udp_no_port){ BB_TARGET_UDP, "127.0.0.1", .retry = 1, .age = 60,
 					 .want = "HOST:PORT" };
 FIXTURE_VARIANT_ADD(check, queue_bad_name){ BB_TARGET_QUEUE, "a/b", .retry = 1, .age = 60,
@@ -264,6 +281,7 @@ FIXTURE_SETUP(check)
 	self->t.input_transformer = (char *)variant->transformer;
 	self->t.retry_attempts = variant->retry;
 	self->t.max_event_age_s = variant->age;
+	self->t.message_group_id = (char *)variant->group;
 }
 
 FIXTURE_TEARDOWN(check)

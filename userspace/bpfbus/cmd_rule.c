@@ -32,7 +32,8 @@ static int rule_help(int argc, char **argv)
 		"                       [description TEXT] [schedule EXPR]\n"
 		"                       [target KIND ADDRESS [id ID] [dlq QUEUE] [input JSON]\n"
 		"                               [input-path PATH] [input-transformer FILE]\n"
-		"                               [retry-attempts N] [max-event-age SECONDS]]...\n"
+		"                               [retry-attempts N] [max-event-age SECONDS]\n"
+		"                               [message-group-id GROUP]]...\n"
 		"       bpfbus rule { delete | enable | disable | describe } NAME [bus BUS]\n"
 		"       bpfbus rule list [bus BUS]\n"
 		"       bpfbus rule load bus BUS file FILE\n"
@@ -210,6 +211,7 @@ static void print_target(const struct json_value *t)
 	print_opt(t, "dlq", " dlq %s");
 	print_opt(t, "input", " input %s");
 	print_opt(t, "input_path", " input-path %s");
+	print_opt(t, "message_group_id", " message-group-id %s");
 	if (tr) {
 		struct strbuf sb = STRBUF_INIT;
 
@@ -261,6 +263,7 @@ static int target_arg(int argc, char **argv, int *i, struct strbuf *req, int n)
 		{ "input-transformer", NULL }, /* FILE: an object */
 		{ "retry-attempts", "retry_attempts" },
 		{ "max-event-age", "max_event_age" },
+		{ "message-group-id", "message_group_id" },
 	};
 	const char *kind = NULL, *addr, *id;
 	size_t k;

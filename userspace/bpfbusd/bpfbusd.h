@@ -55,6 +55,7 @@ struct bbd_target {
 	char *arn; /* TARGET_ARN of dead letters */
 	struct eb_input *input; /* NULL: the event as it is */
 	int retry_attempts, max_event_age_s; /* RetryPolicy */
+	char *group; /* FIFO queue targets: SqsParameters.MessageGroupId */
 };
 
 /* A rule id of one compiled generation -> where its events go. */
@@ -240,6 +241,7 @@ struct bbd_put_event {
 	const char *bus;
 	const char *event;
 	size_t len;
+	const char *id; /* the envelope's id: FIFO queue targets' deduplication id */
 };
 /*
  * Route events like datagrams of their buses, in one round of their own, and

@@ -51,8 +51,8 @@ int eb_put_events(struct eb_call *c)
 		struct eb_put_entry_result *r = &batch.entries[i];
 
 		if (r->ok)
-			evs[n++] =
-				(struct bbd_put_event){ r->bus_name, r->event.buf, r->event.len };
+			evs[n++] = (struct bbd_put_event){ r->bus_name, r->event.buf, r->event.len,
+							   r->event_id };
 	}
 	/* durable before the answer: a failed commit fails every entry it carried */
 	if (n && bbd_intake_put(c->d, evs, n, &stored)) {

@@ -2,7 +2,7 @@
 /*
  * EventBridge target actions (eb_api.h): PutTargets, RemoveTargets,
  * ListTargetsByRule. A target's Arn says its kind: an SQS queue ARN, an SNS
- * topic ARN, an event-bus ARN, and (bpfbus's own) an http:// URL or
+ * topic ARN, an event-bus ARN, and (bpfbus's own) an http(s):// URL or
  * udp://HOST:PORT.
  */
 #include "eb_api.h"
@@ -46,7 +46,7 @@ static int parse_arn(const char *arn, int *kind, const char **addr)
 	} else if ((p = eb_bus_name_of(arn)) && p != arn) {
 		*kind = BB_TARGET_BUS;
 		*addr = p;
-	} else if (!strncmp(arn, "http://", 7)) {
+	} else if (!strncmp(arn, "http://", 7) || !strncmp(arn, "https://", 8)) {
 		*kind = BB_TARGET_HTTP;
 		*addr = arn;
 	} else if (!strncmp(arn, "udp://", 6)) {
@@ -96,6 +96,7 @@ static int target_from_request(struct eb_call *c, const struct json_value *o, si
 	const struct json_value *rp = json_get(o, "RetryPolicy");
 	const struct json_value *dl = json_get(o, "DeadLetterConfig");
 	const struct json_value *tr = json_get(o, "InputTransformer");
+	const struct json_value *sqsp = json_get(o, "SqsParameters");
 	char where[32], *arn = NULL, *dlq_arn = NULL;
 	const char *addr;
 	int rc = -1;
@@ -109,7 +110,8 @@ static int target_from_request(struct eb_call *c, const struct json_value *o, si
 	    member_str(c, o, where, "InputPath", &t->input_path) ||
 	    (rp && member_int(c, rp, where, "MaximumRetryAttempts", &t->retry_attempts)) ||
 	    (rp && member_int(c, rp, where, "MaximumEventAgeInSeconds", &t->max_event_age_s)) ||
-	    (dl && member_str(c, dl, where, "Arn", &dlq_arn)))
+	    (dl && member_str(c, dl, where, "Arn", &dlq_arn)) ||
+	    (sqsp && member_str(c, sqsp, where, "MessageGroupId", &t->message_group_id)))
 		goto out;
 	if (!t->id || !arn) {
 		eb_fail(c, "ValidationException",
@@ -132,7 +134,7 @@ static int target_from_request(struct eb_call *c, const struct json_value *o, si
 	if (parse_arn(arn, &t->kind, &addr)) {
 		snprintf(why, cap,
 			 "Target %s: Arn '%.200s' is no SQS queue, SNS topic or event bus ARN, "
-			 "http:// URL or udp://HOST:PORT.",
+			 "http(s):// URL or udp://HOST:PORT.",
 			 t->id, arn);
 		rc = 1;
 		goto out;
@@ -148,6 +150,11 @@ static int target_from_request(struct eb_call *c, const struct json_value *o, si
 			goto out;
 		}
 		t->dlq = xstrndup(q, strlen(q));
+	}
+	if (bb_target_is_fifo_queue(t) && !t->message_group_id) {
+		eb_fail(c, "ValidationException",
+			"Parameter(s) SqsParameters must be specified for target: %s.", t->id);
+		goto out;
 	}
 	if (bb_target_check(t, &c->err)) {
 		c->status = 400;
@@ -316,6 +323,11 @@ static void target_json(struct eb_call *c, const void *item, const void *ctx)
 	sb_printf(c->out,
 		  ",\"RetryPolicy\":{\"MaximumRetryAttempts\":%d,\"MaximumEventAgeInSeconds\":%d}",
 		  t->retry_attempts, t->max_event_age_s);
+	if (t->message_group_id) {
+		sb_adds(c->out, ",\"SqsParameters\":{");
+		eb_put_str(c->out, "MessageGroupId", t->message_group_id, true);
+		sb_addc(c->out, '}');
+	}
 	if (t->dlq) {
 		queue_arn(c->d->store, t->dlq, arn, sizeof(arn));
 		sb_adds(c->out, ",\"DeadLetterConfig\":{");

@@ -48,6 +48,7 @@ struct event {
 	bool hop; /* put on this bus by a bus target: bus targets are not followed */
 	int64_t first_ms; /* a retry: the first attempt's time (0: this is the first) */
 	uint32_t retries; /* a retry: retries made, this one included */
+	const char *event_id; /* PutEvents: the envelope's id, else NULL */
 };
 
 /* A round (struct bbd_round, bpfbusd.h): the group commit is opened by the first delivery. */
@@ -271,6 +272,11 @@ static bool deliver(struct bbd_round *rd, const struct bbd_route *r, int ti, con
 
 		qe.body = body;
 		qe.body_len = len;
+		/* FIFO: the target's group, and EventBridge's event id as deduplication id */
+		if (t->group) {
+			qe.group_id = e.group_id ? e.group_id : t->group;
+			qe.dedup_id = e.dedup_id ? e.dedup_id : ev->event_id;
+		}
 		ok = to_queue(rd, t, &qe, &why);
 		break;
 	}
@@ -322,7 +328,10 @@ failed:
 		struct bbd_attempt a = { .body = m->body,
 					 .body_len = m->body_len,
 					 .group_id = e.group_id,
-					 .dedup_id = e.dedup_id,
+					 /* a FIFO target keeps the event id as deduplication id */
+					 .dedup_id = e.dedup_id ? e.dedup_id
+						     : t->group ? ev->event_id
+								: NULL,
 					 .first_ms = ev->first_ms ? ev->first_ms
 								  : queue_store_now(rd->d->store),
 					 .retries = ev->retries };
@@ -882,7 +891,8 @@ int bbd_intake_put(struct bbd *d, const struct bbd_put_event *evs, size_t n, uin
 					     .name = evs[i].bus,
 					     .name_len = strlen(evs[i].bus),
 					     .body = evs[i].event,
-					     .body_len = evs[i].len } };
+					     .body_len = evs[i].len },
+				    .event_id = evs[i].id };
 
 		rd.events++;
 		if (bb_bus_find(d->busfd, evs[i].bus, &kb) || kb.kind != BPFBUS_BUS_EVENT) {

@@ -24,6 +24,7 @@ void bbd_route_free(struct bbd_route *r)
 		free(r->t[i].dlq);
 		free(r->t[i].arn);
 		free(r->t[i].id);
+		free(r->t[i].group);
 		eb_input_free(r->t[i].input);
 	}
 	free(r->rule_arn);
@@ -103,6 +104,9 @@ void bbd_route_fill(struct bbd *d, struct bbd_route *r, const char *bus, const s
 		t->kind = mt->kind;
 		t->addr = xstrndup(mt->addr, strlen(mt->addr));
 		t->dlq = mt->dlq ? xstrndup(mt->dlq, strlen(mt->dlq)) : NULL;
+		t->group = mt->message_group_id
+				   ? xstrndup(mt->message_group_id, strlen(mt->message_group_id))
+				   : NULL;
 		char arn[BB_TARGET_ADDR_MAX + 128];
 
 		bbd_target_arn(d, mt, arn, sizeof(arn));

@@ -63,11 +63,23 @@ int http_url_split(const char *url, char *scheme, size_t scheme_cap, char *host,
 		if (!n || n >= port_cap || strspn(colon + 1, "0123456789") < n)
 			return -1;
 		snprintf(port, port_cap, "%.*s", (int)n, colon + 1);
+		if (atoi(port) < 1 || atoi(port) > 65535)
+			return -1;
 	} else {
 		snprintf(port, port_cap, "%s", !strcmp(scheme, "https") ? "443" : "80");
 	}
 	*path = *end == '/' ? end : "/";
 	return 0;
+}
+
+bool http_post_url_ok(const char *url)
+{
+	char scheme[8], host[256], port[8];
+	const char *path;
+
+	return !http_url_split(url, scheme, sizeof(scheme), host, sizeof(host), port, sizeof(port),
+			       &path) &&
+	       (!strcmp(scheme, "http") || !strcmp(scheme, "https")) && !strpbrk(url, " \t\r\n");
 }
 
 /* The connection: a socket and, for https, its TLS session. */
@@ -242,9 +254,9 @@ int http_post(const struct http_post_req *req, char *err, size_t cap)
 	bool https;
 	int code = -1;
 
-	if (http_url_split(req->url, scheme, sizeof(scheme), host, sizeof(host), port, sizeof(port),
-			   &path) ||
-	    (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
+	if (!http_post_url_ok(req->url) ||
+	    http_url_split(req->url, scheme, sizeof(scheme), host, sizeof(host), port, sizeof(port),
+			   &path)) {
 		snprintf(err, cap, "'%.200s' is not an http:// or https:// URL", req->url);
 		return -1;
 	}

@@ -10,6 +10,7 @@
 #ifndef BPFBUS_LIB_HTTP_POST_H
 #define BPFBUS_LIB_HTTP_POST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct http_post_req {
@@ -21,6 +22,9 @@ struct http_post_req {
 	const char *user_agent; /* NULL: "bpfbusd" */
 	int timeout_ms; /* the whole exchange; 0: 5000 */
 };
+
+/* Whether http_post can use @url (http[s]://HOST[:PORT][/PATH], port 1-65535, no blanks). */
+bool http_post_url_ok(const char *url);
 
 /*
  * POST and wait for the status line. Returns the HTTP status (any, 2xx is

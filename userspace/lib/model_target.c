@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* Rule targets of the object model: their JSON form and their checks. See model.h. */
 #include "eb_transform.h"
+#include "http_post.h"
 #include "json.h"
 #include "model.h"
 #include "producer.h"
@@ -44,6 +45,7 @@ void bb_target_free(struct bb_target *t)
 	free(t->input);
 	free(t->input_path);
 	free(t->input_transformer);
+	free(t->message_group_id);
 	bb_target_init(t);
 }
 
@@ -61,6 +63,7 @@ void bb_target_copy(struct bb_target *dst, const struct bb_target *src)
 	dst->input = dup_or_null(src->input);
 	dst->input_path = dup_or_null(src->input_path);
 	dst->input_transformer = dup_or_null(src->input_transformer);
+	dst->message_group_id = dup_or_null(src->message_group_id);
 }
 
 static void put_str(struct strbuf *sb, const char *key, const char *val)
@@ -86,6 +89,8 @@ void bb_target_to_json(const struct bb_target *t, struct strbuf *sb)
 		sb_printf(sb, ",\"retry_attempts\":%d", t->retry_attempts);
 	if (t->max_event_age_s != BB_EVENT_AGE_MAX)
 		sb_printf(sb, ",\"max_event_age\":%d", t->max_event_age_s);
+	if (t->message_group_id)
+		put_str(sb, "message_group_id", t->message_group_id);
 	sb_addc(sb, '}');
 }
 
@@ -160,6 +165,7 @@ int bb_target_from_json(const struct json_value *o, struct bb_target *t, char *e
 	if (opt_str(o, "dlq", &t->dlq, err, err_len) ||
 	    opt_str(o, "input", &t->input, err, err_len) ||
 	    opt_str(o, "input_path", &t->input_path, err, err_len) ||
+	    opt_str(o, "message_group_id", &t->message_group_id, err, err_len) ||
 	    opt_int(o, "retry_attempts", 0, BB_RETRY_ATTEMPTS_MAX, &t->retry_attempts, err,
 		    err_len) ||
 	    opt_int(o, "max_event_age", BB_EVENT_AGE_MIN, BB_EVENT_AGE_MAX, &t->max_event_age_s,
@@ -208,8 +214,8 @@ static const char *addr_problem(const struct bb_target *t)
 		return plain_name(t->addr) ? NULL
 					   : "is a name of letters, digits, '.', '-' and '_'";
 	case BB_TARGET_HTTP:
-		if (strncmp(t->addr, "http://", 7) || !t->addr[7] || strchr(t->addr, ' '))
-			return "is an http:// URL";
+		if (!http_post_url_ok(t->addr))
+			return "is an http:// or https:// URL (http[s]://HOST[:PORT][/PATH])";
 		return NULL;
 	case BB_TARGET_UDP:
 		if (bb_parse_hostport(t->addr, 0, &ss, &sl, msg, sizeof(msg)) ||
@@ -218,6 +224,13 @@ static const char *addr_problem(const struct bb_target *t)
 		return NULL;
 	}
 	return "has an unknown kind";
+}
+
+bool bb_target_is_fifo_queue(const struct bb_target *t)
+{
+	size_t n = strlen(t->addr);
+
+	return t->kind == BB_TARGET_QUEUE && n > 5 && !strcmp(t->addr + n - 5, ".fifo");
 }
 
 int bb_target_input(const struct bb_target *t, struct eb_input **in, struct eb_error *err)
@@ -289,6 +302,18 @@ int bb_target_check(const struct bb_target *t, struct eb_error *err)
 			"Target %s: the dead-letter queue '%.200s' is a queue name of letters, "
 			"digits, '.', '-' and '_'.",
 			t->id, t->dlq);
+		return -1;
+	}
+	/*
+	 * A FIFO queue target's group: for events without one of their own
+	 * (datagrams may carry theirs; PutTargets insists on it, as EventBridge)
+	 */
+	if (t->message_group_id && (!bb_target_is_fifo_queue(t) || !*t->message_group_id ||
+				    strlen(t->message_group_id) > 128)) {
+		eb_error_set(err, "ValidationException",
+			     "Target %s: SqsParameters.MessageGroupId (1 to 128 characters) is "
+			     "for FIFO queue targets only.",
+			     t->id);
 		return -1;
 	}
 	if (t->retry_attempts < 0 || t->retry_attempts > BB_RETRY_ATTEMPTS_MAX) {
