@@ -115,6 +115,10 @@ def archives():
 def replays():
     eb = client()
     source = arn("archive", "shop-archive")
+    # audit matches the same events: FilterArns keeps the replayed ones from it
+    client("sqs").create_queue(QueueName="audit-q")
+    eb.put_targets(Rule="audit", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:%s:%s:audit-q"
+                                           % (REGION, ACCOUNT)}])
     r = eb.start_replay(ReplayName="window", EventSourceArn=source, Description="2 to 5",
                         EventStartTime=at(2), EventEndTime=at(5),
                         Destination={"Arn": arn("event-bus", "default"),
@@ -131,6 +135,7 @@ def replays():
     got = drain("shop-q")
     eq([2, 3, 4], sorted(b["detail"]["n"] for b in got))
     eq({"window"}, {b["replay-name"] for b in got})
+    eq([], drain("audit-q"), "a rule FilterArns does not name")
     # replayed events are not archived again
     eq(10, eb.describe_archive(ArchiveName="shop-archive")["EventCount"])
     # the errors
@@ -151,6 +156,17 @@ def replays():
        error_of(eb.start_replay, ReplayName="x", EventSourceArn=arn("archive", "nope"),
                 EventStartTime=at(0), EventEndTime=at(1),
                 Destination={"Arn": arn("event-bus", "default")}))
+    # FilterArns: rules of the archive's bus only
+    eb.create_event_bus(Name="elsewhere")
+    eb.put_rule(Name="there", EventBusName="elsewhere", EventPattern='{"source":["shop"]}')
+    for rule, name in ((arn("rule", "elsewhere/there"), "there"), (arn("rule", "nosuch"), "nosuch")):
+        eq(("ResourceNotFoundException", "Rule %s does not exist on EventBus default." % name),
+           error_of(eb.start_replay, ReplayName="x", EventSourceArn=source,
+                    EventStartTime=at(0), EventEndTime=at(1),
+                    Destination={"Arn": arn("event-bus", "default"),
+                                 "FilterArns": [arn("rule", "shop"), rule]}))
+    eb.delete_rule(Name="there", EventBusName="elsewhere")
+    eb.delete_event_bus(Name="elsewhere")
     eq(("IllegalStatusException", "Replay window is COMPLETED and cannot be cancelled."),
        error_of(eb.cancel_replay, ReplayName="window"))
     eq(("ResourceNotFoundException", "Replay nope does not exist."),
@@ -167,6 +183,45 @@ def replays():
     eq(["window"], [x["ReplayName"] for x in eb.list_replays(State="COMPLETED")["Replays"]])
     eq(["stopped"], [x["ReplayName"] for x in eb.list_replays(NamePrefix="st")["Replays"]])
     eq(source, listed[0]["EventSourceArn"])
+    drain("audit-q")
+    eb.remove_targets(Rule="audit", Ids=["q"])
+
+
+def bus_forwarded_events_archived_on_their_new_bus():
+    """A bus target puts the event on another bus: that bus's archives take it;
+    a replayed event that goes the same way is not archived there again."""
+    eb, sqs = client(), client("sqs")
+    eb.create_event_bus(Name="audit-bus")
+    eb.create_archive(ArchiveName="audit-all", EventSourceArn=arn("event-bus", "audit-bus"))
+    eb.create_archive(ArchiveName="fwd-src", EventSourceArn=arn("event-bus", "default"),
+                      EventPattern='{"source":["fwd"]}')
+    eb.put_rule(Name="to-audit", EventPattern='{"source":["fwd"]}')
+    eb.put_targets(Rule="to-audit", Targets=[{"Id": "b", "Arn": arn("event-bus", "audit-bus")}])
+    sqs.create_queue(QueueName="audit-bus-q")
+    eb.put_rule(Name="audit-in", EventBusName="audit-bus", EventPattern='{"source":["fwd"]}')
+    eb.put_targets(Rule="audit-in", EventBusName="audit-bus",
+                   Targets=[{"Id": "q", "Arn": "arn:aws:sqs:%s:%s:audit-bus-q" % (REGION, ACCOUNT)}])
+    eq(0, eb.put_events(Entries=[{"Source": "fwd", "DetailType": "t", "Detail": json.dumps({"n": i}),
+                                  "Time": at(i)} for i in range(3)])["FailedEntryCount"])
+    eq((3, 3), (eb.describe_archive(ArchiveName="fwd-src")["EventCount"],
+                eb.describe_archive(ArchiveName="audit-all")["EventCount"]))
+    eq([0, 1, 2], sorted(b["detail"]["n"] for b in drain("audit-bus-q")))
+    eb.start_replay(ReplayName="fwd-again", EventSourceArn=arn("archive", "fwd-src"),
+                    EventStartTime=at(0), EventEndTime=at(10),
+                    Destination={"Arn": arn("event-bus", "default")})
+    eq("COMPLETED", replay_end(eb, "fwd-again")["State"])
+    got = drain("audit-bus-q")
+    eq(([0, 1, 2], {"fwd-again"}), (sorted(b["detail"]["n"] for b in got),
+                                     {b.get("replay-name") for b in got}))
+    eq((3, 3), (eb.describe_archive(ArchiveName="fwd-src")["EventCount"],
+                eb.describe_archive(ArchiveName="audit-all")["EventCount"]),
+       "replayed events are archived nowhere")
+    eb.remove_targets(Rule="audit-in", EventBusName="audit-bus", Ids=["q"])
+    eb.delete_rule(Name="audit-in", EventBusName="audit-bus")
+    eb.remove_targets(Rule="to-audit", Ids=["b"])
+    eb.delete_rule(Name="to-audit")
+    for a in ("audit-all", "fwd-src"):
+        eb.delete_archive(ArchiveName=a)
 
 
 def delete_archive():
@@ -207,7 +262,8 @@ def aws_cli():
     assert "ResourceNotFoundException" in err, err
 
 
-NAMES = ["archives", "replays", "delete_archive", "aws_cli", "host_exits_cleanly"]
+NAMES = ["archives", "replays", "delete_archive", "bus_forwarded_events_archived_on_their_new_bus",
+         "aws_cli", "host_exits_cleanly"]
 
 
 if __name__ == "__main__":

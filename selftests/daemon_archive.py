@@ -149,6 +149,10 @@ def only_the_rules_named_get_replayed_events():
     p = cli("replay", "start", "elsewhere", "archive", "all-orders", "from", iso(0), "to",
             iso(5), "destination", "default", check=False)
     assert p.returncode == 2 and "Cross event bus replay is not permitted." in p.stderr, p.stderr
+    p = cli("replay", "start", "no-rule", "archive", "all-orders", "from", iso(0), "to",
+            iso(5), "rule", "shop", "rule", "nosuch", check=False)
+    assert p.returncode == 1 and "Rule nosuch does not exist on EventBus orders." in p.stderr, \
+        (p.returncode, p.stderr)
     p = cli("replay", "start", "shop-rule-only", "archive", "all-orders", "from", iso(0),
             "to", iso(5), check=False)
     assert p.returncode == 1 and "Replay shop-rule-only already exists." in p.stderr

@@ -433,6 +433,42 @@ TEST_F(arc, retention_deletes_whole_expired_segments)
 	replay_close(r);
 }
 
+/* Segments span at most an hour of archiving: small archives expire by age too. */
+TEST_F(arc, retention_of_a_small_archive_goes_by_the_segment_span)
+{
+	struct archive_opts o = { .segment_bytes = 1 << 20, .segment_span_ms = 3600000 };
+	const int64_t now = LATER_MS, day = 86400000;
+	struct archive_info ai;
+
+	ASSERT_EQ(0, archive_create(self->dir, "small", BUS, NULL, 1, 0, &self->err));
+	self->a = archive_open(self->dir, &o, &self->err);
+	ASSERT_NE_NULL(self->a);
+	offer_n(self->a, 10, 20, 200, now - 3 * day);
+	offer_n(self->a, 20, 25, 200, now - 2 * 3600000); /* past the span: a new segment */
+	archive_describe(self->a, &ai);
+	EXPECT_EQ(15, ai.event_count);
+	EXPECT_EQ(2, ai.segments);
+	uint64_t all_bytes = ai.size_bytes; /* 15 records of one size */
+
+	EXPECT_EQ(10, archive_apply_retention(self->a, now, &self->err));
+	archive_describe(self->a, &ai);
+	EXPECT_EQ(5, ai.event_count);
+	EXPECT_EQ(all_bytes / 3, ai.size_bytes);
+	/* the open segment's events expired too: sealed and deleted */
+	EXPECT_EQ(5, archive_apply_retention(self->a, now + 2 * day, &self->err));
+	archive_describe(self->a, &ai);
+	EXPECT_EQ(0, ai.event_count);
+	EXPECT_EQ(0, (long long)ai.size_bytes);
+	offer_n(self->a, 25, 26, 200, now + 2 * day);
+	archive_describe(self->a, &ai);
+	EXPECT_EQ(1, ai.event_count);
+	archive_close(self->a);
+	self->a = archive_open(self->dir, &o, &self->err);
+	ASSERT_NE_NULL(self->a);
+	archive_describe(self->a, &ai);
+	EXPECT_EQ(1, ai.event_count);
+}
+
 TEST_F(arc, retention_zero_keeps_forever)
 {
 	ASSERT_EQ(0, archive_create(self->dir, "keep", BUS, NULL, 0, 0, &self->err));

@@ -223,7 +223,8 @@ struct bbd_round {
 int bbd_round_txn(struct bbd_round *rd);
 /*
  * Route @body (a JSON object) on bus @bus_id with the live rules' userspace
- * matcher into the targets of the matched rules @want accepts. Not archived.
+ * matcher into the targets of the matched rules @want accepts: a replayed
+ * event, archived neither here nor on the buses its bus targets put it on.
  * Returns the number of those rules, or -1 when @body is not a JSON object.
  */
 int bbd_round_route(struct bbd_round *rd, uint32_t bus_id, const char *bus, const char *body,

@@ -46,6 +46,7 @@ struct event {
 	struct sockaddr_storage src; /* the producer (for acks) */
 	socklen_t src_len;
 	bool hop; /* put on this bus by a bus target: bus targets are not followed */
+	bool replayed; /* from an archive's replay: never archived again */
 	int64_t first_ms; /* a retry: the first attempt's time (0: this is the first) */
 	uint32_t retries; /* a retry: retries made, this one included */
 	const char *event_id; /* PutEvents: the envelope's id, else NULL */
@@ -416,10 +417,20 @@ static bool follow_hops(struct bbd_round *rd, const struct event *ev, const stru
 	for (int h = 0; h < hops->n; h++) {
 		struct event next = *ev;
 		const struct bbd_routes *live = bbd_routes_for(rd->d, rd->d->live_gen);
+		struct bpfbus_bus kb;
 		int m = 0;
 
-		next.bus_id = hops->bus[h];
+		if (bb_bus_by_id(rd->d->busfd, hops->bus[h], &kb))
+			continue; /* removed since the rule was compiled */
+		next.bus_id = kb.id;
+		next.msg.name = (const char *)kb.name;
+		next.msg.name_len = kb.name_len;
 		next.hop = true;
+		/* an event on its new bus: that bus's archives see it (a replayed one: never) */
+		if (!ev->replayed &&
+		    bbd_archives_offer(rd->d, next.msg.name, next.msg.name_len, next.msg.body,
+				       next.msg.body_len, rd->now_ms) < 0)
+			rd->doomed = true;
 		if (live && fan_out(rd, &next, live, NULL, 0, &m) > 0)
 			failed = true;
 	}
@@ -470,7 +481,8 @@ int bbd_round_route(struct bbd_round *rd, uint32_t bus_id, const char *bus, cons
 				     .name = bus,
 				     .name_len = strlen(bus),
 				     .body = body,
-				     .body_len = len } };
+				     .body_len = len },
+			    .replayed = true };
 	int matched = 0, r;
 
 	if (!rt)

@@ -310,6 +310,36 @@ static struct bbd_rep *req_replay(struct bbd *d, const struct json_value *req, s
 	return rep;
 }
 
+/*
+ * Destination.FilterArns: each must be a rule of the archive's bus (by its
+ * ARN); 0, or -1 with EventBridge's error for a rule it does not have.
+ */
+static int rules_of_bus(const struct bbd *d, const char *bus, const char *const *arns, size_t n,
+			struct eb_error *err)
+{
+	const struct bb_mbus *b = bb_model_bus(&d->model, bus);
+
+	for (size_t i = 0; i < n; i++) {
+		bool found = false;
+
+		for (size_t k = 0; b && k < b->n_rules && !found; k++) {
+			char arn[BBD_ARN_MAX];
+
+			eb_rule_arn(arn, sizeof(arn), bbd_region(d), bbd_account(d), bus,
+				    b->rules[k].name);
+			found = !strcmp(arn, arns[i]);
+		}
+		if (!found) {
+			const char *slash = strrchr(arns[i], '/');
+
+			eb_error_set(err, E_NOT_FOUND, "Rule %s does not exist on EventBus %s.",
+				     slash ? slash + 1 : arns[i], bus);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int bbd_replay_start(struct bbd *d, const struct bbd_replay_spec *spec, struct bbd_rep **out,
 		     struct eb_error *err)
 {
@@ -358,6 +388,14 @@ int bbd_replay_start(struct bbd *d, const struct bbd_replay_spec *spec, struct b
 	}
 	for (size_t i = 0; i < spec->n_rules; i++)
 		ptrs[i] = arns.buf + offs[i];
+	char own_arn[BBD_ARN_MAX];
+
+	/* a cross-bus destination is refused by replay_start, with its own error */
+	bbd_bus_arn(d, arc->bus, own_arn);
+	if (!strcmp(bus_arn, own_arn) && rules_of_bus(d, arc->bus, ptrs, spec->n_rules, err)) {
+		sb_free(&arns);
+		return -1;
+	}
 	struct replay_spec rs = {
 		.name = spec->name,
 		.description = spec->description,

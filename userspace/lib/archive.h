@@ -17,7 +17,10 @@
  * kept.
  *
  * Retention deletes whole segments whose newest event was archived more than
- * retention_days ago (0 keeps everything); the open segment is kept.
+ * retention_days ago (0 keeps everything). A segment spans at most
+ * segment_span_ms of archiving time, so events leave within that much of
+ * their expiry; an open segment whose events have all expired is sealed and
+ * deleted too.
  *
  * Replays read an event-time range [start, end) of the archive in the order
  * the events were archived, at a bounded rate, and hand each event (with
@@ -41,11 +44,14 @@
 #define ARCHIVE_DESCRIPTION_MAX 512
 #define REPLAY_NAME_MAX 64
 #define ARCHIVE_DEFAULT_SEGMENT_BYTES (64u << 20)
+#define ARCHIVE_DEFAULT_SEGMENT_SPAN_MS (3600 * 1000) /* retention is exact to this */
 #define REPLAY_DEFAULT_RATE 1000 /* events per second */
 
 struct archive_opts {
 	bool sync_each; /* fdatasync after every stored event */
 	size_t segment_bytes; /* seal a segment past this size; 0 = default */
+	/* seal a segment before an event archived this long after its first; 0 = default */
+	int64_t segment_span_ms;
 };
 
 struct archive;

@@ -283,6 +283,12 @@ int archive_seg_append(struct archive *a, const char *event, size_t len, int64_t
 	if (a->fd < 0 && open_new_segment(a, 0, err))
 		return -1;
 	s = &a->segs[a->n_segs - 1];
+	/* a segment spans a bounded time, so that retention can delete it whole */
+	if (s->n && ingest_ms - s->idx[0].ingest_ms >= a->opts.segment_span_ms) {
+		if (archive_seg_seal(a, err))
+			return -1;
+		s = &a->segs[a->n_segs - 1];
+	}
 	struct archive_rec_hdr h = { ARCHIVE_REC_MAGIC, (uint32_t)len, event_ms, ingest_ms, 0, 0 };
 	char *buf = xmalloc(sizeof(h) + len);
 

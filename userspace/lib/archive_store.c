@@ -270,6 +270,8 @@ struct archive *archive_open(const char *dir, const struct archive_opts *opts, s
 		a->opts = *opts;
 	if (!a->opts.segment_bytes)
 		a->opts.segment_bytes = ARCHIVE_DEFAULT_SEGMENT_BYTES;
+	if (a->opts.segment_span_ms <= 0)
+		a->opts.segment_span_ms = ARCHIVE_DEFAULT_SEGMENT_SPAN_MS;
 	if (load_meta(a, err) || find_segments(a, err))
 		goto bad;
 	if (a->pattern) {
@@ -368,8 +370,14 @@ int archive_sync(struct archive *a, struct eb_error *err)
 long archive_apply_retention(struct archive *a, int64_t now_ms, struct eb_error *err)
 {
 	const int64_t keep_ms = (int64_t)a->retention_days * 86400 * 1000;
+	const struct archive_segment *open = a->n_segs ? &a->segs[a->n_segs - 1] : NULL;
 	long dropped = 0;
 	size_t kept = 0;
+
+	/* every event of the open segment expired: sealed, it goes like the others */
+	if (a->retention_days && open && open->n && a->fd >= 0 &&
+	    now_ms - open->max_ingest_ms > keep_ms && archive_seg_seal(a, err))
+		return -1;
 
 	for (size_t i = 0; i < a->n_segs; i++) {
 		struct archive_segment *s = &a->segs[i];
