@@ -99,6 +99,35 @@ TEST_F(q, retries_come_back_in_due_order_with_everything_kept)
 	retry_close(rs);
 }
 
+/* A schedule's record is known by its ref: cancelled once, known when taken. */
+TEST_F(q, a_scheduled_record_is_cancelled_by_its_ref)
+{
+	struct retry_store *rs = retry_open(self->st, 100, &self->res);
+	struct retry_item it = { .target = "bus/rule\nt", .body = "{}", .body_len = 2 };
+	struct retry_ref lease, other;
+	struct retry_item *v;
+
+	ASSERT_NE_NULL(rs);
+	it.due_ms = T0 + 5000;
+	ASSERT_EQ(0, retry_schedule_ref(rs, &it, &lease, &self->res));
+	it.due_ms = T0 + 6000;
+	ASSERT_EQ(0, retry_schedule_ref(rs, &it, &other, &self->res));
+	EXPECT_EQ(T0 + 5000, lease.due_ms);
+	EXPECT_NE(lease.seq, other.seq);
+	EXPECT_EQ(2, retry_pending(rs));
+	EXPECT_EQ(1, retry_cancel(rs, &lease, &self->res));
+	EXPECT_EQ(0, retry_cancel(rs, &lease, &self->res)); /* gone already */
+	EXPECT_EQ(1, retry_pending(rs));
+	EXPECT_EQ(T0 + 6000, retry_next_due(rs, &self->res));
+	ASSERT_EQ(1, retry_take_due(rs, T0 + 6000, 10, &v, &self->res));
+	EXPECT_EQ(other.seq, v[0].seq);
+	EXPECT_EQ(other.due_ms, v[0].due_ms);
+	retry_items_free(v, 1);
+	EXPECT_EQ(0, retry_cancel(rs, &other, &self->res)); /* taken when due */
+	EXPECT_EQ(0, retry_pending(rs));
+	retry_close(rs);
+}
+
 TEST_F(q, committed_retries_survive_a_reopen_and_aborted_ones_do_not)
 {
 	struct retry_store *rs = retry_open(self->st, 100, &self->res);

@@ -43,8 +43,16 @@ struct bbd_iface {
 
 struct eb_input;
 
-/* An http target's POST, connection to answer; the loop waits for it. */
-#define BBD_HTTP_TARGET_TIMEOUT_MS 2000
+/* An http target's POST, connection to answer (a worker waits: forward.c). */
+#define BBD_HTTP_TARGET_TIMEOUT_MS 5000
+/*
+ * An http delivery in progress holds a lease: a retry record due this much
+ * later, renewed while its job is still held, cancelled when it settles. A
+ * daemon that dies leaves it behind: delivered again once it is due.
+ */
+#define BBD_HTTP_LEASE_MS 10000
+/* struct retry_item.kind of such leases (retries of failed deliveries are 0) */
+#define BBD_RETRY_LEASE 1
 
 /* A target as delivery needs it (routes.c, from the model's struct bb_target). */
 struct bbd_target {
@@ -178,6 +186,7 @@ struct bbd {
 	 */
 	int (*deliver_topic)(struct bbd *d, const char *topic, const char *msg, size_t len,
 			     struct queue_result *res);
+	struct bbd_forward *forward; /* http target deliveries (forward.c) */
 
 	/* SNS (sns.c) */
 	struct topic_store *topics; /* in @store's environment */
@@ -272,6 +281,8 @@ struct bbd_attempt {
  * (RETRY_EXHAUSTED_*), or -1 when the retry could not be kept (counted).
  */
 int bbd_retry_later(struct bbd *d, const struct bbd_route *r, int ti, const struct bbd_attempt *a);
+/* The name retries give target @ti of @r ("bus/rule" LF target id), malloc'd. */
+char *bbd_retry_key(const struct bbd_route *r, int ti);
 /* The live route and target index a retry's target name stands for; NULL: gone. */
 const struct bbd_route *bbd_retry_target(const struct bbd *d, const char *key, int *ti);
 
@@ -442,6 +453,39 @@ void bbd_topic_bus_remove(struct bbd *d, const char *topic_arn);
 struct bb_topic_rules *bbd_topic_rules(struct bbd *d, size_t *n);
 void bbd_topic_rules_free(struct bb_topic_rules *t, size_t n);
 
+/* forward.c: http target POSTs on worker threads; intake.c settles them. */
+struct bbd_http_job {
+	/* the POST, for a worker; it sets status (-1: no answer) and err */
+	char *url, *body;
+	size_t len;
+	int status;
+	char err[300];
+	/* the rest under the store lock: what a retry of the delivery needs */
+	char *key; /* the target, as retries name it (bbd_retry_key) */
+	char *event; /* the event as it came (a retry applies the input again) */
+	size_t event_len;
+	char *group_id, *dedup_id; /* NULL: none */
+	int64_t first_ms; /* the first attempt (store clock) */
+	uint32_t retries; /* retries made before this attempt */
+	struct retry_ref lease;
+	struct bbd_http_job *next, *held_next;
+};
+int bbd_forward_start(struct bbd *d);
+/* Whether a job posted now would find room in the workers' bounded queue. */
+bool bbd_forward_room(const struct bbd *d);
+/* Hand @j to the workers (after bbd_forward_room); held until settled. */
+void bbd_forward_post(struct bbd *d, struct bbd_http_job *j);
+/* The held job whose lease is retry record @lease_seq, or NULL. */
+struct bbd_http_job *bbd_forward_held(const struct bbd *d, uint64_t lease_seq);
+/* The finished jobs (linked by next), no longer held: the caller settles and frees them. */
+struct bbd_http_job *bbd_forward_take_done(struct bbd *d);
+void bbd_forward_job_free(struct bbd_http_job *j);
+/* Stop the workers once their POSTs are answered; jobs not started are dropped (leased). */
+void bbd_forward_stop(struct bbd *d);
+void bbd_forward_free(struct bbd *d);
+/* intake.c: the finished jobs settled in one group commit (leases cancelled, failures retried). */
+void bbd_forward_settle(struct bbd *d);
+
 /* outbox.c: http/https POSTs (worker threads) and udp datagrams of the outbox. */
 int bbd_outbox_open(struct bbd *d);
 /* Results in, new items taken, due attempts started; on the loop's thread. */
@@ -470,6 +514,7 @@ int bbd_testing_op(struct bbd *d, const char *op, const struct json_value *req, 
 #define BBD_EP_INTAKE ((uint64_t)4)
 #define BBD_EP_WAKE ((uint64_t)5)
 #define BBD_EP_OUTBOX ((uint64_t)6)
+#define BBD_EP_FORWARD ((uint64_t)7)
 #define BBD_EP_CLIENT_MIN ((uint64_t)4096) /* above: a struct bbd_client pointer */
 
 int bbd_epoll_add(struct bbd *d, int fd, uint32_t events, uint64_t tag);

@@ -14,7 +14,6 @@
 #include "bpfbusd.h"
 #include "datapath.h"
 #include "eb_transform.h"
-#include "http_post.h"
 #include "producer.h"
 #include "netlink.h"
 #include "queue.h"
@@ -161,27 +160,80 @@ static bool to_topic(struct bbd_round *rd, const struct bbd_target *t, const cha
 	return false;
 }
 
-static bool to_http(const struct bbd_target *t, const char *body, size_t len, struct failure *why)
+/* Why an http answer (or none: @status -1 with @err) failed the delivery. */
+static void http_failure(struct failure *why, const char *url, int status, const char *err)
 {
-	struct http_post_req req = { .url = t->addr,
-				     .content_type = "application/json; charset=utf-8",
-				     .body = body,
-				     .len = len,
-				     .timeout_ms = BBD_HTTP_TARGET_TIMEOUT_MS };
-	char err[300];
-	int status = http_post(&req, err, sizeof(err));
-
-	if (status >= 200 && status < 300)
-		return true;
 	snprintf(why->code, sizeof(why->code), "SDK_CLIENT_ERROR");
 	/* EventBridge retries throttling, server errors and no answer, not other 4xx */
 	why->retriable = status < 0 || status == 429 || status >= 500;
 	if (status < 0)
 		snprintf(why->message, sizeof(why->message), "%s", err);
 	else
-		snprintf(why->message, sizeof(why->message), "%.300s answered HTTP %d", t->addr,
+		snprintf(why->message, sizeof(why->message), "%.300s answered HTTP %d", url,
 			 status);
-	return false;
+}
+
+/*
+ * The POST goes to forward.c's workers; its lease (a retry record due
+ * BBD_HTTP_LEASE_MS later) commits with the round, so the delivery is durable
+ * from then on, whatever happens to the POST. bbd_forward_settle ends it.
+ */
+static bool to_http(struct bbd_round *rd, const struct bbd_route *r, int ti, const struct event *ev,
+		    const struct queue_send_entry *e, const char *body, size_t len,
+		    struct failure *why)
+{
+	struct bbd *d = rd->d;
+	const struct bbd_target *t = &r->t[ti];
+	struct queue_result res;
+	struct bbd_http_job *j;
+	int rc;
+
+	snprintf(why->code, sizeof(why->code), "SDK_CLIENT_ERROR");
+	why->retriable = true;
+	if (!bbd_forward_room(d) || !d->retries) {
+		snprintf(why->message, sizeof(why->message),
+			 "too many http deliveries wait for a worker: %.300s is tried later",
+			 t->addr);
+		return false;
+	}
+	if (bbd_round_txn(rd)) {
+		snprintf(why->message, sizeof(why->message),
+			 "the store cannot begin a transaction");
+		return false;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->url = xstrndup(t->addr, strlen(t->addr));
+	j->body = xstrndup(body, len);
+	j->len = len;
+	j->key = bbd_retry_key(r, ti);
+	j->event = xstrndup(ev->msg.body, ev->msg.body_len);
+	j->event_len = ev->msg.body_len;
+	j->group_id = e->group_id ? xstrndup(e->group_id, strlen(e->group_id)) : NULL;
+	j->dedup_id = e->dedup_id ? xstrndup(e->dedup_id, strlen(e->dedup_id)) : NULL;
+	j->first_ms = ev->first_ms ? ev->first_ms : queue_store_now(d->store);
+	j->retries = ev->retries;
+	rc = retry_schedule_ref(
+		d->retries,
+		&(struct retry_item){ .kind = BBD_RETRY_LEASE,
+				      .target = j->key,
+				      .body = j->event,
+				      .body_len = j->event_len,
+				      .group_id = j->group_id,
+				      .dedup_id = j->dedup_id,
+				      .first_ms = j->first_ms,
+				      .retries = j->retries,
+				      .due_ms = queue_store_now(d->store) + BBD_HTTP_LEASE_MS },
+		&j->lease, &res);
+	if (rc) {
+		bbd_forward_job_free(j);
+		if (rc < 0)
+			rd->doomed = true;
+		snprintf(why->message, sizeof(why->message), "%.300s was not tried: %s", t->addr,
+			 rc > 0 ? "the retry store is full" : res.message);
+		return false;
+	}
+	bbd_forward_post(d, j);
+	return true;
 }
 
 /* The input as a wire v1 event datagram on the event's own bus name. */
@@ -222,13 +274,55 @@ static bool to_udp(struct bbd_round *rd, const struct bbd_target *t, const struc
 	return true;
 }
 
+/*
+ * Target @ti of @r failed to take @ev (@e: its body and ids as they came):
+ * a retry durably scheduled (true), else the dead-letter queue, if any.
+ */
+static bool after_failure(struct bbd_round *rd, const struct bbd_route *r, int ti,
+			  const struct event *ev, const struct queue_send_entry *e,
+			  const struct failure *why)
+{
+	const struct bbd_target *t = &r->t[ti];
+	const char *exhausted = NULL;
+
+	rd->d->cnt.delivery_failed++;
+	log_debug("rule %s: delivery to %s %s failed: %s: %s", r->name,
+		  bb_target_kind_name(t->kind), t->addr, why->code, why->message);
+	if (why->retriable && !rd->doomed) {
+		/* the original event: a retry applies the target's input again */
+		struct bbd_attempt a = { .body = ev->msg.body,
+					 .body_len = ev->msg.body_len,
+					 .group_id = e->group_id,
+					 /* a FIFO target keeps the event id as deduplication id */
+					 .dedup_id = e->dedup_id ? e->dedup_id
+						     : t->group	 ? ev->event_id
+								 : NULL,
+					 .first_ms = ev->first_ms ? ev->first_ms
+								  : queue_store_now(rd->d->store),
+					 .retries = ev->retries };
+		int v = bbd_round_txn(rd) ? -1 : bbd_retry_later(rd->d, r, ti, &a);
+
+		if (v == RETRY_SCHEDULE)
+			return true;
+		if (v > 0)
+			exhausted = retry_exhausted_name((enum retry_verdict)v);
+	}
+	/* the dead letter is the event itself, as EventBridge sends it */
+	if (t->dlq && !rd->doomed)
+		dead_letter(rd, r, t, e, why, ev->retries, exhausted);
+	else if (exhausted)
+		log_debug("rule %s: retries to %s exhausted (%s), no dead-letter queue: dropped",
+			  r->name, t->addr, exhausted);
+	return false;
+}
+
 /* Bus targets met while fanning out one event: routed once that is done. */
 struct hops {
 	uint32_t bus[BB_MAX_TARGETS * 8];
 	int n;
 };
 
-/* Deliver to target @t of rule @r; false when it refused. */
+/* Deliver to target @ti of rule @r: true when delivered or durably left for a retry. */
 static bool deliver(struct bbd_round *rd, const struct bbd_route *r, int ti, const struct event *ev,
 		    struct hops *hops)
 {
@@ -303,14 +397,15 @@ static bool deliver(struct bbd_round *rd, const struct bbd_route *r, int ti, con
 		break;
 	}
 	case BB_TARGET_HTTP:
-		ok = to_http(t, body, len, &why);
+		ok = to_http(rd, r, ti, ev, &e, body, len, &why);
 		break;
 	case BB_TARGET_UDP:
 		ok = to_udp(rd, t, ev, body, len, &why);
 		break;
 	}
 	if (ok) {
-		if (t->kind != BB_TARGET_QUEUE)
+		/* http deliveries are counted when they settle */
+		if (t->kind != BB_TARGET_QUEUE && t->kind != BB_TARGET_HTTP)
 			rd->d->cnt.forwarded++;
 		if (r->latency) /* observed when the round commits */
 			prom_pending_add(&rd->d->latency_pending, r->latency, 1);
@@ -319,37 +414,7 @@ static bool deliver(struct bbd_round *rd, const struct bbd_route *r, int ti, con
 	}
 failed:
 	sb_free(&in);
-	rd->d->cnt.delivery_failed++;
-	log_debug("rule %s: delivery to %s %s failed: %s: %s", r->name,
-		  bb_target_kind_name(t->kind), t->addr, why.code, why.message);
-	const char *exhausted = NULL;
-
-	if (why.retriable && !rd->doomed) {
-		/* the original event: a retry applies the target's input again */
-		struct bbd_attempt a = { .body = m->body,
-					 .body_len = m->body_len,
-					 .group_id = e.group_id,
-					 /* a FIFO target keeps the event id as deduplication id */
-					 .dedup_id = e.dedup_id ? e.dedup_id
-						     : t->group ? ev->event_id
-								: NULL,
-					 .first_ms = ev->first_ms ? ev->first_ms
-								  : queue_store_now(rd->d->store),
-					 .retries = ev->retries };
-		int v = bbd_round_txn(rd) ? -1 : bbd_retry_later(rd->d, r, ti, &a);
-
-		if (v == RETRY_SCHEDULE)
-			return false;
-		if (v > 0)
-			exhausted = retry_exhausted_name((enum retry_verdict)v);
-	}
-	/* the dead letter is the event itself, as EventBridge sends it */
-	if (t->dlq && !rd->doomed)
-		dead_letter(rd, r, t, &e, &why, ev->retries, exhausted);
-	else if (exhausted)
-		log_debug("rule %s: retries to %s exhausted (%s), no dead-letter queue: dropped",
-			  r->name, t->addr, exhausted);
-	return false;
+	return after_failure(rd, r, ti, ev, &e, &why);
 }
 
 static bool wants_ack(const struct event *ev)
@@ -919,6 +984,93 @@ int bbd_intake_put(struct bbd *d, const struct bbd_put_event *evs, size_t n, uin
 	return round_finish(&rd) ? 0 : -1;
 }
 
+/*
+ * A due lease of an http delivery this daemon still holds: renewed (true).
+ * One it does not hold was left by a daemon that died: delivered again.
+ */
+static bool renew_lease(struct bbd *d, const struct retry_item *it)
+{
+	struct bbd_http_job *j = bbd_forward_held(d, it->seq);
+	struct retry_item again = *it;
+	struct queue_result res;
+
+	if (!j)
+		return false;
+	again.due_ms = queue_store_now(d->store) + BBD_HTTP_LEASE_MS;
+	if (retry_schedule_ref(d->retries, &again, &j->lease, &res))
+		log_warn("http target %s: lease not renewed (%s): it may be delivered twice",
+			 j->url, res.message);
+	return true;
+}
+
+/* One finished http delivery: its lease cancelled, then counted or failed like any delivery. */
+static void settle(struct bbd_round *rd, const struct bbd_http_job *j)
+{
+	struct bbd *d = rd->d;
+	struct queue_result res;
+	struct failure why;
+	int ti;
+
+	if (bbd_round_txn(rd))
+		return; /* the lease stays: delivered again when it is due */
+	if (retry_cancel(d->retries, &j->lease, &res) < 0) {
+		log_err("http target %s: cannot cancel its lease: %s", j->url, res.message);
+		rd->doomed = true;
+		return;
+	}
+	if (j->status >= 200 && j->status < 300) {
+		d->cnt.forwarded++;
+		return;
+	}
+	const struct bbd_route *r = bbd_retry_target(d, j->key, &ti);
+
+	if (!r) { /* its rule or target went meanwhile */
+		d->cnt.retry_orphans++;
+		return;
+	}
+	const char *slash = strrchr(r->name, '/');
+	struct event ev = {
+		.bus_id = r->bus_id,
+		.first_ms = j->first_ms,
+		.retries = j->retries,
+		.msg = { .kind = BPFBUS_WIRE_KIND_EVENT,
+			 .name = r->name,
+			 .name_len = slash ? (uint16_t)(slash - r->name) : 0,
+			 .body = j->event,
+			 .body_len = (uint32_t)j->event_len },
+	};
+	struct queue_send_entry e = { .body = j->event,
+				      .body_len = j->event_len,
+				      .delay_seconds = QUEUE_DELAY_UNSET,
+				      .group_id = j->group_id,
+				      .dedup_id = j->dedup_id };
+
+	http_failure(&why, j->url, j->status, j->err);
+	after_failure(rd, r, ti, &ev, &e, &why);
+}
+
+void bbd_forward_settle(struct bbd *d)
+{
+	struct bbd_http_job *j = bbd_forward_take_done(d), *next;
+	struct queue_result res;
+	struct bbd_round rd;
+
+	if (!j)
+		return;
+	round_start(&rd, d);
+	for (; j; j = next) {
+		next = j->next;
+		settle(&rd, j);
+		bbd_forward_job_free(j);
+	}
+	if (!round_finish(&rd) && retry_resync(d->retries, &res))
+		log_warn("retry store: %s", res.message);
+	if (rd.stored) {
+		bbd_control_wake(d, NULL);
+		bbd_http_wake(d);
+	}
+}
+
 int bbd_retries_round(struct bbd *d)
 {
 	struct retry_item *v = NULL;
@@ -943,6 +1095,9 @@ int bbd_retries_round(struct bbd *d)
 	for (long i = 0; i < n; i++) {
 		const struct retry_item *it = &v[i];
 		int ti;
+
+		if (it->kind == BBD_RETRY_LEASE && renew_lease(d, it))
+			continue;
 		const struct bbd_route *r = bbd_retry_target(d, it->target, &ti);
 
 		if (!r) {

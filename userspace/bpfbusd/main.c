@@ -424,7 +424,8 @@ static int setup(struct bbd *d)
 	timerfd_settime(d->timer_fd, 0, &its, NULL);
 	if (bbd_epoll_add(d, d->sig_fd, EPOLLIN, BBD_EP_SIG) ||
 	    bbd_epoll_add(d, d->timer_fd, EPOLLIN, BBD_EP_TIMER) || bbd_control_open(d) ||
-	    bbd_intake_open(d) || bbd_http_start(d) || bbd_sns_open(d) || bbd_outbox_open(d))
+	    bbd_forward_start(d) || bbd_intake_open(d) || bbd_http_start(d) || bbd_sns_open(d) ||
+	    bbd_outbox_open(d))
 		return -1;
 	if (d->testing)
 		log_warn("--testing: test.* control requests can move the clock and fail "
@@ -470,6 +471,8 @@ static void run(struct bbd *d)
 				bbd_http_woken(d);
 			else if (tag == BBD_EP_OUTBOX)
 				bbd_outbox_work(d);
+			else if (tag == BBD_EP_FORWARD)
+				bbd_forward_settle(d);
 			else
 				bbd_control_event(d, (struct bbd_client *)(uintptr_t)tag,
 						  evs[i].events);
@@ -502,6 +505,10 @@ static void shutdown_daemon(struct bbd *d)
 	bbd_http_stop(d);
 	while (rounds < SHUTDOWN_ROUNDS && bbd_intake_round(d) > 0)
 		rounds++;
+	/* http deliveries under way are answered and settled; the others stay leased */
+	bbd_forward_stop(d);
+	bbd_forward_settle(d);
+	bbd_forward_free(d);
 	bbd_intake_close(d);
 	bbd_control_close(d);
 	bbd_routes_free(d);

@@ -13,6 +13,7 @@
 #include "bpfbusd.h"
 #include "queue.h"
 #include "retry.h"
+#include "strbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,14 @@ void bbd_retries_close(struct bbd *d)
 static void target_key(const struct bbd_route *r, const struct bbd_target *t, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%s\n%s", r->name, t->id);
+}
+
+char *bbd_retry_key(const struct bbd_route *r, int ti)
+{
+	char key[BB_RULE_NAME_MAX * 3 + 8];
+
+	target_key(r, &r->t[ti], key, sizeof(key));
+	return xstrndup(key, strlen(key));
 }
 
 int bbd_retry_later(struct bbd *d, const struct bbd_route *r, int ti, const struct bbd_attempt *a)

@@ -133,6 +133,12 @@ static size_t opt_len(const char *s)
 
 int retry_schedule(struct retry_store *rs, const struct retry_item *it, struct queue_result *res)
 {
+	return retry_schedule_ref(rs, it, NULL, res);
+}
+
+int retry_schedule_ref(struct retry_store *rs, const struct retry_item *it, struct retry_ref *ref,
+		       struct queue_result *res)
+{
 	struct retry_rec h = {
 		.first_ms = it->first_ms,
 		.retries = it->retries,
@@ -172,9 +178,28 @@ int retry_schedule(struct retry_store *rs, const struct retry_item *it, struct q
 	free(val);
 	if (rc)
 		return -1;
+	if (ref)
+		*ref = (struct retry_ref){ it->due_ms < 0 ? 0 : it->due_ms, rs->meta.next_seq };
 	rs->meta.next_seq++;
 	rs->meta.count++;
 	return save_meta(rs, res);
+}
+
+int retry_cancel(struct retry_store *rs, const struct retry_ref *ref, struct queue_result *res)
+{
+	uint8_t key[KEY_LEN], hdr[sizeof(struct retry_rec)];
+	size_t len = 0;
+	int found;
+
+	make_key(key, ref->due_ms, ref->seq);
+	found = queue_app_get(rs->st, key, sizeof(key), hdr, sizeof(hdr), &len, res);
+	if (found <= 0)
+		return found;
+	if (queue_app_del(rs->st, key, sizeof(key), res))
+		return -1;
+	if (rs->meta.count)
+		rs->meta.count--;
+	return save_meta(rs, res) ? -1 : 1;
 }
 
 static char *dup_str(const uint8_t *p, size_t n)
@@ -205,6 +230,7 @@ static int decode(const struct queue_app_rec *r, struct retry_item *it)
 	it->first_ms = h.first_ms;
 	it->retries = h.retries;
 	it->due_ms = (int64_t)get_be64(r->key + KEY_PREFIX_LEN);
+	it->seq = get_be64(r->key + KEY_PREFIX_LEN + 8);
 	it->target = dup_str(p, h.target_len);
 	p += h.target_len;
 	it->group_id = h.group_len ? dup_str(p, h.group_len) : NULL;

@@ -66,6 +66,13 @@ struct retry_item {
 	int64_t first_ms; /* first attempt: the event's age counts from here */
 	uint32_t retries; /* retries made so far (0: only the first attempt) */
 	int64_t due_ms;
+	uint64_t seq; /* retry_take_due: the record's number (see struct retry_ref) */
+};
+
+/* Which record a schedule wrote: to cancel it (retry_cancel) or know it when due. */
+struct retry_ref {
+	int64_t due_ms;
+	uint64_t seq;
 };
 
 struct retry_store;
@@ -82,6 +89,14 @@ uint64_t retry_dropped(const struct retry_store *rs);
  * 0; 1 when the store is full (counted, nothing written); -1 with @res.
  */
 int retry_schedule(struct retry_store *rs, const struct retry_item *it, struct queue_result *res);
+/* The same, and which record it wrote into *@ref. */
+int retry_schedule_ref(struct retry_store *rs, const struct retry_item *it, struct retry_ref *ref,
+		       struct queue_result *res);
+/*
+ * Remove the record @ref in the current transaction: 1 when it was there, 0
+ * when it was not (taken when due, or never committed), -1 with @res.
+ */
+int retry_cancel(struct retry_store *rs, const struct retry_ref *ref, struct queue_result *res);
 
 /*
  * Up to @max retries due at @now_ms, earliest first, removed from the store
