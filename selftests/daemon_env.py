@@ -77,6 +77,20 @@ def eventually(cond, seconds=10.0):
     return cond()
 
 
+def receive_messages(q, want, timeout=5.0):
+    """Messages of queue @q (with their message attributes, not deleted) until
+    @want arrived or @timeout seconds passed."""
+    url = cli_json("queue", "url", q)["QueueUrl"]
+    got, end = [], time.time() + timeout
+    while len(got) < want and time.time() < end:
+        r = cli_json("queue", "call", "ReceiveMessage", json.dumps(
+            {"QueueUrl": url, "MaxNumberOfMessages": 10, "MessageAttributeNames": ["All"]}))
+        got += r.get("Messages", [])
+        if len(got) < want:
+            time.sleep(0.05)
+    return got
+
+
 def drain_queue(q):
     """Every message of queue @q, received and deleted: their bodies, parsed."""
     bodies = []

@@ -14,7 +14,8 @@ import http.server, json, os, signal, subprocess, sys, threading, time
 
 sys.dont_write_bytecode = True # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_env import BPFBUS, cli_checked as cli, cli_json as j, eventually, run_daemon_tests
+from daemon_env import BPFBUS, cli_checked as cli, cli_json as j, eventually
+from daemon_env import receive_messages as receive, run_daemon_tests
 
 TESTS = [] # filled by @test
 
@@ -36,17 +37,6 @@ def send(bus, events, ack=None):
 
 def counter(name):
     return j("daemon", "status")[name]
-
-def receive(q, want, timeout=5.0):
-    url = j("queue", "url", q)["QueueUrl"]
-    got, end = [], time.time() + timeout
-    while len(got) < want and time.time() < end:
-        r = j("queue", "call", "ReceiveMessage", json.dumps(
-            {"QueueUrl": url, "MaxNumberOfMessages": 10, "MessageAttributeNames": ["All"]}))
-        got += r.get("Messages", [])
-        if len(got) < want:
-            time.sleep(0.05)
-    return got
 
 class Server:
     """A real HTTP server: answers each POST with the next status of @statuses

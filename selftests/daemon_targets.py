@@ -15,7 +15,8 @@ import http.server, json, os, socket, struct, sys, tempfile, threading, time
 
 sys.dont_write_bytecode = True # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_env import cli_checked as cli, cli_json as j, run_daemon_tests
+from daemon_env import cli_checked as cli, cli_json as j, receive_messages as receive_all
+from daemon_env import run_daemon_tests
 
 TESTS = [] # filled by @test
 PORT = 0
@@ -29,18 +30,6 @@ def send(bus, event):
 
 def counter(name):
     return j("daemon", "status")[name]
-
-def receive_all(q, want, timeout=5.0):
-    """Messages of queue @q (with their message attributes) until @want arrived."""
-    url = j("queue", "url", q)["QueueUrl"]
-    got, end = [], time.time() + timeout
-    while len(got) < want and time.time() < end:
-        r = j("queue", "call", "ReceiveMessage", json.dumps(
-            {"QueueUrl": url, "MaxNumberOfMessages": 10, "MessageAttributeNames": ["All"]}))
-        got += r.get("Messages", [])
-        if len(got) < want:
-            time.sleep(0.05)
-    return got
 
 EVENT = {"version": "0", "id": "e1", "detail-type": "Order", "source": "shop",
          "account": "123456789012", "time": "2026-01-02T03:04:05Z", "region": "eu-west-1",

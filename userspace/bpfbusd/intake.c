@@ -984,6 +984,29 @@ int bbd_intake_put(struct bbd *d, const struct bbd_put_event *evs, size_t n, uin
 	return round_finish(&rd) ? 0 : -1;
 }
 
+/* An event tried before, for another attempt at a target of rule @r. */
+static struct event event_again(const struct bbd_route *r, const char *body, size_t len,
+				const char *group, const char *dedup, int64_t first_ms,
+				uint32_t retries)
+{
+	const char *slash = strrchr(r->name, '/');
+
+	return (struct event){
+		.bus_id = r->bus_id,
+		.first_ms = first_ms,
+		.retries = retries,
+		.msg = { .kind = BPFBUS_WIRE_KIND_EVENT,
+			 .name = r->name,
+			 .name_len = slash ? (uint16_t)(slash - r->name) : 0,
+			 .body = body,
+			 .body_len = (uint32_t)len,
+			 .group = group,
+			 .group_len = group ? (uint16_t)strlen(group) : 0,
+			 .dedup = dedup,
+			 .dedup_len = dedup ? (uint16_t)strlen(dedup) : 0 },
+	};
+}
+
 /*
  * A due lease of an http delivery this daemon still holds: renewed (true).
  * One it does not hold was left by a daemon that died: delivered again.
@@ -1028,17 +1051,8 @@ static void settle(struct bbd_round *rd, const struct bbd_http_job *j)
 		d->cnt.retry_orphans++;
 		return;
 	}
-	const char *slash = strrchr(r->name, '/');
-	struct event ev = {
-		.bus_id = r->bus_id,
-		.first_ms = j->first_ms,
-		.retries = j->retries,
-		.msg = { .kind = BPFBUS_WIRE_KIND_EVENT,
-			 .name = r->name,
-			 .name_len = slash ? (uint16_t)(slash - r->name) : 0,
-			 .body = j->event,
-			 .body_len = (uint32_t)j->event_len },
-	};
+	struct event ev = event_again(r, j->event, j->event_len, j->group_id, j->dedup_id,
+				      j->first_ms, j->retries);
 	struct queue_send_entry e = { .body = j->event,
 				      .body_len = j->event_len,
 				      .delay_seconds = QUEUE_DELAY_UNSET,
@@ -1104,21 +1118,8 @@ int bbd_retries_round(struct bbd *d)
 			d->cnt.retry_orphans++;
 			continue;
 		}
-		const char *slash = strrchr(r->name, '/');
-		struct event ev = {
-			.bus_id = r->bus_id,
-			.first_ms = it->first_ms,
-			.retries = it->retries,
-			.msg = { .kind = BPFBUS_WIRE_KIND_EVENT,
-				 .name = r->name,
-				 .name_len = slash ? (uint16_t)(slash - r->name) : 0,
-				 .body = it->body,
-				 .body_len = (uint32_t)it->body_len,
-				 .group = it->group_id,
-				 .group_len = it->group_id ? (uint16_t)strlen(it->group_id) : 0,
-				 .dedup = it->dedup_id,
-				 .dedup_len = it->dedup_id ? (uint16_t)strlen(it->dedup_id) : 0 },
-		};
+		struct event ev = event_again(r, it->body, it->body_len, it->group_id, it->dedup_id,
+					      it->first_ms, it->retries);
 		struct hops hops = { .n = 0 };
 
 		rd.now_ms = it->first_ms; /* input transformers: the event's ingestion time */
