@@ -168,17 +168,18 @@ def udp_target_sends_a_wire_datagram():
 
 @test
 def fifo_queue_target_gets_the_targets_group():
-    j("queue", "create", "o.fifo", "attr", "FifoQueue=true", "attr",
-      "ContentBasedDeduplication=true")
+    # no ContentBasedDeduplication: the envelope's id is the deduplication id
+    j("queue", "create", "o.fifo", "attr", "FifoQueue=true")
     cli("rule", "add", "fifo", "bus", "shop", "pattern", '{"detail-type":["Order"]}',
         "target", "queue", "o.fifo", "message-group-id", "orders")
-    for n in range(3):
-        send("shop", dict(EVENT, detail={"n": n}))
+    for n in (0, 1, 2, 0): # the last one again, with its id: deduplicated
+        send("shop", dict(EVENT, id=f"e{n}", detail={"n": n}))
     url = j("queue", "url", "o.fifo")["QueueUrl"]
     got = j("queue", "call", "ReceiveMessage", json.dumps(
         {"QueueUrl": url, "MaxNumberOfMessages": 10, "AttributeNames": ["All"]}))["Messages"]
     assert [json.loads(m["Body"])["detail"]["n"] for m in got] == [0, 1, 2], got
     assert {m["Attributes"]["MessageGroupId"] for m in got} == {"orders"}, got
+    assert [m["Attributes"]["MessageDeduplicationId"] for m in got] == ["e0", "e1", "e2"], got
     cli("rule", "delete", "fifo", "bus", "shop")
 
 @test

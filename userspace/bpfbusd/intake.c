@@ -14,6 +14,7 @@
 #include "bpfbusd.h"
 #include "datapath.h"
 #include "eb_transform.h"
+#include "json.h"
 #include "producer.h"
 #include "netlink.h"
 #include "queue.h"
@@ -316,6 +317,26 @@ static bool after_failure(struct bbd_round *rd, const struct bbd_route *r, int t
 	return false;
 }
 
+/*
+ * A FIFO queue target's deduplication id for a datagram event without one:
+ * its envelope's "id", EventBridge's deduplication id (as PutEvents events
+ * have). False when the event has no string id of 1..128 characters.
+ */
+static bool envelope_id(const struct bb_wire_msg *m, char *out, size_t cap)
+{
+	struct json_doc *doc = json_parse(m->body, m->body_len, true);
+	const struct json_value *root = json_doc_root(doc);
+	const struct json_value *id =
+		root && root->type == JSON_OBJECT ? json_get(root, "id") : NULL;
+	bool ok = id && id->type == JSON_STRING && id->u.str.len && id->u.str.len < cap &&
+		  id->u.str.len <= 128 && !memchr(id->u.str.s, 0, id->u.str.len);
+
+	if (ok)
+		snprintf(out, cap, "%.*s", (int)id->u.str.len, id->u.str.s);
+	json_doc_free(doc);
+	return ok;
+}
+
 /* Bus targets met while fanning out one event: routed once that is done. */
 struct hops {
 	uint32_t bus[BB_MAX_TARGETS * 8];
@@ -371,6 +392,8 @@ static bool deliver(struct bbd_round *rd, const struct bbd_route *r, int ti, con
 		if (t->group) {
 			qe.group_id = e.group_id ? e.group_id : t->group;
 			qe.dedup_id = e.dedup_id ? e.dedup_id : ev->event_id;
+			if (!qe.dedup_id && envelope_id(m, dedup, sizeof(dedup)))
+				qe.dedup_id = dedup;
 		}
 		ok = to_queue(rd, t, &qe, &why);
 		break;
