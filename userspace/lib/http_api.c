@@ -616,11 +616,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 		rq->started = true;
 		if (cl && strtoull(cl, NULL, 10) > api->max_body) {
+			const char *target =
+				MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Target");
+			/* before routing: the error in the JSON protocols' format when it is one */
+			struct route json = { .proto = target && !strncmp(target, "AmazonSQS.", 10)
+							       ? P_SQS_JSON
+							       : P_OTHER_JSON };
+
 			snprintf(msg, sizeof(msg),
 				 "The request body of %.20s bytes is larger than the limit of %zu "
 				 "bytes.",
 				 cl, api->max_body);
-			return send_simple_error(conn, rq, NULL, 413, "RequestEntityTooLarge", msg);
+			return send_simple_error(conn, rq, target ? &json : NULL, 413,
+						 "RequestEntityTooLarge", msg);
 		}
 		return MHD_YES;
 	}

@@ -167,7 +167,7 @@ static int by_key_then_value(const void *a, const void *b)
 /* Is the raw parameter at @p (up to @e) the presigned URL's own signature? */
 static bool is_signature_param(const char *p, const char *e)
 {
-	return e - p >= 16 && !strncmp(p, "X-Amz-Signature", 15) && (p[15] == '=' || p + 15 == e);
+	return e - p >= 15 && !strncmp(p, "X-Amz-Signature", 15) && (p + 15 == e || p[15] == '=');
 }
 
 /* The sorted, re-encoded query; a presigned URL's X-Amz-Signature left out. */
