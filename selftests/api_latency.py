@@ -112,6 +112,21 @@ def queue_age_and_counters():
     eq(3, metric(m, "bpfbus_queue_sent_total", queue="age-q"))
     eq(3 + len(again), metric(m, "bpfbus_queue_received_total", queue="age-q"))
     eq(min(2, len(again)), metric(m, "bpfbus_queue_deleted_total", queue="age-q"))
+    # `bpfbus queue stats` reads the same counters
+    r = H.cli("-j", "queue", "stats", "age-q")
+    eq(0, r.returncode, r.stderr)
+    st = json.loads(r.stdout)
+    eq({c: metric(m, "bpfbus_queue_%s_total" % c, queue="age-q") for c in QUEUE_COUNTERS},
+       {c: st[c] for c in QUEUE_COUNTERS}, "bpfbus queue stats")
+    count, total, _ = histogram(m, "bpfbus_queue_first_receive_age_seconds", queue="age-q")
+    eq({"count": count, "sum_seconds": total}, st["first_receive_age"])
+    r = H.cli("queue", "stats", "age-q")
+    eq(0, r.returncode, r.stderr)
+    if not re.search(r"^sent +3$", r.stdout, re.M) or "3 first receives" not in r.stdout:
+        raise AssertionError(r.stdout)
+    r = H.cli("queue", "stats", "nope")
+    if r.returncode == 0 or "QueueDoesNotExist" not in r.stderr:
+        raise AssertionError((r.returncode, r.stderr))
 
 
 def dead_letters_counted():

@@ -52,7 +52,7 @@ _bpfbus() {
 		link) c='attach detach show help' ;;
 		bus) c='add delete list help' ;;
 		rule) c='add delete enable disable describe list load clear show help' ;;
-		queue) c='create delete list url attributes set-attributes send receive delete-message change-visibility purge tag untag tags call help' ;;
+		queue) c='create delete list url attributes set-attributes send receive delete-message change-visibility purge tag untag tags stats call help' ;;
 		topic) c='create delete list show set-attr publish tag untag tags call help' ;;
 		subscription) c='create delete list show set-attr confirm help' ;;
 		daemon) c='status reload help' ;;

@@ -34,6 +34,7 @@ static int queue_help(int argc, char **argv)
 		"       bpfbus queue change-visibility NAME HANDLE SECONDS\n"
 		"       bpfbus queue tag NAME KEY=VALUE...\n"
 		"       bpfbus queue untag NAME KEY...\n"
+		"       bpfbus queue stats NAME\n"
 		"       bpfbus queue call ACTION JSON\n"
 		"       bpfbus queue help\n"
 		"\n"
@@ -541,6 +542,43 @@ static int q_untag(int argc, char **argv)
 	return rq_send(&r, NULL);
 }
 
+/* "sent 3" ... one counter a line, then the ages of first receives. */
+static void print_stats(const struct json_value *r)
+{
+	const struct json_value *age = json_get(r, "first_receive_age");
+	const struct json_value *n = age ? json_get(age, "count") : NULL;
+	const struct json_value *sum = age ? json_get(age, "sum_seconds") : NULL;
+
+	for (size_t i = 0; i < r->u.obj.n; i++) {
+		const struct json_member *m = &r->u.obj.members[i];
+
+		if (m->value->type == JSON_NUMBER)
+			printf("%-14s %s\n", m->key, m->value->u.num.raw);
+	}
+	if (n && sum && n->type == JSON_NUMBER && sum->type == JSON_NUMBER)
+		printf("%-14s %s first receives, %s s in all\n", "age", n->u.num.raw,
+		       sum->u.num.raw);
+}
+
+/* stats NAME: what /metrics shows of the queue (the daemon's counters since it started). */
+static int q_stats(int argc, char **argv)
+{
+	struct strbuf req = STRBUF_INIT;
+	int rc;
+
+	if (argc != 1) {
+		p_err("usage: bpfbus queue stats NAME");
+		return EXIT_INVALID;
+	}
+	sb_adds(&req, "{");
+	ctl_add_str(&req, "op", "queue.stats", true);
+	ctl_add_str(&req, "queue", argv[0], false);
+	sb_adds(&req, "}");
+	rc = ctl_call(&req, print_stats);
+	sb_free(&req);
+	return rc;
+}
+
 /* call ACTION JSON: any action, the request as given (checked to be an object). */
 static int q_call(int argc, char **argv)
 {
@@ -568,6 +606,7 @@ int do_queue(int argc, char **argv)
 		{ "tag", q_tag },
 		{ "untag", q_untag },
 		{ "tags", q_tags },
+		{ "stats", q_stats },
 		{ "call", q_call },
 		{ "help", queue_help },
 		{ NULL, NULL },

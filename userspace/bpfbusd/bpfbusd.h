@@ -500,6 +500,8 @@ struct prom_entry *bbd_rule_latency(struct bbd *d, const char *bus, const char *
 /* The latency histogram of deliveries over @protocol of topic @topic_arn. */
 struct prom_entry *bbd_topic_latency(struct bbd *d, const char *topic_arn, const char *protocol);
 void bbd_metrics_free(struct bbd *d);
+/* {"op": "queue.stats", "queue": NAME}: the queue's counters of GET /metrics. */
+int bbd_queue_stats(struct bbd *d, const struct json_value *req, struct strbuf *out);
 
 /* testing.c: the store's clock (real time plus the test offset) and test.* requests. */
 /* test.fail: true when this delivery into @queue is to fail (counted down). */

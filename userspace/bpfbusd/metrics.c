@@ -11,8 +11,10 @@
 #include "bpfbusd.h"
 #include "bpfbus/tables.h"
 #include "datapath.h"
+#include "json.h"
 #include "prom.h"
 #include "queue.h"
+#include "reply.h"
 #include "strbuf.h"
 #include "topic.h"
 
@@ -145,16 +147,15 @@ static const char *const depth_attrs[] = {
 };
 static const char *const depth_states[] = { "visible", "not_visible", "delayed" };
 
+/* bpfbus_queue_<key>_total, and the key in `bpfbus queue stats` */
 static const struct {
-	const char *name, *help;
+	const char *key, *help;
 } activity[] = {
-	[QA_SENT] = { "bpfbus_queue_sent_total", "Messages that sends put into the queue." },
-	[QA_RECEIVED] = { "bpfbus_queue_received_total", "Messages that receives handed out." },
-	[QA_DELETED] = { "bpfbus_queue_deleted_total",
-			 "Messages deleted with their receipt handles." },
-	[QA_EXPIRED] = { "bpfbus_queue_expired_total",
-			 "Messages dropped at the end of their retention period." },
-	[QA_DEAD_LETTERED] = { "bpfbus_queue_dead_lettered_total",
+	[QA_SENT] = { "sent", "Messages that sends put into the queue." },
+	[QA_RECEIVED] = { "received", "Messages that receives handed out." },
+	[QA_DELETED] = { "deleted", "Messages deleted with their receipt handles." },
+	[QA_EXPIRED] = { "expired", "Messages dropped at the end of their retention period." },
+	[QA_DEAD_LETTERED] = { "dead_lettered",
 			       "Messages moved to the dead-letter queue after maxReceiveCount "
 			       "receives." },
 };
@@ -165,12 +166,15 @@ static void render_activity(struct bbd *d, const struct queue_kv_list *names, st
 	const char *age = "bpfbus_queue_first_receive_age_seconds";
 
 	for (size_t c = 0; c < sizeof(activity) / sizeof(activity[0]); c++) {
-		prom_family(out, activity[c].name, "counter", activity[c].help);
+		char name[64];
+
+		snprintf(name, sizeof(name), "bpfbus_queue_%s_total", activity[c].key);
+		prom_family(out, name, "counter", activity[c].help);
 		for (size_t i = 0; i < names->n; i++) {
 			const char *q = names->v[i].name;
 			const struct prom_entry *e = queue_store_activity(d->store, q);
 
-			sb_printf(out, "%s{", activity[c].name);
+			sb_printf(out, "%s{", name);
 			prom_label(out, "queue", q, strlen(q));
 			sb_printf(out, "} %llu\n", e ? (unsigned long long)e->counter[c] : 0ULL);
 		}
@@ -364,6 +368,37 @@ static void render_intake(const struct bbd *d, struct strbuf *out)
 	prom_family(out, "bpfbus_intake_duplicates_total", "counter",
 		    "Acknowledged events received again (acknowledged, not delivered twice).");
 	sb_printf(out, "bpfbus_intake_duplicates_total %llu\n", (unsigned long long)c->duplicates);
+}
+
+/*
+ * {"op": "queue.stats", "queue": NAME}: the counters /metrics shows for the
+ * queue (`bpfbus queue stats`), and its first-receive ages' count and sum.
+ */
+int bbd_queue_stats(struct bbd *d, const struct json_value *req, struct strbuf *out)
+{
+	static const char *const arn[] = { "QueueArn" };
+	const struct prom_entry *e;
+	struct queue_kv_list attrs;
+	struct queue_result res;
+	const char *q;
+
+	if (bbd_need_str(req, "queue", &q, out))
+		return 0;
+	if (queue_get_attributes(d->store, q, arn, 1, &attrs, &res)) /* it exists */
+		return bbd_fail(out, queue_err_type(res.code), "%s", res.message);
+	queue_kv_list_free(&attrs);
+	e = queue_store_activity(d->store, q);
+	bbd_ok_open(out);
+	sb_adds(out, "{\"queue\":");
+	json_write_string(out, q, strlen(q));
+	for (size_t c = 0; c < sizeof(activity) / sizeof(activity[0]); c++)
+		sb_printf(out, ",\"%s\":%llu", activity[c].key,
+			  e ? (unsigned long long)e->counter[c] : 0ULL);
+	sb_printf(out, ",\"first_receive_age\":{\"count\":%llu,\"sum_seconds\":%llu.%06llu}}}",
+		  e ? (unsigned long long)e->h.count : 0ULL,
+		  e ? (unsigned long long)(e->h.sum_us / 1000000) : 0ULL,
+		  e ? (unsigned long long)(e->h.sum_us % 1000000) : 0ULL);
+	return 0;
 }
 
 /* ------------------------------------------------------------ latencies */

@@ -564,6 +564,8 @@ int bbd_ops_dispatch(struct bbd *d, const struct json_value *req, struct strbuf 
 		return rule_load(d, req, out, true);
 	if (!strcmp(op, "sqs"))
 		return bbd_sqs_request(d, req, out, park_until);
+	if (!strcmp(op, "queue.stats"))
+		return bbd_queue_stats(d, req, out);
 	if (!strncmp(op, "test.", 5))
 		return bbd_testing_op(d, op, req, out);
 	if (!strcmp(op, "sns"))
