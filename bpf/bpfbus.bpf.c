@@ -637,12 +637,13 @@ int bpfbus_xdp(struct xdp_md *ctx)
 
 	switch (res->verdict) {
 	case BPFBUS_VERDICT_DROP:
-		if (!(w.flags & BPFBUS_WIRE_F_ACK)) {
+		if (!(w.flags & BPFBUS_WIRE_F_ACK) && !(bus->flags & BPFBUS_BUS_F_KEEP_ALL)) {
 			if (st)
 				st->dropped++;
 			return XDP_DROP;
 		}
-		/* the producer waits for an answer: hand it off with no rules */
+		/* the producer waits for an answer, or the bus keeps everything
+		 * (a subscription without a policy): hand it off with no rules */
 		res->verdict = BPFBUS_VERDICT_MATCH;
 		res->n_rules = 0;
 		break;

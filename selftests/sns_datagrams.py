@@ -91,10 +91,15 @@ def body_scope_decided_in_the_kernel():
     eq(2, metric(m, "bpfbus_rule_matches_total", rule="kt/" + sa.rsplit(":", 1)[1]))
 
 
-def undecidable_topics_are_verified():
+def attribute_scope_and_no_policy_decided_in_the_kernel():
+    """MessageAttributes-scope policies are the kernel's too; a subscription
+    without a policy wants everything, so the topic's bus keeps all (nothing
+    dropped, nothing VERIFY)."""
     cli("topic", "create", "vt")
     subscribe("vt", "vt-attr", "RawMessageDelivery=true", 'FilterPolicy={"region":["eu"]}')
     subscribe("vt", "vt-all")
+    bus = [b for b in cli("bus", "list") if b["name"] == "vt"][0]
+    eq((True, False), (bus["keep_all"], bus["verify_all"]), "vt's bus flags")
     before = bus_stats("vt")
     send("vt", "plain text, not JSON", attributes={"region": {"Type": "String", "Value": "eu"}})
     send("vt", '{"k":1}', attributes={"region": {"Type": "String", "Value": "us"}})
@@ -106,7 +111,10 @@ def undecidable_topics_are_verified():
     s = bus_stats("vt")
     eq(2, s["received"] - before["received"])
     eq(0, s["dropped"] - before["dropped"], "nothing dropped")
-    eq(2, s["verify"] - before["verify"], "handed off VERIFY")
+    eq(0, s["verify"] - before["verify"], "nothing handed off VERIFY")
+    eq(2, s["matched"] - before["matched"], "both decided by the kernel")
+    eq(0, s["malformed"]["body_not_object"] - before["malformed"]["body_not_object"],
+       "plain text is no malformed body")
 
 
 def fifo_topic_in_order():
@@ -165,7 +173,7 @@ def rule_targets_a_topic():
                  topic="arn:aws:sns:%s:%s:from-rules" % (REGION, ACCOUNT)))
 
 
-NAMES = ["body_scope_decided_in_the_kernel", "undecidable_topics_are_verified",
+NAMES = ["body_scope_decided_in_the_kernel", "attribute_scope_and_no_policy_decided_in_the_kernel",
          "fifo_topic_in_order", "unknown_topics_and_deleted_topics", "rule_targets_a_topic",
          "host_exits_cleanly"]
 

@@ -137,10 +137,16 @@ enum bpfbus_bus_kind {
 
 /*
  * Every datagram of the bus is handed off as VERIFY: its rules include some
- * the kernel does not evaluate (an SNS topic's MessageAttributes-scope
- * policies, subscriptions without a policy). Set by the rule compiler.
+ * the kernel cannot compile (a policy that no longer compiles). Set by the
+ * rule compiler.
  */
 #define BPFBUS_BUS_F_VERIFY_ALL 0x01
+/*
+ * Nothing of the bus is dropped: a datagram no rule matches is handed off
+ * with no rules (an SNS topic with a subscription without a filter policy,
+ * which wants every message; the daemon adds it to what the kernel matched).
+ */
+#define BPFBUS_BUS_F_KEEP_ALL 0x02
 
 struct bpfbus_bus {
 	__u32 id; /*  0 1..BPFBUS_MAX_BUSES-1: index of the counters, tables */

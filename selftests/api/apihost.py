@@ -283,6 +283,45 @@ def in_netns(script, names, inside):
     sys.exit(rc)
 
 
+def in_veth_pair(script, names, inside):
+    """Run @inside() in a network namespace joined to a second one by a veth
+    pair (native XDP on a real driver, apart from every other test): @script
+    re-runs itself in the first with --inside; the environment names the
+    interface (BBT_IFACE), its address (BBT_ADDR) and the peer namespace
+    (BBT_PEER_NS, address BBT_PEER_ADDR) from which to send."""
+    if sys.argv[1:] == ["--inside"]:
+        return inside()
+    why = daemon_unavailable()
+    tag = "%d" % os.getpid()
+    r, s = "bbvr-" + tag, "bbvs-" + tag
+    rif, sif = ("bbvr" + tag)[:15], ("bbvs" + tag)[:15]
+    raddr, saddr = "10.214.0.1", "10.214.0.2"
+    setup = [["ip", "netns", "add", r], ["ip", "netns", "add", s],
+             ["ip", "link", "add", rif, "netns", r, "type", "veth", "peer", "name", sif,
+              "netns", s],
+             ["ip", "-n", r, "addr", "add", raddr + "/24", "dev", rif],
+             ["ip", "-n", s, "addr", "add", saddr + "/24", "dev", sif],
+             ["ip", "-n", r, "link", "set", rif, "up"], ["ip", "-n", s, "link", "set", sif, "up"],
+             ["ip", "-n", r, "link", "set", "lo", "up"], ["ip", "-n", s, "link", "set", "lo", "up"]]
+    rc = 1
+    try:
+        for cmd in setup if not why else []:
+            p = subprocess.run(cmd, capture_output=True, text=True)
+            if p.returncode:
+                why = "cannot set up a veth pair (%s): %s" % (" ".join(cmd), p.stderr.strip())
+                break
+        if why:
+            skip_all(Tap(), names, why)
+        env = dict(os.environ, BBT_IFACE=rif, BBT_ADDR=raddr, BBT_PEER_NS=s,
+                   BBT_PEER_ADDR=saddr)
+        rc = subprocess.call(["ip", "netns", "exec", r, sys.executable, os.path.abspath(script),
+                              "--inside"], env=env)
+    finally:
+        subprocess.run(["ip", "netns", "del", r], capture_output=True)
+        subprocess.run(["ip", "netns", "del", s], capture_output=True)
+    sys.exit(rc)
+
+
 def run_suite(names, scope, *host_args, **host_kw):
     """The usual main: SKIP everything when bpfbusd cannot run here, else start
     Host(*host_args, **host_kw) as the test module's H (@scope: its globals()),

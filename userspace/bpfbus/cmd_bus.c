@@ -190,10 +190,14 @@ static int bus_list(int argc, char **argv)
 			jw_str(&w, "kind", bb_bus_kind_name(b->kind));
 			jw_u64(&w, "generation", b->generation);
 			jw_u64(&w, "name_hash", bb_wire_name_hash(b->name, b->name_len));
+			jw_bool(&w, "verify_all", b->flags & BPFBUS_BUS_F_VERIFY_ALL);
+			jw_bool(&w, "keep_all", b->flags & BPFBUS_BUS_F_KEEP_ALL);
 			jw_close(&w, '}');
 		} else {
-			printf("%u: %s %.*s  generation %u\n", b->id, bb_bus_kind_name(b->kind),
-			       (int)b->name_len, b->name, b->generation);
+			printf("%u: %s %.*s  generation %u%s%s\n", b->id, bb_bus_kind_name(b->kind),
+			       (int)b->name_len, b->name, b->generation,
+			       b->flags & BPFBUS_BUS_F_VERIFY_ALL ? "  verify-all" : "",
+			       b->flags & BPFBUS_BUS_F_KEEP_ALL ? "  keep-all" : "");
 		}
 	}
 	if (json_output) {

@@ -2,10 +2,10 @@
 /*
  * SNS topics in the datapath (docs/topics.md, "SNS datagrams"): each topic
  * of the store is a bus of kind topic in the pinned bus map (and the object
- * model), and its confirmed subscriptions' MessageBody-scope filter policies
- * are the rules compiled into its tables (rules_dp.h), so the kernel's match
- * result is a set of subscriptions. Topics with subscriptions the kernel
- * cannot decide are flagged to hand everything off as VERIFY.
+ * model), and its confirmed subscriptions' filter policies (both scopes) are
+ * the rules compiled into its tables (rules_dp.h), so the kernel's match
+ * result is a set of subscriptions. A topic with a subscription without a
+ * policy is flagged so that the kernel never drops its datagrams.
  */
 #include "bpfbusd.h"
 #include "datapath.h"
@@ -97,7 +97,7 @@ void bbd_topic_bus_remove(struct bbd *d, const char *topic_arn)
 		log_err("%s", err);
 }
 
-/* One topic's rules: its confirmed subscriptions, or verify_all. */
+/* One topic's rules: its confirmed subscriptions' policies, keep_all for one without. */
 static void topic_rules(struct bbd *d, const char *arn, struct bb_topic_rules *t)
 {
 	struct topic_sub_list subs;
@@ -118,11 +118,12 @@ static void topic_rules(struct bbd *d, const char *arn, struct bb_topic_rules *t
 			continue; /* pending ("PendingConfirmation"): it gets nothing */
 		policy = kv(&a, "FilterPolicy");
 		scope = kv(&a, "FilterPolicyScope");
-		if (!policy || !*policy || !scope || strcmp(scope, "MessageBody")) {
-			t->verify_all = true;
+		if (!policy || !*policy) {
+			t->keep_all = true; /* it wants everything */
 		} else {
 			v[t->n].id =
 				xstrndup(arn_name(subs.v[i].arn), strlen(arn_name(subs.v[i].arn)));
+			v[t->n].body_scope = scope && !strcmp(scope, "MessageBody");
 			v[t->n++].policy = xstrndup(policy, strlen(policy));
 		}
 		queue_kv_list_free(&a);

@@ -56,29 +56,34 @@ static int add_rules(struct bb_ruleset *rs, const struct bb_mbus *bus, uint32_t 
 }
 
 /*
- * A topic's subscriptions as rules of @bus_id. A policy that does not
- * compile (they were checked when set: it should not happen) makes the
- * kernel ask about the whole topic; returns whether it must.
+ * A topic's subscriptions as rules of @bus_id, each policy in its scope. A
+ * policy that does not compile (they were checked when set: it should not
+ * happen) makes the kernel ask about the whole topic. Returns the bus's
+ * flags.
  */
-static bool add_topic_rules(struct bb_ruleset *rs, const struct bb_topic_rules *t, uint32_t bus_id,
-			    uint32_t **rule_bus, size_t *n)
+static uint8_t add_topic_rules(struct bb_ruleset *rs, const struct bb_topic_rules *t,
+			       uint32_t bus_id, uint32_t **rule_bus, size_t *n)
 {
+	uint8_t keep = t->keep_all ? BPFBUS_BUS_F_KEEP_ALL : 0;
+
 	if (t->verify_all)
-		return true;
+		return BPFBUS_BUS_F_VERIFY_ALL | keep;
 	for (size_t i = 0; i < t->n; i++) {
+		const struct bb_topic_sub *sub = &t->subs[i];
 		char name[BPFBUS_RULE_NAME_MAX];
 		struct bb_error e;
 		int id;
 
-		snprintf(name, sizeof(name), "%s/%s", t->topic, t->subs[i].id);
-		id = bb_ruleset_add_policy(rs, name, t->subs[i].policy, strlen(t->subs[i].policy),
-					   BB_SCOPE_MESSAGE_BODY,
+		snprintf(name, sizeof(name), "%s/%s", t->topic, sub->id);
+		id = bb_ruleset_add_policy(rs, name, sub->policy, strlen(sub->policy),
+					   sub->body_scope ? BB_SCOPE_MESSAGE_BODY
+							   : BB_SCOPE_MESSAGE_ATTRIBUTES,
 					   BB_API_SET_SUBSCRIPTION_ATTRIBUTES, &e);
 		if (id < 0)
-			return true;
+			return BPFBUS_BUS_F_VERIFY_ALL | keep;
 		note_rule(rule_bus, n, id, bus_id);
 	}
-	return false;
+	return keep;
 }
 
 void bb_compiled_free(struct bb_compiled *c)
@@ -138,7 +143,7 @@ int bb_rules_reload_topics(const char *pin_dir, const struct bb_model *m,
 			   struct bb_reload *out, struct bb_compiled *keep, char *err,
 			   size_t err_len)
 {
-	bool *verify_all = NULL;
+	uint8_t *flags = NULL;
 	struct ktable_fds fds;
 	int names = -1, busfd, r = -1;
 	struct bpfbus_bus *buses = NULL;
@@ -160,7 +165,7 @@ int bb_rules_reload_topics(const char *pin_dir, const struct bb_model *m,
 		snprintf(err, err_len, "cannot list buses: %s", strerror(-nb));
 		goto out;
 	}
-	verify_all = xcalloc((size_t)(nb > 0 ? nb : 1), sizeof(*verify_all));
+	flags = xcalloc((size_t)(nb > 0 ? nb : 1), sizeof(*flags));
 	for (int i = 0; i < nb; i++) {
 		char name[BPFBUS_WIRE_MAX_NAME + 1];
 
@@ -174,7 +179,7 @@ int bb_rules_reload_topics(const char *pin_dir, const struct bb_model *m,
 		if (mb && add_rules(rs, mb, buses[i].id, &rule_bus, &n_rules, err, err_len) < 0)
 			goto out;
 		if (t)
-			verify_all[i] = add_topic_rules(rs, t, buses[i].id, &rule_bus, &n_rules);
+			flags[i] = add_topic_rules(rs, t, buses[i].id, &rule_bus, &n_rules);
 	}
 	bb_ruleset_compile(rs);
 	gen++;
@@ -218,7 +223,7 @@ int bb_rules_reload_topics(const char *pin_dir, const struct bb_model *m,
 		__u32 key = bb_wire_name_hash((const char *)buses[i].name, buses[i].name_len);
 
 		buses[i].generation = gen;
-		buses[i].flags = verify_all[i] ? BPFBUS_BUS_F_VERIFY_ALL : 0;
+		buses[i].flags = flags[i];
 		if (bpf_map_update_elem(busfd, &key, &buses[i], BPF_EXIST)) {
 			snprintf(err, err_len, "switching bus %u: %s", buses[i].id,
 				 strerror(errno));
@@ -244,7 +249,7 @@ int bb_rules_reload_topics(const char *pin_dir, const struct bb_model *m,
 	}
 	r = 0;
 out:
-	free(verify_all);
+	free(flags);
 	free(buses);
 	free(rule_bus);
 	bb_ruleset_free(rs);

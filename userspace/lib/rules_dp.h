@@ -46,21 +46,23 @@ int bb_rules_reload(const char *pin_dir, const struct bb_model *m, struct bb_rel
 
 /*
  * SNS topics are buses of kind topic: their confirmed subscriptions' filter
- * policies are its rules, named "TOPIC/SUBSCRIPTION-ID", so the kernel's
- * match result is the set of subscriptions. The kernel decides MessageBody
- * scope only: a topic with a subscription it cannot decide (MessageAttributes
- * scope, or no policy at all, which wants everything) gets no rules and the
- * bus flag BPFBUS_BUS_F_VERIFY_ALL instead, so no datagram a subscription
- * wants is ever dropped.
+ * policies, of both scopes, are its rules, named "TOPIC/SUBSCRIPTION-ID", so
+ * the kernel's match result is the set of subscriptions. A subscription
+ * without a policy wants every message: the topic gets the bus flag
+ * BPFBUS_BUS_F_KEEP_ALL (the kernel never drops, and the daemon adds such
+ * subscriptions to what it matched). A topic whose policies cannot be
+ * compiled gets BPFBUS_BUS_F_VERIFY_ALL: userspace decides everything.
  */
 struct bb_topic_sub {
 	const char *id; /* the subscription's id (the last part of its ARN) */
-	const char *policy; /* MessageBody scope; NULL: none */
+	const char *policy;
+	bool body_scope; /* FilterPolicyScope MessageBody, else MessageAttributes */
 };
 struct bb_topic_rules {
 	const char *topic; /* its bus */
-	const struct bb_topic_sub *subs; /* with a MessageBody-scope policy */
+	const struct bb_topic_sub *subs; /* confirmed, with a policy */
 	size_t n;
+	bool keep_all; /* a confirmed subscription without a policy */
 	bool verify_all;
 };
 
