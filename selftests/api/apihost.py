@@ -76,17 +76,24 @@ class Host:
                         BPFBUS_STATE_DIR=os.path.join(self.dir, "state"),
                         BPFBUS_CONTROL=os.path.join(self.dir, "control.sock"))
         self.udp_port = 20000 + random.randrange(20000)
-        args = [os.path.join(BUILD, "bpfbusd"), "--port", str(self.udp_port),
-                "--http", "127.0.0.1:0", "--account-id", ACCOUNT, "--region", REGION]
+        self.args = [os.path.join(BUILD, "bpfbusd"), "--port", str(self.udp_port),
+                     "--http", "127.0.0.1:0", "--account-id", ACCOUNT, "--region", REGION]
         if "--anonymous" not in extra:
-            args += ["--credentials", self.creds]
+            self.args += ["--credentials", self.creds]
+        self.args += list(extra)
         self.log = open(os.path.join(self.dir, "log"), "w+")
-        self.proc = subprocess.Popen(args + list(extra), stderr=self.log, stdout=self.log,
-                                     env=self.env)
+        self.scheme = "https" if "--tls-cert" in extra else "http"
+        self._start()
+
+    def _start(self):
+        """Start bpfbusd and wait for its HTTP API (a new port each time)."""
+        seen = len(self.log_text())
+        self.proc = subprocess.Popen(self.args, stderr=self.log, stdout=self.log, env=self.env)
         self.port = None
         for _ in range(300):
-            m = re.search(r"http: listening on 127\.0\.0\.1:(\d+)", self.log_text())
-            if m and "ready:" in self.log_text():
+            text = self.log_text()[seen:]
+            m = re.search(r"http: listening on 127\.0\.0\.1:(\d+)", text)
+            if m and "ready:" in text:
                 self.port = int(m.group(1))
                 break
             if self.proc.poll() is not None:
@@ -96,8 +103,13 @@ class Host:
             log = self.log_text()
             self.stop()
             raise RuntimeError("bpfbusd did not start its HTTP API: " + log)
-        self.scheme = "https" if "--tls-cert" in extra else "http"
         self.url = "%s://127.0.0.1:%d" % (self.scheme, self.port)
+
+    def kill_and_restart(self):
+        """kill -9 bpfbusd, then start it again on the same state."""
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+        self._start()
 
     def log_text(self):
         self.log.flush()

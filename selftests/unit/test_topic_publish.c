@@ -504,6 +504,59 @@ TEST_F(t, outbox_failure_redrives_and_counts)
 	queue_received_free(&r);
 }
 
+/*
+ * A retried item keeps its attempt count and next due time across a reopen
+ * (a daemon restart), and a raw udp delivery keeps the message attributes.
+ */
+TEST_F(t, outbox_retry_state_and_raw_udp_attributes)
+{
+	static const struct queue_kv raw[] = { { "RawMessageDelivery", "true" } };
+	static const struct queue_msg_attr attrs[] = {
+		{ .name = "store", .type = "String", .value = "shop", .len = 4 },
+		{ .name = "bin", .type = "Binary", .value = "\x00\xff", .len = 2 },
+	};
+	struct topic_publish_entry e = { .message = "m", .attrs = attrs, .nattrs = 2 };
+	struct topic_publish_result out;
+	struct topic_outbox_list ob;
+	size_t r; /* the raw one's index (items follow the subscriptions' order) */
+
+	tt_topic(self, "t", NULL, 0);
+	tt_sub(self, ARN("t"), "udp", "127.0.0.1:9", raw, 1);
+	tt_sub(self, ARN("t"), "udp", "127.0.0.1:10", NULL, 0);
+	TOK(topic_publish(self->ts, ARN("t"), &e, &out, &self->res));
+	TOK(topic_outbox_peek(self->ts, 0, 10, &ob, &self->res));
+	ASSERT_EQ(2, ob.n);
+	for (size_t i = 0; i < ob.n; i++) {
+		bool is_raw = !strcmp(ob.v[i].endpoint, "127.0.0.1:9");
+
+		EXPECT_EQ(is_raw, ob.v[i].raw);
+		/* enveloped: the attributes are in the envelope, not beside it */
+		EXPECT_STREQ(is_raw ? "{\"store\":{\"Type\":\"String\",\"Value\":\"shop\"},"
+				      "\"bin\":{\"Type\":\"Binary\",\"Value\":\"AP8=\"}}"
+				    : "",
+			     ob.v[i].attrs);
+		EXPECT_EQ(0, ob.v[i].attempts);
+		EXPECT_EQ(0, ob.v[i].due_ms);
+	}
+	r = ob.v[0].raw ? 0 : 1;
+	TOK(topic_outbox_retry(self->ts, ob.v[r].seq, 3, T0 + 20000, &self->res));
+	TERR(TE_NOT_FOUND, "Outbox item does not exist",
+	     topic_outbox_retry(self->ts, ob.v[1].seq + 100, 1, T0, &self->res));
+	uint64_t seq = ob.v[r].seq;
+
+	topic_outbox_list_free(&ob);
+	tt_close(self);
+	tt_open(self);
+	TOK(topic_outbox_peek(self->ts, 0, 10, &ob, &self->res));
+	ASSERT_EQ(2, ob.n);
+	EXPECT_EQ(seq, ob.v[r].seq);
+	EXPECT_EQ(3, ob.v[r].attempts);
+	EXPECT_EQ(T0 + 20000, ob.v[r].due_ms);
+	EXPECT_STREQ("m", ob.v[r].body);
+	EXPECT_EQ(0, ob.v[1 - r].attempts);
+	topic_outbox_list_free(&ob);
+}
+
 TEST_F(t, publish_inside_a_group_is_durable_only_at_commit)
 {
 	struct queue_received r;

@@ -100,6 +100,36 @@ TEST(backoff_functions_run_from_min_to_max)
 	}
 }
 
+TEST(throttle_from_subscription_or_topic)
+{
+	const char *topic = "{\"http\":{\"defaultThrottlePolicy\":{\"maxReceivesPerSecond\":7}}}";
+	const char *sub = "{\"throttlePolicy\":{\"maxReceivesPerSecond\":3}}";
+	struct topic_retry_policy p;
+
+	topic_retry_policy_resolve(NULL, NULL, &p);
+	EXPECT_EQ(0, p.max_receives_per_second); /* SNS: no throttling by default */
+	topic_retry_policy_resolve(NULL, topic, &p);
+	EXPECT_EQ(7, p.max_receives_per_second);
+	topic_retry_policy_resolve(sub, topic, &p);
+	EXPECT_EQ(3, p.max_receives_per_second);
+	/* a rate below one per second, or not a number, is no throttle */
+	topic_retry_policy_resolve("{\"throttlePolicy\":{\"maxReceivesPerSecond\":0}}", NULL, &p);
+	EXPECT_EQ(0, p.max_receives_per_second);
+	topic_retry_policy_resolve("{\"throttlePolicy\":{\"maxReceivesPerSecond\":\"5\"}}", NULL,
+				   &p);
+	EXPECT_EQ(0, p.max_receives_per_second);
+}
+
+TEST(jitter_shortens_by_at_most_a_tenth)
+{
+	EXPECT_TRUE(near(20, topic_retry_jitter(20, 0)));
+	EXPECT_TRUE(near(19, topic_retry_jitter(20, 0.5)));
+	EXPECT_TRUE(topic_retry_jitter(20, 0.9999999) > 18);
+	EXPECT_TRUE(topic_retry_jitter(20, 7) >= 18); /* out of range is clamped */
+	EXPECT_TRUE(near(20, topic_retry_jitter(20, -1)));
+	EXPECT_TRUE(near(0, topic_retry_jitter(0, 0.5))); /* immediate retries stay immediate */
+}
+
 TEST(url_split)
 {
 	char scheme[8], host[64], port[8];

@@ -11,6 +11,10 @@
  * failed. topic_outbox_done then counts it or sends it to the
  * subscription's dead-letter queue, durably; an item is only removed from
  * the outbox there, so a crash means it is tried again after the restart.
+ * Each retry's attempt count and due time are stored (topic_outbox_retry)
+ * before it is waited for, so a restart resumes the schedule where it was.
+ * Retry delays get SNS's jitter; a subscription's throttlePolicy spaces its
+ * attempts (every attempt counts as a receive).
  */
 #define _GNU_SOURCE
 #include "bpfbusd.h"
@@ -29,6 +33,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,9 +60,17 @@ struct job {
 	struct job *next;
 };
 
+/* A throttled subscription: its next attempt may start at next_ms. */
+struct pace {
+	char *sub_arn;
+	int64_t next_ms;
+};
+
 struct bbd_outbox {
 	struct item *v;
 	size_t n;
+	struct pace *paces;
+	size_t n_paces;
 	uint64_t after; /* highest seq taken in */
 	pthread_t th[WORKERS];
 	int nth;
@@ -169,7 +182,9 @@ static int send_udp(struct bbd_outbox *o, const struct item *x, char *err, size_
 	const char *name = strrchr(x->it.topic_arn, ':');
 	struct bb_wire_msg m = { .kind = BPFBUS_WIRE_KIND_SNS,
 				 .body = x->it.body,
-				 .body_len = strlen(x->it.body) };
+				 .body_len = strlen(x->it.body),
+				 .attrs = x->it.attrs,
+				 .attrs_len = strlen(x->it.attrs) };
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	static uint8_t buf[BPFBUS_WIRE_MAX_PAYLOAD];
@@ -231,10 +246,22 @@ static void finish(struct bbd *d, size_t i, bool delivered, const char *why)
 	remove_at(o, i);
 }
 
+/* Uniform in [0, 1), for the retries' jitter. */
+static double uniform(void)
+{
+	uint32_t r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)now_ms() * 2654435761u;
+	return (double)r / 4294967296.0;
+}
+
 /* An attempt failed: retry under the policy, or give up. @retry false: a client error. */
 static void failed_attempt(struct bbd *d, size_t i, bool retry, const char *why)
 {
 	struct item *x = &d->outbox->v[i];
+	struct topic_result res;
+	int64_t delay;
 
 	x->busy = false;
 	d->cnt.outbox_retries += retry && x->attempts <= x->pol.num_retries;
@@ -242,10 +269,57 @@ static void failed_attempt(struct bbd *d, size_t i, bool retry, const char *why)
 		finish(d, i, false, why);
 		return;
 	}
-	x->due_ms = now_ms() + (int64_t)llround(topic_retry_delay(&x->pol, x->attempts) *
-						d->sns_retry_unit_ms);
+	delay = (int64_t)llround(
+		topic_retry_jitter(topic_retry_delay(&x->pol, x->attempts), uniform()) *
+		d->sns_retry_unit_ms);
+	x->due_ms = now_ms() + delay;
+	/* a restart resumes here; if this fails, it repeats an attempt at worst */
+	if (topic_outbox_retry(d->topics, x->it.seq, x->attempts, queue_store_now(d->store) + delay,
+			       &res))
+		log_warn("outbox: item %llu: cannot store its retry: %s",
+			 (unsigned long long)x->it.seq, res.message);
 	log_debug("outbox: %s to %s: %s; retry %d of %d", x->it.type, x->it.endpoint, why,
 		  x->attempts, x->pol.num_retries);
+}
+
+/*
+ * The subscription's throttlePolicy: whether @x may start now; if not, it
+ * is due at its subscription's next slot. Slots are 1000 ms (real seconds:
+ * the rate is the endpoint's) over maxReceivesPerSecond apart; a slot the
+ * loop's tick reached late by less than that is caught up, so the rate
+ * holds on average.
+ */
+static bool throttle_allows(struct bbd *d, struct item *x, int64_t now)
+{
+	struct bbd_outbox *o = d->outbox;
+	int rate = x->pol.max_receives_per_second;
+	int64_t spacing = rate > 0 ? 1000 / rate : 0;
+	struct pace *p = NULL;
+
+	if (rate <= 0)
+		return true;
+	for (size_t i = 0; i < o->n_paces && !p; i++)
+		if (!strcmp(o->paces[i].sub_arn, x->it.sub_arn))
+			p = &o->paces[i];
+	if (!p) {
+		/* forget subscriptions whose slot has long passed */
+		for (size_t i = 0; i < o->n_paces;)
+			if (o->paces[i].next_ms < now - 1000) {
+				free(o->paces[i].sub_arn);
+				o->paces[i] = o->paces[--o->n_paces];
+			} else {
+				i++;
+			}
+		o->paces = xrealloc(o->paces, (o->n_paces + 1) * sizeof(*o->paces));
+		p = &o->paces[o->n_paces++];
+		*p = (struct pace){ xstrndup(x->it.sub_arn, strlen(x->it.sub_arn)), now };
+	}
+	if (p->next_ms > now) {
+		x->due_ms = p->next_ms;
+		return false;
+	}
+	p->next_ms = (p->next_ms > now - spacing ? p->next_ms : now) + spacing;
+	return true;
 }
 
 static size_t find(const struct bbd_outbox *o, uint64_t seq)
@@ -291,7 +365,12 @@ static void take_in(struct bbd *d)
 	for (size_t i = 0; i < l.n; i++) {
 		struct item *x = &o->v[o->n++];
 
-		*x = (struct item){ .it = l.v[i], .due_ms = now_ms() };
+		int64_t wait = l.v[i].due_ms - queue_store_now(d->store);
+
+		/* an item retried before a restart resumes its schedule */
+		*x = (struct item){ .it = l.v[i],
+				    .attempts = l.v[i].attempts,
+				    .due_ms = now_ms() + (wait > 0 ? wait : 0) };
 		o->after = l.v[i].seq;
 		resolve_policy(d, x);
 	}
@@ -343,7 +422,7 @@ void bbd_outbox_work(struct bbd *d)
 		char err[256];
 		int r;
 
-		if (x->busy || x->due_ms > now)
+		if (x->busy || x->due_ms > now || !throttle_allows(d, x, now))
 			continue;
 		x->attempts++;
 		if (strcmp(x->it.protocol, "udp")) {
@@ -406,6 +485,9 @@ void bbd_outbox_close(struct bbd *d)
 	while (o->n)
 		remove_at(o, o->n - 1);
 	free(o->v);
+	for (size_t i = 0; i < o->n_paces; i++)
+		free(o->paces[i].sub_arn);
+	free(o->paces);
 	if (o->done_fd >= 0)
 		close(o->done_fd);
 	if (o->udp4 >= 0)

@@ -283,7 +283,7 @@ static void http_handle(void *ctx, const struct http_call *call, struct http_rep
 	struct sns_response r;
 	uint64_t one = 1;
 
-	sns_api_dispatch(d->topics, p, call->nparams, &r);
+	sns_api_dispatch_as(d->topics, p, call->nparams, !call->unsigned_get, &r);
 	after_call(d, p, call->nparams, &r, start);
 	if (d->wake_pending || d->outbox_due) {
 		/* the loop picks both flags up when it next holds the lock */
@@ -312,11 +312,15 @@ static bool http_get_path(void *ctx, const char *path, struct http_reply *reply)
 	return true;
 }
 
-/* SubscribeURL: ConfirmSubscription needs only the token, as in SNS. */
+/*
+ * SubscribeURL and UnsubscribeURL: as in SNS, holding the link is enough
+ * (the token, or the subscription's random id in its ARN), unless the
+ * subscription was confirmed with AuthenticateOnUnsubscribe (sns_api.h).
+ */
 static bool http_unsigned_get(void *ctx, const char *action)
 {
 	(void)ctx;
-	return !strcmp(action, "ConfirmSubscription");
+	return !strcmp(action, "ConfirmSubscription") || !strcmp(action, "Unsubscribe");
 }
 
 /* ------------------------------------------------------------ lifecycle */

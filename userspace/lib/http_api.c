@@ -451,12 +451,17 @@ static enum MHD_Result serve_other(struct http_api *api, struct MHD_Connection *
 	enum MHD_Result ret = MHD_YES;
 	char arn[512];
 
-	bool unsigned_ok = !strcmp(method, "GET") && rt->disp->unsigned_get &&
-			   !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization") &&
-			   rt->disp->unsigned_get(rt->disp->ctx, rt->action);
+	bool unsigned_ok =
+		!strcmp(method, "GET") && rt->disp->unsigned_get &&
+		!MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization") &&
+		/* a presigned URL is signed: verified as such below */
+		!MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "X-Amz-Signature") &&
+		rt->disp->unsigned_get(rt->disp->ctx, rt->action);
 
-	if (unsigned_ok)
+	if (unsigned_ok) {
+		call.unsigned_get = true;
 		goto handle;
+	}
 	if (verify(api, conn, rq, method, rt, &ret))
 		return ret;
 	arn[0] = '\0';

@@ -89,6 +89,7 @@ struct http_call {
 	const struct http_param *params; /* query protocol: all parameters, decoded */
 	size_t nparams;
 	const char *request_id;
+	bool unsigned_get; /* a GET without a signature that unsigned_get allowed */
 };
 
 /* What a dispatcher answers: the status, content type and body it rendered. */

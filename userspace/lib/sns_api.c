@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SNS_XMLNS "http://sns.amazonaws.com/doc/2010-03-31/"
 #define PAGE 100 /* ListTopics and the ListSubscriptions calls return 100 per page */
@@ -171,7 +172,7 @@ static int unsubscribe(struct topic_store *ts, struct sns_req *r, struct strbuf 
 	const char *arn = need(r, "SubscriptionArn", res);
 
 	(void)out;
-	return arn ? topic_unsubscribe(ts, arn, res) : -1;
+	return arn ? topic_unsubscribe_as(ts, arn, !r->unsigned_get, res) : -1;
 }
 
 static int confirm_subscription(struct topic_store *ts, struct sns_req *r, struct strbuf *out,
@@ -179,9 +180,11 @@ static int confirm_subscription(struct topic_store *ts, struct sns_req *r, struc
 {
 	const char *arn = need(r, "TopicArn", res);
 	const char *token = arn ? need(r, "Token", res) : NULL;
+	const char *auth = sp_get(r, "AuthenticateOnUnsubscribe");
 	char sub[600];
 
-	if (!token || topic_confirm(ts, arn, token, sub, sizeof(sub), res))
+	if (!token || topic_confirm_as(ts, arn, token, !r->unsigned_get,
+				       auth && !strcasecmp(auth, "true"), sub, sizeof(sub), res))
 		return -1;
 	xml_elem(out, "SubscriptionArn", sub);
 	return 0;
@@ -468,7 +471,13 @@ static void error_response(const struct topic_result *res, const char *rid, stru
 void sns_api_dispatch(struct topic_store *ts, const struct sns_param *params, size_t n,
 		      struct sns_response *out)
 {
-	struct sns_req r = { .p = params, .n = n };
+	sns_api_dispatch_as(ts, params, n, true, out);
+}
+
+void sns_api_dispatch_as(struct topic_store *ts, const struct sns_param *params, size_t n,
+			 bool authenticated, struct sns_response *out)
+{
+	struct sns_req r = { .p = params, .n = n, .unsigned_get = !authenticated };
 	struct strbuf body = STRBUF_INIT, sb = STRBUF_INIT;
 	struct topic_result res;
 	const char *action = sp_get(&r, "Action");

@@ -48,6 +48,14 @@ struct sns_response {
 /* Run one request. Always fills @out (errors are XML error responses). */
 void sns_api_dispatch(struct topic_store *ts, const struct sns_param *params, size_t n,
 		      struct sns_response *out);
+/*
+ * The same for a request that was not authenticated (@authenticated false:
+ * a GET of a SubscribeURL or UnsubscribeURL, which SNS lets anyone holding
+ * the link make; ConfirmSubscription's AuthenticateOnUnsubscribe then has
+ * no effect, and Unsubscribe of a subscription confirmed with it is refused).
+ */
+void sns_api_dispatch_as(struct topic_store *ts, const struct sns_param *params, size_t n,
+			 bool authenticated, struct sns_response *out);
 void sns_response_free(struct sns_response *r);
 
 /* Whether @action is one of the 17 actions above. */

@@ -17,6 +17,7 @@ struct sns_req {
 	size_t n;
 	void **owned; /* freed with the request */
 	size_t nowned;
+	bool unsigned_get; /* a GET without a signature (sns_api_dispatch_as) */
 };
 
 /* The value of parameter @name (exact), NULL when absent. */

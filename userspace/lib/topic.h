@@ -130,6 +130,18 @@ int topic_unsubscribe(struct topic_store *ts, const char *sub_arn, struct topic_
 /* ConfirmSubscription: @token from the SubscriptionConfirmation message. */
 int topic_confirm(struct topic_store *ts, const char *topic_arn, const char *token, char *arn,
 		  size_t cap, struct topic_result *res);
+/*
+ * The same for requests that may not be authenticated (@authenticated
+ * false: a GET of the SubscribeURL or UnsubscribeURL, which SNS lets anyone
+ * holding the link make). A subscription confirmed by an authenticated
+ * request with @auth_unsubscribe (AuthenticateOnUnsubscribe=true) can then
+ * only be unsubscribed by an authenticated one (AuthorizationError).
+ */
+int topic_unsubscribe_as(struct topic_store *ts, const char *sub_arn, bool authenticated,
+			 struct topic_result *res);
+int topic_confirm_as(struct topic_store *ts, const char *topic_arn, const char *token,
+		     bool authenticated, bool auth_unsubscribe, char *arn, size_t cap,
+		     struct topic_result *res);
 
 struct topic_sub_info {
 	char *arn; /* "PendingConfirmation" while pending, as SNS lists it */
@@ -223,8 +235,11 @@ struct topic_outbox_item {
 	char *message_id;
 	char *topic_arn;
 	char *body; /* the envelope JSON, or the bare message when raw */
+	char *attrs; /* raw udp: the message attributes as the wire's JSON ("": none) */
 	bool raw;
 	int64_t created_ms;
+	int attempts; /* made before (topic_outbox_retry), 0 for a new item */
+	int64_t due_ms; /* when the next one is due (store clock), 0: at once */
 };
 
 struct topic_outbox_list {
@@ -245,5 +260,12 @@ int topic_outbox_peek(struct topic_store *ts, uint64_t after, size_t max,
  */
 int topic_outbox_done(struct topic_store *ts, uint64_t seq, bool delivered,
 		      struct topic_result *res);
+/*
+ * Item @seq had @attempts attempts; the next is due at @due_ms (store clock,
+ * queue_store_now). Durable, so a restart (or kill -9) resumes the retry
+ * schedule where it was instead of from the first attempt.
+ */
+int topic_outbox_retry(struct topic_store *ts, uint64_t seq, int attempts, int64_t due_ms,
+		       struct topic_result *res);
 
 #endif

@@ -170,10 +170,14 @@ struct tenvelope {
 void tenvelope_build(struct topic_store *ts, const struct tenvelope *e, struct strbuf *out);
 void tenvelope_sign(struct topic_store *ts, const struct tenvelope *e, struct strbuf *sig);
 
-/* Append an item to the outbox. */
+/*
+ * Append an item to the outbox. @attrs_json: the message attributes
+ * (tmsg_attrs_json) a raw udp delivery carries in its datagram, or NULL.
+ */
 int toutbox_put(struct topic_store *ts, MDB_txn *txn, const char *sub_arn, const char *protocol,
 		const char *endpoint, const char *type, const char *message_id,
-		const char *topic_arn, const char *body, bool raw, struct topic_result *res);
+		const char *topic_arn, const char *body, bool raw, const char *attrs_json,
+		struct topic_result *res);
 /*
  * A delivery to subscription @sub_id (record @sub) failed: send @entry to its
  * RedrivePolicy queue (dead_lettered) or count it failed. Must run in a group.

@@ -14,7 +14,8 @@ static const MDB_val seq_key = { .mv_size = 10, .mv_data = "outbox-seq" };
 
 int toutbox_put(struct topic_store *ts, MDB_txn *txn, const char *sub_arn, const char *protocol,
 		const char *endpoint, const char *type, const char *message_id,
-		const char *topic_arn, const char *body, bool raw, struct topic_result *res)
+		const char *topic_arn, const char *body, bool raw, const char *attrs_json,
+		struct topic_result *res)
 {
 	struct queue_kv_list rec = { 0 };
 	uint64_t seq = 0;
@@ -41,6 +42,8 @@ int toutbox_put(struct topic_store *ts, MDB_txn *txn, const char *sub_arn, const
 	tkv_add(&rec, "topic_arn", topic_arn);
 	tkv_add(&rec, "body", body);
 	tkv_add(&rec, "raw", raw ? "true" : "false");
+	if (attrs_json)
+		tkv_add(&rec, "attrs", attrs_json);
 	tkv_add(&rec, "created", when);
 	put_be64(key, seq);
 	rc = trec_store(txn, ts->dbi[TDB_OUTBOX], key, sizeof(key), &rec, res);
@@ -57,6 +60,7 @@ void topic_outbox_item_free(struct topic_outbox_item *it)
 	free(it->message_id);
 	free(it->topic_arn);
 	free(it->body);
+	free(it->attrs);
 }
 
 void topic_outbox_list_free(struct topic_outbox_list *l)
@@ -110,8 +114,11 @@ static int do_peek(struct topic_store *ts, MDB_txn *txn, void *arg, struct topic
 		it->message_id = field(&rec, "message_id");
 		it->topic_arn = field(&rec, "topic_arn");
 		it->body = field(&rec, "body");
+		it->attrs = field(&rec, "attrs");
 		it->raw = tkv_true(&rec, "raw");
 		it->created_ms = atoll(tkv_get(&rec, "created") ?: "0");
+		it->attempts = atoi(tkv_get(&rec, "attempts") ?: "0");
+		it->due_ms = atoll(tkv_get(&rec, "due") ?: "0");
 		queue_kv_list_free(&rec);
 	}
 	mdb_cursor_close(c);
@@ -135,20 +142,30 @@ struct done_args {
 	bool delivered;
 };
 
+/* Item @seq into @item (key @key); 0, or -1 with @res (NotFound when it is not there). */
+static int load_item(struct topic_store *ts, MDB_txn *txn, uint64_t seq, uint8_t key[8],
+		     struct queue_kv_list *item, struct topic_result *res)
+{
+	int found;
+
+	put_be64(key, seq);
+	found = trec_load(txn, ts->dbi[TDB_OUTBOX], key, 8, item, res);
+	if (found > 0)
+		return 0;
+	queue_kv_list_free(item);
+	return found < 0 ? -1 : terr(res, TE_NOT_FOUND, "Outbox item does not exist");
+}
+
 static int do_done(struct topic_store *ts, MDB_txn *txn, void *arg, struct topic_result *res)
 {
 	struct done_args *a = arg;
 	struct queue_kv_list item = { 0 }, sub = { 0 };
 	uint8_t key[8];
 	char id[37];
-	int rc, found;
+	int rc;
 
-	put_be64(key, a->seq);
-	found = trec_load(txn, ts->dbi[TDB_OUTBOX], key, sizeof(key), &item, res);
-	if (found <= 0) {
-		queue_kv_list_free(&item);
-		return found < 0 ? -1 : terr(res, TE_NOT_FOUND, "Outbox item does not exist");
-	}
+	if (load_item(ts, txn, a->seq, key, &item, res))
+		return -1;
 	MDB_val k = { .mv_size = sizeof(key), .mv_data = key };
 
 	rc = mdb_del(txn, ts->dbi[TDB_OUTBOX], &k, NULL);
@@ -184,4 +201,37 @@ int topic_outbox_done(struct topic_store *ts, uint64_t seq, bool delivered,
 	struct done_args a = { seq, delivered };
 
 	return tgroup_run(ts, do_done, &a, res);
+}
+
+struct retry_args {
+	uint64_t seq;
+	int attempts;
+	int64_t due_ms;
+};
+
+static int do_retry(struct topic_store *ts, MDB_txn *txn, void *arg, struct topic_result *res)
+{
+	const struct retry_args *a = arg;
+	struct queue_kv_list item = { 0 };
+	char n[24], due[24];
+	uint8_t key[8];
+	int rc;
+
+	if (load_item(ts, txn, a->seq, key, &item, res))
+		return -1;
+	snprintf(n, sizeof(n), "%d", a->attempts);
+	snprintf(due, sizeof(due), "%lld", (long long)a->due_ms);
+	tkv_set(&item, "attempts", n);
+	tkv_set(&item, "due", due);
+	rc = trec_store(txn, ts->dbi[TDB_OUTBOX], key, sizeof(key), &item, res);
+	queue_kv_list_free(&item);
+	return rc;
+}
+
+int topic_outbox_retry(struct topic_store *ts, uint64_t seq, int attempts, int64_t due_ms,
+		       struct topic_result *res)
+{
+	struct retry_args a = { seq, attempts, due_ms };
+
+	return tgroup_run(ts, do_retry, &a, res);
 }

@@ -254,9 +254,13 @@ static int deliver(struct pub *p, const char *sub_id, const struct queue_kv_list
 		else
 			rc = tdead_letter(p->ts, p->txn, sub_id, sub, &qe, res);
 	} else {
+		/* raw udp: the datagram's attributes section carries them (wire.md) */
+		bool attrs = raw && !strcmp(protocol, "udp") && p->e->nattrs;
+
 		tsub_arn(p->topic_arn, sub_id, sub_arn, sizeof(sub_arn));
 		rc = toutbox_put(p->ts, p->txn, sub_arn, protocol, tkv_get(sub, "Endpoint"),
-				 "Notification", p->message_id, p->topic_arn, body.buf, raw, res);
+				 "Notification", p->message_id, p->topic_arn, body.buf, raw,
+				 attrs ? p->attrs_json.buf : NULL, res);
 	}
 	sb_free(&body);
 	return rc;

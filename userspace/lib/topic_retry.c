@@ -40,6 +40,14 @@ static void read_retry(const struct json_value *r, struct topic_retry_policy *p)
 			p->backoff = fns[i].b;
 }
 
+static void read_throttle(const struct json_value *t, struct topic_retry_policy *p)
+{
+	const struct json_value *v = json_get(t, "maxReceivesPerSecond");
+
+	if (v && v->type == JSON_NUMBER && v->u.num.d >= 1 && v->u.num.d <= 100000)
+		p->max_receives_per_second = (int)v->u.num.d;
+}
+
 static void read_request(const struct json_value *r, struct topic_retry_policy *p)
 {
 	const struct json_value *ct = json_get(r, "headerContentType");
@@ -69,9 +77,11 @@ void topic_retry_policy_resolve(const char *sub_policy, const char *topic_policy
 					    .content_type = "text/plain; charset=UTF-8" };
 	read_retry(json_get(http, "defaultHealthyRetryPolicy"), out);
 	read_request(json_get(http, "defaultRequestPolicy"), out);
+	read_throttle(json_get(http, "defaultThrottlePolicy"), out);
 	if (!(noover && noover->type == JSON_TRUE) && sub && sub->type == JSON_OBJECT) {
 		read_retry(json_get(sub, "healthyRetryPolicy"), out);
 		read_request(json_get(sub, "requestPolicy"), out);
+		read_throttle(json_get(sub, "throttlePolicy"), out);
 	}
 	if (out->max_delay < out->min_delay)
 		out->max_delay = out->min_delay;
@@ -105,4 +115,13 @@ double topic_retry_delay(const struct topic_retry_policy *p, int k)
 	default:
 		return lo + (hi - lo) * x;
 	}
+}
+
+double topic_retry_jitter(double delay, double u)
+{
+	if (u < 0)
+		u = 0;
+	if (u >= 1)
+		u = 0.999999;
+	return delay * (1 - 0.1 * u);
 }

@@ -156,7 +156,7 @@ static int send_confirmation(struct topic_store *ts, MDB_txn *txn, const char *t
 			       .token = tkv_get(rec, "_token") };
 	tenvelope_build(ts, &e, &body);
 	rc = toutbox_put(ts, txn, sub_arn, tkv_get(rec, "Protocol"), tkv_get(rec, "Endpoint"),
-			 e.type, id, topic_arn, body.buf, false, res);
+			 e.type, id, topic_arn, body.buf, false, NULL, res);
 	sb_free(&msg);
 	sb_free(&body);
 	return rc;
@@ -281,28 +281,50 @@ static int bump_deleted(struct topic_store *ts, MDB_txn *txn, const char *topic,
 	return rc < 0 ? -1 : 0;
 }
 
+struct unsubscribe_args {
+	const char *arn;
+	bool authenticated;
+};
+
 static int do_unsubscribe(struct topic_store *ts, MDB_txn *txn, void *arg, struct topic_result *res)
 {
-	const char *arn = arg;
+	const struct unsubscribe_args *a = arg;
 	char id[37], topic[TOPIC_NAME_MAX + 1];
 	struct queue_kv_list rec = { 0 };
 	int rc = -1;
 
-	if (!tsub_load(ts, txn, arn, id, &rec, res) &&
-	    !tname_from_arn(ts, tkv_get(&rec, "TopicArn"), topic, sizeof(topic)) &&
+	if (tsub_load(ts, txn, a->arn, id, &rec, res))
+		goto out;
+	if (!a->authenticated && tkv_true(&rec, "_auth_unsubscribe")) {
+		terr(res, TE_AUTHORIZATION_ERROR,
+		     "Unsubscribe requires authentication: the subscription was confirmed with "
+		     "AuthenticateOnUnsubscribe");
+		goto out;
+	}
+	if (!tname_from_arn(ts, tkv_get(&rec, "TopicArn"), topic, sizeof(topic)) &&
 	    !tsub_remove(ts, txn, topic, id, res))
 		rc = bump_deleted(ts, txn, topic, res);
+out:
 	queue_kv_list_free(&rec);
 	return rc;
 }
 
+int topic_unsubscribe_as(struct topic_store *ts, const char *sub_arn, bool authenticated,
+			 struct topic_result *res)
+{
+	struct unsubscribe_args a = { sub_arn, authenticated };
+
+	return ttxn_write(ts, do_unsubscribe, &a, res);
+}
+
 int topic_unsubscribe(struct topic_store *ts, const char *sub_arn, struct topic_result *res)
 {
-	return ttxn_write(ts, do_unsubscribe, (void *)sub_arn, res);
+	return topic_unsubscribe_as(ts, sub_arn, true, res);
 }
 
 struct confirm_args {
 	const char *topic_arn, *token;
+	bool authenticated, auth_unsubscribe;
 	char *arn;
 	size_t cap;
 };
@@ -329,6 +351,9 @@ static int do_confirm(struct topic_store *ts, MDB_txn *txn, void *arg, struct to
 		    TOKEN_TTL_MS)
 			break;
 		tkv_set(&rec, "PendingConfirmation", "false");
+		tkv_set(&rec, "ConfirmationWasAuthenticated", a->authenticated ? "true" : "false");
+		if (a->authenticated && a->auth_unsubscribe)
+			tkv_set(&rec, "_auth_unsubscribe", "true");
 		tsub_arn(a->topic_arn, ids.v[i].name, a->arn, a->cap);
 		rc = trec_store(txn, ts->dbi[TDB_SUBS], ids.v[i].name, TOPIC_UUID_LEN, &rec, res);
 		goto out;
@@ -344,7 +369,14 @@ out:
 int topic_confirm(struct topic_store *ts, const char *topic_arn, const char *token, char *arn,
 		  size_t cap, struct topic_result *res)
 {
-	struct confirm_args a = { topic_arn, token, arn, cap };
+	return topic_confirm_as(ts, topic_arn, token, true, false, arn, cap, res);
+}
+
+int topic_confirm_as(struct topic_store *ts, const char *topic_arn, const char *token,
+		     bool authenticated, bool auth_unsubscribe, char *arn, size_t cap,
+		     struct topic_result *res)
+{
+	struct confirm_args a = { topic_arn, token, authenticated, auth_unsubscribe, arn, cap };
 
 	tok(res);
 	if (!token || !*token)
