@@ -72,9 +72,12 @@ CASES = [
     ("a custom String label", {"store": {"Type": "String.id", "Value": "example_corp"}},
      "hello 3", "matched"),
     ("both scopes", {"store": s("Example_Corp")}, '{"store":"example_corp","c":4}', "matched"),
+    # no attributes (an empty object, or no section): an exists:false-only
+    # attribute policy must not match (SNS "Key matching"), which the kernel
+    # leaves to userspace (VERIFY, reason no-attributes) when a rule matched
     ("body fields never satisfy attribute policies", {},
-     '{"store":"example_corp","n":1,"c":5}', "matched"),
-    ("no attributes section", None, '{"n":6,"c":6}', "matched"),
+     '{"store":"example_corp","n":1,"c":5}', "verify"),
+    ("no attributes section", None, '{"n":6,"c":6}', "verify"),
     ("numeric range and body numeric", {"price": num("50")}, '{"n":7,"c":7}', "matched"),
     ("a Number in exponent form", {"price": num("3e2")}, "plain text 8", "matched"),
     ("a Number label", {"price": num("300.0", "Number.usd")}, "hello 9", "matched"),
@@ -100,7 +103,7 @@ CASES = [
     ("nested body policy, no match", {"price": num("1")}, '{"detail":{"kind":"x"},"c":25}',
      "dropped"),
     ("plain text that looks like JSON", {"price": num("300")}, "{not json 26", "matched"),
-    ("a JSON string Message", None, '"a JSON string 27"', "matched"),
+    ("a JSON string Message", None, '"a JSON string 27"', "verify"),
     ("a JSON array Message", {"store": s("example_corp")}, "[28, 2]", "matched"),
     # the kernel hands these off VERIFY: userspace decides
     ("nested arrays in a String.Array", {"store": arr('[["example_corp"]]')}, "hello 29",
