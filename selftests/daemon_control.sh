@@ -16,7 +16,7 @@ BPFBUS=${BPFBUS:-$SRCTREE/build/bpfbus}
 . "$SRCTREE/selftests/tap.sh"
 . "$SRCTREE/selftests/daemon.inc"
 
-daemon_test 21 daemon_control
+daemon_test 22 daemon_control
 PY=/usr/bin/python3
 
 # expect STATUS CMD...: the command exits with exactly STATUS.
@@ -125,6 +125,10 @@ batch_stops() {
 }
 tap_daemon "batch stops at the first failure with its status" batch_stops
 tap_daemon "final SIGTERM: exit 0" daemon_stop
+bad_frames() {
+	expect 2 "$BPFBUSD" --xsk-frames 1000 && grep -q -- '--xsk-frames is a power of 2' "$tmp/out"
+}
+tap_run "bpfbusd --xsk-frames 1000: exit 2, a power of 2 wanted" bad_frames
 
 # bash completion (tools/bpfbus-completion.bash), without the daemon
 complete_to() { # complete_to "WORDS..." WANT: the completions of the last word

@@ -20,7 +20,7 @@ N=${E2E_EVENTS:-300}
 . "$SRCTREE/selftests/tap.sh"
 . "$SRCTREE/selftests/daemon.inc"
 
-TESTS=20
+TESTS=22
 tap_plan $TESTS
 skip_all() {
 	for ((i = 0; i < TESTS; i++)); do tap_skip "daemon_e2e" "$1"; done
@@ -188,6 +188,8 @@ run_variant() {
 	tap_run "$h: $total messages delivered, the kernel decided" counted "$total"
 	tap_run "$h: each queue holds exactly its rules' events" queues_exact
 	tap_run "$h: a matched body that is not JSON is refused as malformed" malformed_refused
+	tap_run "$h: no frame dropped in the AF_XDP rings (xsk_rx_dropped 0)" \
+		test "$(daemon_counter xsk_rx_dropped)" = 0
 	# no rule matches these: the kernel hands them off anyway, for the ack
 	tap_run "$h: acknowledged ingest through XDP, unmatched events acked" ins "$BPFBUS" send \
 		to $RADDR bus orders event '{"source":"nomatch"}' count 50 ack 10

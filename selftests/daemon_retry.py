@@ -43,6 +43,11 @@ def rule(name, source, **target):
     ok({"op": "rule.put", "name": name, "pattern": json.dumps({"source": [source]}),
         "targets": [target]})
 
+def send_acked(source):
+    """`bpfbus send ... ack 10`: its exit status says what the ack said."""
+    return cli("send", "to", f"127.0.0.1:{ENV.port}", "bus", "default", "event",
+               json.dumps({"source": source}), "ack", "10")
+
 def send(source, n=1):
     for i in range(n):
         p = cli("send", "to", f"127.0.0.1:{ENV.port}", "bus", "default", "event",
@@ -72,6 +77,32 @@ def a_failing_target_is_retried_until_it_succeeds():
     assert s["retries_scheduled"] - before["retries_scheduled"] == 3, s
     assert s["delivery_failed"] - before["delivery_failed"] == 3, s
     assert s["retries_exhausted"] == before["retries_exhausted"], s
+
+@test
+def an_event_with_a_pending_retry_is_acknowledged():
+    # durably in the retry store once its round committed: the producer gets
+    # STORED (EventBridge's PutEvents succeeds; retries are the router's business)
+    create("rq7")
+    rule("r7", "retry-ack", queue="rq7", retry_attempts=5)
+    before = status()
+    fail("rq7", 2)
+    p = send_acked("retry-ack")
+    assert p.returncode == 0, p.stderr
+    s = status()
+    assert s["retries_scheduled"] - before["retries_scheduled"] == 1, s
+    assert s["acks_sent"] - before["acks_sent"] == 1, s
+    got = receive("rq7", wait=10)
+    assert len(got) == 1 and json.loads(got[0]["Body"])["source"] == "retry-ack", got
+    assert status()["retries_scheduled"] - before["retries_scheduled"] == 2
+
+@test
+def an_event_a_target_refused_for_good_is_not_acknowledged_as_stored():
+    # no such queue: not retried, dead-lettered; the ack says FAILED
+    create("dead8")
+    rule("r8", "refused-ack", queue="no-such-queue-8", dlq="dead8", retry_attempts=185)
+    p = send_acked("refused-ack")
+    assert p.returncode == 1 and "failed" in p.stderr, (p.returncode, p.stderr)
+    assert len(receive("dead8", wait=10)) == 1
 
 @test
 def exhausted_attempts_go_to_the_dead_letter_queue():

@@ -161,7 +161,7 @@ _Static_assert(BPFBUS_WIRE_ERR_MAX == 27, "append new reasons before BPFBUS_WIRE
 #define BPFBUS_ACK_VERSION 1
 
 enum bpfbus_ack_status {
-	BPFBUS_ACK_STORED = 0, /* durably in every target (or no rule matched) */
+	BPFBUS_ACK_STORED = 0, /* durably in every target or its retry store (or no rule matched) */
 	BPFBUS_ACK_REJECTED = 1, /* malformed, unknown bus: never delivered */
 	BPFBUS_ACK_FAILED = 2, /* a target refused it (no such queue, ...): not retried */
 };

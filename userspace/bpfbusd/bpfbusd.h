@@ -21,6 +21,11 @@
 #include <sys/socket.h>
 
 #define BBD_MAX_IFACES 8
+/*
+ * AF_XDP frames per RX queue (64 MiB of UMEM): the RX ring holds about 50 ms
+ * at 300k events/s, longer than a round's commit with its fsync takes here.
+ */
+#define BBD_XSK_FRAMES_DEFAULT 16384
 
 enum bbd_log_level { LOG_ERR_ = 0, LOG_WARN_, LOG_INFO_, LOG_DEBUG_ };
 
@@ -80,6 +85,7 @@ struct bbd_route {
 struct bbd_routes {
 	struct bb_compiled c;
 	struct bbd_route *r; /* c.n_rules */
+	const struct bbd_route **by_name; /* c.n_rules, sorted by name: bbd_route_named() */
 	struct bb_match_ctx *mctx;
 };
 
@@ -141,6 +147,7 @@ struct bbd {
 	enum bpfbus_handoff handoff;
 	uint16_t port;
 	int round_budget; /* events per round (bounds the work before a commit) */
+	uint32_t xsk_frames; /* --xsk-frames: UMEM frames and RX ring size per AF_XDP socket */
 	struct bbd_http_opts http;
 	const char *account_id, *region; /* of ARNs and queue URLs; NULL: AWS's defaults */
 	int producer_idle_s; /* acknowledged-ingest windows forgotten after this */
@@ -208,6 +215,8 @@ void bbd_route_fill(struct bbd *d, struct bbd_route *r, const char *bus, const s
 void bbd_route_free(struct bbd_route *r);
 int bbd_routes_reload(struct bbd *d, char *err, size_t err_len);
 const struct bbd_routes *bbd_routes_for(const struct bbd *d, uint32_t gen);
+/* The route of rule "bus/rule" (@len bytes of @name), by binary search; NULL: none. */
+const struct bbd_route *bbd_route_named(const struct bbd_routes *rt, const char *name, size_t len);
 void bbd_routes_free(struct bbd *d);
 /* Make the pinned bus map and the model agree (both ways); 0 or -1. */
 int bbd_sync_buses(struct bbd *d, char *err, size_t err_len);
@@ -261,6 +270,9 @@ struct bbd_put_event {
  */
 int bbd_intake_put(struct bbd *d, const struct bbd_put_event *evs, size_t n, uint64_t *stored);
 void bbd_intake_close(struct bbd *d);
+struct bb_rx_stats;
+/* The AF_XDP sockets' kernel counters, summed over the interfaces (zero for ringbuf). */
+void bbd_intake_xsk_stats(const struct bbd *d, struct bb_rx_stats *st);
 /* Deliver the retries that are due, in one group commit; how many were taken. */
 int bbd_retries_round(struct bbd *d);
 

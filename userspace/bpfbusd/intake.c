@@ -343,7 +343,13 @@ struct hops {
 	int n;
 };
 
-/* Deliver to target @ti of rule @r: true when delivered or durably left for a retry. */
+/*
+ * Deliver to target @t of rule @r. True when the event is the target's, or
+ * durably scheduled for a retry (or leased for an http POST) in this round's commit: as EventBridge's
+ * PutEvents succeeds once an event is accepted, the producer's ack says
+ * STORED then (docs/daemon.md, "Acknowledged ingest and retries"). False when
+ * the target refused it for good (dead-lettered or dropped).
+ */
 static bool deliver(struct bbd_round *rd, const struct bbd_route *r, int ti, const struct event *ev,
 		    struct hops *hops)
 {
@@ -832,6 +838,7 @@ static int udp_open(struct bbd *d, int family)
 static int iface_open(struct bbd *d, struct bbd_iface *ifc)
 {
 	struct bb_dp_opts o = { .pin_dir = d->pin_dir, .port = d->port, .handoff = d->handoff };
+	struct bb_xsk_opts xo = { .frames = d->xsk_frames };
 	struct bb_link link;
 	int fds[BPFBUS_MAX_QUEUES], n, err;
 
@@ -852,7 +859,7 @@ static int iface_open(struct bbd *d, struct bbd_iface *ifc)
 		err = bb_rx_open_ringbuf(&ifc->rx, bb_dp_map_fd(ifc->dp, BPFBUS_MAP_RING));
 	else
 		err = bb_rx_open_xsk(&ifc->rx, link.name, bb_dp_map_fd(ifc->dp, BPFBUS_MAP_XSKS),
-				     bb_dp_map_fd(ifc->dp, BPFBUS_MAP_RING), NULL);
+				     bb_dp_map_fd(ifc->dp, BPFBUS_MAP_RING), &xo);
 	if (err) {
 		log_err("cannot open the %s receiver on %s: %s",
 			d->handoff == BPFBUS_HANDOFF_RINGBUF ? "ring-buffer" : "AF_XDP", ifc->name,
@@ -1157,6 +1164,20 @@ int bbd_retries_round(struct bbd *d)
 		bbd_http_wake(d);
 	}
 	return n > 0 ? (int)n : 0;
+}
+
+void bbd_intake_xsk_stats(const struct bbd *d, struct bb_rx_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (int i = 0; i < d->n_ifaces; i++) {
+		struct bb_rx_stats one;
+
+		if (!d->ifaces[i].rx || bb_rx_stats(d->ifaces[i].rx, &one))
+			continue;
+		st->rx_dropped += one.rx_dropped;
+		st->rx_ring_full += one.rx_ring_full;
+		st->fill_ring_empty += one.fill_ring_empty;
+	}
 }
 
 void bbd_intake_close(struct bbd *d)

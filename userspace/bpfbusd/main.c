@@ -13,6 +13,7 @@
 #include "datapath.h"
 #include "queue.h"
 #include "rules_dp.h"
+#include "rx.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -44,6 +45,8 @@ static void usage(FILE *f)
 		"  --control PATH       control socket (default %s)\n"
 		"  --log-level L        error, warn, info (default) or debug\n"
 		"  --round-budget N     events per group commit, at most (default 8192)\n"
+		"  --xsk-frames N       AF_XDP frames (4 KiB) per RX queue, also its RX ring\n"
+		"                       size: a power of 2 (default %u)\n"
 		"  --http ADDR:PORT     serve the AWS-compatible HTTP API and /metrics\n"
 		"                       (\"127.0.0.1:9324\", \"[::1]:9324\"; port 0: any free)\n"
 		"  --credentials FILE   SigV4 access keys of the HTTP API (docs/api.md)\n"
@@ -74,7 +77,7 @@ static void usage(FILE *f)
 		"Runs in the foreground. SIGTERM/SIGINT: stop, drain, commit, detach, exit.\n"
 		"SIGHUP: reload the object model from the state directory and the HTTP\n"
 		"API's credentials file.\n",
-		bb_pin_dir(), BPFBUS_DEFAULT_PORT, bb_ctl_path());
+		bb_pin_dir(), BPFBUS_DEFAULT_PORT, bb_ctl_path(), BBD_XSK_FRAMES_DEFAULT);
 }
 
 static int add_iface(struct bbd *d, const char *arg, bool generic_default)
@@ -120,6 +123,7 @@ static const struct {
 	{ 'C', "retry-cap-ms", 1, 86400 * 1000 },
 	{ 'U', "sns-retry-unit-ms", 1, 60000 },
 	{ 'Y', "replay-rate", 1, 1000000 },
+	{ 'X', "xsk-frames", BB_XSK_FRAMES_MIN, BB_XSK_FRAMES_MAX },
 };
 
 static int int_option(struct bbd *d, int code, const char *arg)
@@ -162,6 +166,13 @@ static int int_option(struct bbd *d, int code, const char *arg)
 	case 'Y':
 		d->replay_rate = (unsigned)v;
 		break;
+	case 'X':
+		if (v & (v - 1)) {
+			fprintf(stderr, "bpfbusd: --xsk-frames is a power of 2, not '%s'\n", arg);
+			return -1;
+		}
+		d->xsk_frames = (uint32_t)v;
+		break;
 	default:
 		d->backoff.cap_ms = v;
 		break;
@@ -189,6 +200,7 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		{ "retry-cap-ms", required_argument, NULL, 'C' },
 		{ "sns-retry-unit-ms", required_argument, NULL, 'U' },
 		{ "replay-rate", required_argument, NULL, 'Y' },
+		{ "xsk-frames", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		BBD_HTTP_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -240,6 +252,7 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		case 'C':
 		case 'U':
 		case 'Y':
+		case 'X':
 			if (int_option(d, c, optarg))
 				return -1;
 			break;
@@ -536,6 +549,7 @@ int main(int argc, char **argv)
 		.handoff = BPFBUS_HANDOFF_XSK,
 		.port = BPFBUS_DEFAULT_PORT,
 		.round_budget = 8192,
+		.xsk_frames = BBD_XSK_FRAMES_DEFAULT,
 		.producer_idle_s = 3600,
 		.sns_retry_unit_ms = 1000,
 		.retry_max = 100000,

@@ -7,6 +7,7 @@
  */
 #include "bpfbusd.h"
 #include "reply.h"
+#include "rx.h"
 #include "datapath.h"
 #include "eb_schedule.h"
 #include "json.h"
@@ -522,6 +523,14 @@ static int status(struct bbd *d, struct strbuf *out)
 	C(sns_rejected);
 	C(scheduled);
 #undef C
+	struct bb_rx_stats xs = { 0 };
+
+	bbd_intake_xsk_stats(d, &xs);
+	/* the kernel's AF_XDP counters (XDP_STATISTICS): frames lost before we saw them */
+	sb_printf(out,
+		  ",\"xsk_rx_dropped\":%llu,\"xsk_rx_ring_full\":%llu,\"xsk_fill_ring_empty\":%llu",
+		  (unsigned long long)xs.rx_dropped, (unsigned long long)xs.rx_ring_full,
+		  (unsigned long long)xs.fill_ring_empty);
 	sb_printf(out, ",\"retries_pending\":%zu", d->retries ? retry_pending(d->retries) : 0);
 	sb_adds(out, "}}");
 	return 0;

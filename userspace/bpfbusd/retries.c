@@ -96,20 +96,12 @@ const struct bbd_route *bbd_retry_target(const struct bbd *d, const char *key, i
 {
 	const struct bbd_routes *rt = bbd_routes_for(d, d->live_gen);
 	const char *lf = strchr(key, '\n');
+	const struct bbd_route *r = rt && lf ? bbd_route_named(rt, key, (size_t)(lf - key)) : NULL;
 
-	if (!rt || !lf)
-		return NULL;
-	for (size_t i = 0; i < rt->c.n_rules; i++) {
-		const struct bbd_route *r = &rt->r[i];
-
-		if (strlen(r->name) != (size_t)(lf - key) || strncmp(r->name, key, lf - key))
-			continue;
-		for (int t = 0; t < r->n_targets; t++)
-			if (!strcmp(r->t[t].id, lf + 1)) {
-				*ti = t;
-				return r;
-			}
-		return NULL;
-	}
+	for (int t = 0; r && t < r->n_targets; t++)
+		if (!strcmp(r->t[t].id, lf + 1)) {
+			*ti = t;
+			return r;
+		}
 	return NULL;
 }

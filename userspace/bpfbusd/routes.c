@@ -35,6 +35,7 @@ static void routes_free(struct bbd_routes *rt)
 	for (size_t i = 0; rt->r && i < rt->c.n_rules; i++)
 		bbd_route_free(&rt->r[i]);
 	free(rt->r);
+	free(rt->by_name);
 	bb_match_ctx_free(rt->mctx);
 	bb_compiled_free(&rt->c);
 	memset(rt, 0, sizeof(*rt));
@@ -51,6 +52,38 @@ const struct bbd_routes *bbd_routes_for(const struct bbd *d, uint32_t gen)
 	const struct bbd_routes *rt = &d->routes[gen & 1];
 
 	return gen && rt->c.rs && rt->c.gen == gen ? rt : NULL;
+}
+
+static int by_name_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct bbd_route *const *)a)->name,
+		      (*(const struct bbd_route *const *)b)->name);
+}
+
+/* @name (@len bytes, not terminated) against a route's name, as strcmp. */
+static int name_cmp(const char *name, size_t len, const char *route_name)
+{
+	int c = strncmp(name, route_name, len);
+
+	return c ? c : route_name[len] ? -1 : 0;
+}
+
+const struct bbd_route *bbd_route_named(const struct bbd_routes *rt, const char *name, size_t len)
+{
+	size_t lo = 0, hi = rt->by_name ? rt->c.n_rules : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = name_cmp(name, len, rt->by_name[mid]->name);
+
+		if (!c)
+			return rt->by_name[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
 }
 
 const char *bbd_account(const struct bbd *d)
@@ -147,6 +180,11 @@ int bbd_routes_reload(struct bbd *d, char *err, size_t err_len)
 			bbd_route_fill(d, r, bus, mr);
 		free(bus);
 	}
+	/* due retries find their rule by name: no walk over every rule */
+	rt.by_name = xcalloc(rt.c.n_rules ? rt.c.n_rules : 1, sizeof(*rt.by_name));
+	for (size_t i = 0; i < rt.c.n_rules; i++)
+		rt.by_name[i] = &rt.r[i];
+	qsort(rt.by_name, rt.c.n_rules, sizeof(*rt.by_name), by_name_cmp);
 	rt.mctx = bb_match_ctx_new(rt.c.rs);
 	routes_free(&d->routes[rt.c.gen & 1]);
 	d->routes[rt.c.gen & 1] = rt;

@@ -27,7 +27,6 @@
 #endif
 
 #define FRAME_SIZE XSK_UMEM__DEFAULT_FRAME_SIZE
-#define RX_RING 2048
 #define BATCH 64
 
 struct xsk_q {
@@ -107,7 +106,9 @@ static int xsk_q_open(struct xsk_q *q, const char *ifname, uint32_t qid, uint32_
 		.flags = 0,
 	};
 	struct xsk_socket_config scfg = {
-		.rx_size = RX_RING,
+		/* as many RX descriptors as frames: every frame of the UMEM can wait in
+		 * the RX ring while the daemon is inside a commit's fsync */
+		.rx_size = frames,
 		.tx_size = 0,
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
 		.xdp_flags = 0,
@@ -182,11 +183,15 @@ int bb_rx_open_xsk(struct bb_rx **out, const char *ifname, int xsks_fd, int ring
 		   const struct bb_xsk_opts *o)
 {
 	struct bb_rx *rx = calloc(1, sizeof(*rx));
-	uint32_t frames = o && o->frames ? o->frames : 4096, n = o ? o->queues : 0;
+	uint32_t frames = o && o->frames ? o->frames : BB_XSK_FRAMES_DEFAULT, n = o ? o->queues : 0;
 	int err;
 
 	if (!rx)
 		return -ENOMEM;
+	if (frames < BB_XSK_FRAMES_MIN || frames > BB_XSK_FRAMES_MAX || (frames & (frames - 1))) {
+		free(rx);
+		return -EINVAL;
+	}
 	rx->mode = BPFBUS_HANDOFF_XSK;
 	if (ring_fd >= 0) {
 		rx->ids = rx_ids_new();

@@ -31,9 +31,14 @@ struct bb_rx_event {
 /* Return 0 to go on, nonzero to stop after this event (bb_rx_poll returns). */
 typedef int (*bb_rx_fn)(const struct bb_rx_event *ev, void *ctx);
 
+/* UMEM frames per RX queue (4 KiB each), also the fill and RX ring sizes */
+#define BB_XSK_FRAMES_DEFAULT 4096
+#define BB_XSK_FRAMES_MIN 64
+#define BB_XSK_FRAMES_MAX (1u << 20)
+
 struct bb_xsk_opts {
 	uint32_t queues; /* sockets for queues 0..queues-1; 0: every RX queue */
-	uint32_t frames; /* UMEM frames per queue (power of 2); 0: 4096 */
+	uint32_t frames; /* UMEM frames per queue, a power of 2 (-EINVAL if not); 0: default */
 	bool zerocopy; /* XDP_ZEROCOPY; default XDP_COPY (veth, generic mode) */
 };
 
