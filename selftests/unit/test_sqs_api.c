@@ -12,6 +12,7 @@
 #include "sqs_api.h"
 #include "strbuf.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define URL "http://localhost:4566/123456789012/"
@@ -523,6 +524,150 @@ TEST_F(api, fifo_with_deduplication)
 	EXPECT_STREQ(seq, str(json_get(item(r, "Messages", 0), "Attributes"), "SequenceNumber"));
 	EXPECT_STREQ("d2",
 		     str(json_get(item(r, "Messages", 1), "Attributes"), "MessageDeduplicationId"));
+}
+
+/* @n calls of @action with @req_fmt (%d, if there: the call's number); how many succeeded. */
+static int calls(FIXTURE_DATA(api) *self, int n, const char *action, const char *req_fmt)
+{
+	char req[512];
+	int ok = 0;
+
+	for (int i = 0; i < n; i++) {
+		snprintf(req, sizeof(req), req_fmt, i);
+		sb_reset(&self->resp);
+		ok += !sqs_dispatch(&self->api, action, req, strlen(req), &self->resp, &self->err);
+	}
+	return ok;
+}
+
+static long visible(FIXTURE_DATA(api) *self, const char *queue)
+{
+	char req[128];
+
+	snprintf(req, sizeof(req),
+		 "{\"QueueUrl\":\"%s\",\"AttributeNames\":[\"ApproximateNumberOfMessages\"]}",
+		 queue);
+	return atol(str(json_get(call(self, "GetQueueAttributes", req), "Attributes"),
+			"ApproximateNumberOfMessages"));
+}
+
+#define SEND_G(q, g) "{\"QueueUrl\":\"" q "\",\"MessageBody\":\"m%d\",\"MessageGroupId\":\"" g "\"}"
+
+/* SQS: 300 transactions per second per action; a batch is one transaction. */
+TEST_F(api, fifo_throughput_per_queue)
+{
+	struct queue_result r;
+
+	self->now = T0 - T0 % 1000; /* the start of a second of the store's clock */
+	ASSERT_NE_NULL(call(self, "CreateQueue",
+			    "{\"QueueName\":\"t.fifo\",\"Attributes\":{\"FifoQueue\":\"true\","
+			    "\"ContentBasedDeduplication\":\"true\"}}"));
+	ASSERT_EQ(0, queue_txn_begin(self->st, &r)); /* one commit: no fsync per call */
+	ASSERT_EQ(300, calls(self, 300, "SendMessage", SEND_G("t.fifo", "g")));
+	self->now += 999;
+	EXPECT_STREQ("ThrottlingException", fails(self, "SendMessage",
+						  "{\"QueueUrl\":\"t.fifo\",\"MessageBody\":\"x\","
+						  "\"MessageGroupId\":\"g\"}"));
+	EXPECT_EQ(400, self->err.http_status);
+	EXPECT_STREQ("com.amazonaws.sqs#ThrottlingException", self->err.type);
+	EXPECT_STREQ("Rate exceeded", self->err.message);
+	EXPECT_TRUE(self->err.sender);
+	/* the same action in a batch, and other groups: the quota is the queue's */
+	EXPECT_STREQ("ThrottlingException",
+		     fails(self, "SendMessageBatch",
+			   "{\"QueueUrl\":\"t.fifo\",\"Entries\":[{\"Id\":\"a\",\"MessageBody\":"
+			   "\"y\",\"MessageGroupId\":\"other\"}]}"));
+	EXPECT_EQ(300, visible(self, "t.fifo")); /* nothing of the refused calls stored */
+	/* other actions have quotas of their own */
+	EXPECT_EQ(300, calls(self, 300, "ReceiveMessage",
+			     "{\"QueueUrl\":\"t.fifo\",\"VisibilityTimeout\":0}"));
+	EXPECT_STREQ("ThrottlingException",
+		     fails(self, "ReceiveMessage", "{\"QueueUrl\":\"t.fifo\"}"));
+	/* the next second */
+	self->now += 1;
+	EXPECT_EQ(300, calls(self, 300, "SendMessage",
+			     "{\"QueueUrl\":\"t.fifo\",\"MessageBody\":\"n%d\",\"MessageGroupId\":"
+			     "\"g\"}"));
+	EXPECT_STREQ("ThrottlingException", fails(self, "SendMessage",
+						  "{\"QueueUrl\":\"t.fifo\",\"MessageBody\":\"x\","
+						  "\"MessageGroupId\":\"g\"}"));
+	ASSERT_EQ(0, queue_txn_commit(self->st, &r));
+	EXPECT_EQ(600, visible(self, "t.fifo"));
+}
+
+/* 3,000 messages per second with batching: 300 batches of 10. */
+TEST_F(api, fifo_throughput_with_batches)
+{
+	char req[2048];
+	struct strbuf b = STRBUF_INIT;
+	struct queue_result r;
+	int ok = 0;
+
+	self->now = T0 - T0 % 1000;
+	ASSERT_NE_NULL(call(self, "CreateQueue",
+			    "{\"QueueName\":\"b.fifo\",\"Attributes\":{\"FifoQueue\":\"true\","
+			    "\"ContentBasedDeduplication\":\"true\"}}"));
+	ASSERT_EQ(0, queue_txn_begin(self->st, &r));
+	for (int i = 0; i < 301; i++) {
+		sb_reset(&b);
+		sb_adds(&b, "{\"QueueUrl\":\"b.fifo\",\"Entries\":[");
+		for (int e = 0; e < 10; e++)
+			sb_printf(&b,
+				  "%s{\"Id\":\"e%d\",\"MessageBody\":\"m%d-%d\",\"MessageGroupId\":"
+				  "\"g%d\"}",
+				  e ? "," : "", e, i, e, e);
+		sb_adds(&b, "]}");
+		snprintf(req, sizeof(req), "%s", b.buf);
+		sb_reset(&self->resp);
+		ok += !sqs_dispatch(&self->api, "SendMessageBatch", req, strlen(req), &self->resp,
+				    &self->err);
+	}
+	sb_free(&b);
+	EXPECT_EQ(300, ok);
+	EXPECT_STREQ("ThrottlingException", self->err.code);
+	ASSERT_EQ(0, queue_txn_commit(self->st, &r));
+	EXPECT_EQ(3000, visible(self, "b.fifo"));
+}
+
+/* perMessageGroupId (high throughput): each group has the quota; receives are not per group. */
+TEST_F(api, fifo_throughput_per_message_group)
+{
+	struct queue_result r;
+
+	self->now = T0 - T0 % 1000;
+	ASSERT_NE_NULL(call(self, "CreateQueue",
+			    "{\"QueueName\":\"h.fifo\",\"Attributes\":{\"FifoQueue\":\"true\","
+			    "\"ContentBasedDeduplication\":\"true\",\"DeduplicationScope\":"
+			    "\"messageGroup\",\"FifoThroughputLimit\":\"perMessageGroupId\"}}"));
+	ASSERT_EQ(0, queue_txn_begin(self->st, &r));
+	EXPECT_EQ(300, calls(self, 300, "SendMessage", SEND_G("h.fifo", "g1")));
+	EXPECT_EQ(0, calls(self, 1, "SendMessage", SEND_G("h.fifo", "g1")));
+	EXPECT_STREQ("ThrottlingException", self->err.code);
+	EXPECT_EQ(300, calls(self, 300, "SendMessage", SEND_G("h.fifo", "g2")));
+	/* a batch with a group at its quota is refused as a whole */
+	EXPECT_STREQ(
+		"ThrottlingException",
+		fails(self, "SendMessageBatch",
+		      "{\"QueueUrl\":\"h.fifo\",\"Entries\":[{\"Id\":\"a\",\"MessageBody\":\"y\","
+		      "\"MessageGroupId\":\"g3\"},{\"Id\":\"b\",\"MessageBody\":\"z\","
+		      "\"MessageGroupId\":\"g1\"}]}"));
+	EXPECT_EQ(400, calls(self, 400, "ReceiveMessage",
+			     "{\"QueueUrl\":\"h.fifo\",\"VisibilityTimeout\":0}"));
+	ASSERT_EQ(0, queue_txn_commit(self->st, &r));
+	EXPECT_EQ(600, visible(self, "h.fifo"));
+}
+
+/* Standard queues have no such quota. */
+TEST_F(api, standard_queues_are_not_throttled)
+{
+	struct queue_result r;
+
+	self->now = T0 - T0 % 1000;
+	ASSERT_NE_NULL(call(self, "CreateQueue", "{\"QueueName\":\"std\"}"));
+	ASSERT_EQ(0, queue_txn_begin(self->st, &r));
+	EXPECT_EQ(500, calls(self, 500, "SendMessage",
+			     "{\"QueueUrl\":\"std\",\"MessageBody\":\"m%d\"}"));
+	ASSERT_EQ(0, queue_txn_commit(self->st, &r));
 }
 
 TEST_F(api, add_and_remove_permission)

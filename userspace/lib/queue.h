@@ -84,6 +84,7 @@ struct queue_store_opts {
 	long max_inflight;
 };
 #define QUEUE_MAX_INFLIGHT 120000 /* SQS: standard and FIFO queues */
+#define QUEUE_MAX_BATCH 10 /* entries of a batch call */
 
 struct queue_store;
 
@@ -166,6 +167,27 @@ int queue_create(struct queue_store *st, const char *name, const struct queue_kv
 int queue_delete(struct queue_store *st, const char *name, struct queue_result *res);
 /* GetQueueUrl: 0 when @name exists. */
 int queue_lookup(struct queue_store *st, const char *name, struct queue_result *res);
+/*
+ * Calls of one (queue, action[, message group]) in one second of the store's
+ * clock: the FIFO throughput quota's counters (sqs_api_throttle.c). They live
+ * with the store, so every dispatcher over it (control socket, HTTP) shares
+ * them; in memory only, like SQS's rate windows.
+ */
+struct queue_tput_slot {
+	uint64_t key; /* 0: unused */
+	int64_t sec;
+	uint32_t calls;
+};
+#define QUEUE_TPUT_SLOTS 1024
+struct queue_tput_slot *queue_store_tput(struct queue_store *st);
+/* Whose throughput quota a queue has: FifoQueue and FifoThroughputLimit. */
+enum queue_fifo_mode {
+	QUEUE_NOT_FIFO,
+	QUEUE_FIFO_PER_QUEUE, /* FifoThroughputLimit perQueue */
+	QUEUE_FIFO_PER_GROUP, /* perMessageGroupId (high throughput) */
+};
+int queue_fifo_mode(struct queue_store *st, const char *name, enum queue_fifo_mode *mode,
+		    struct queue_result *res);
 /* Names found by ARN (arn:aws:sqs:region:account:name) of this store. */
 int queue_name_from_arn(const struct queue_store *st, const char *arn, char *name, size_t cap);
 void queue_arn(const struct queue_store *st, const char *name, char *buf, size_t cap);

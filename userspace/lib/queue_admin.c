@@ -364,6 +364,33 @@ int queue_lookup(struct queue_store *st, const char *name, struct queue_result *
 	return qtxn_read(st, do_lookup, (void *)name, res);
 }
 
+struct mode_args {
+	const char *name;
+	enum queue_fifo_mode *mode;
+};
+
+static int do_fifo_mode(struct queue_store *st, MDB_txn *txn, void *arg, struct queue_result *res)
+{
+	struct mode_args *a = arg;
+	struct qconf q;
+
+	if (qconf_load(st, txn, a->name, &q, res))
+		return -1;
+	*a->mode = !(q.flags & QF_FIFO)	     ? QUEUE_NOT_FIFO
+		   : q.flags & QF_TPUT_GROUP ? QUEUE_FIFO_PER_GROUP
+					     : QUEUE_FIFO_PER_QUEUE;
+	qconf_free(&q);
+	return 0;
+}
+
+int queue_fifo_mode(struct queue_store *st, const char *name, enum queue_fifo_mode *mode,
+		    struct queue_result *res)
+{
+	struct mode_args a = { name, mode };
+
+	return qtxn_read(st, do_fifo_mode, &a, res);
+}
+
 struct list_args {
 	const char *prefix;
 	size_t max;

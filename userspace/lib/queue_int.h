@@ -28,7 +28,6 @@
 #define QUEUE_DEDUP_WINDOW_MS (5 * 60 * 1000)
 #define QUEUE_TOMB_MS (60 * 1000)
 #define QUEUE_PURGE_MS (60 * 1000)
-#define QUEUE_MAX_BATCH 10
 #define QUEUE_MAX_ATTRS 10
 #define QUEUE_MAX_SIZE_LIMIT 1048576 /* bpfbus: MaximumMessageSize up to 1 MiB */
 #define QUEUE_MAX_VISIBILITY 43200
@@ -71,6 +70,7 @@ struct queue_store {
 	size_t map_size, max_map_size;
 	long max_inflight;
 	struct prom_table activity; /* queue_stats.c */
+	struct queue_tput_slot tput[QUEUE_TPUT_SLOTS]; /* queue_store_tput() */
 };
 
 /* ------------------------------------------------------------ errors */

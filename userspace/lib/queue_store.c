@@ -123,6 +123,11 @@ fail:
 	return NULL;
 }
 
+struct queue_tput_slot *queue_store_tput(struct queue_store *st)
+{
+	return st->tput;
+}
+
 void queue_store_close(struct queue_store *st)
 {
 	if (!st)

@@ -215,7 +215,13 @@ int sqs_dispatch_poll(struct sqs_api *api, const char *action, const char *json_
 			   "The request body of %s must be a JSON object.", action);
 		rc = -1;
 	} else {
-		rc = fn(&c);
+		struct sqs_tput_claim claim;
+		bool throttled = sqs_throttle_check(&c, action, &claim) != 0;
+
+		rc = throttled ? -1 : fn(&c);
+		/* a transaction once answered: a parked long poll counts when it ends */
+		if (!throttled && !(poll && poll->wait))
+			sqs_throttle_count(api, &claim);
 	}
 	if (!rc && !(poll && poll->wait))
 		sb_add(json_resp, c.out.buf ? c.out.buf : "{}", c.out.buf ? c.out.len : 2);

@@ -42,6 +42,22 @@ int sqs_fail_result(struct sqs_call *c, const struct queue_result *r);
 int sqs_fail_other(struct sqs_call *c, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* ------------------------------------------------------------ throughput */
+
+/* The counters a call that passed the FIFO quota check adds to once it ran. */
+struct sqs_tput_claim {
+	uint64_t key[QUEUE_MAX_BATCH];
+	size_t n;
+	int64_t sec;
+};
+/*
+ * FifoThroughputLimit: -1 (ThrottlingException) when @action on the
+ * request's FIFO queue is past its quota this second; else 0 with @claim
+ * saying what to count (sqs_throttle_count) when the call is answered.
+ */
+int sqs_throttle_check(struct sqs_call *c, const char *action, struct sqs_tput_claim *claim);
+void sqs_throttle_count(struct sqs_api *api, const struct sqs_tput_claim *claim);
+
 /* ------------------------------------------------------------ request fields */
 
 /* Memory that lives until the call ends. */
