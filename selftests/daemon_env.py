@@ -8,6 +8,7 @@ bpfbusd started against them.
     d = env.start()            # bpfbusd --port env.port, answering
     d = env.start("--testing") # with more options
     control({"op": "status"})  # one raw control request -> its response object
+    control_ok(req), status()  # a request that must succeed -> its result
     ...
     env.close(failed)          # unmount, remove; the daemon log when something failed
 
@@ -45,26 +46,59 @@ def cli_json(*args):
     return json.loads(out) if out.strip() else {}
 
 
-def control(req, timeout=30):
-    """One request on the control socket (docs/daemon.md's framing): the response."""
+def control_connect(timeout=30):
+    """A connection to the control socket."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(os.environ["BPFBUS_CONTROL"])
+    return s
+
+
+def control_frame(req):
+    """@req as one frame (docs/daemon.md's framing: 4-byte big-endian length, JSON)."""
     data = json.dumps(req).encode()
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(os.environ["BPFBUS_CONTROL"])
-        s.sendall(struct.pack(">I", len(data)) + data)
-        head = b""
-        while len(head) < 4:
-            chunk = s.recv(4 - len(head))
+    return struct.pack(">I", len(data)) + data
+
+
+def control_read(s):
+    """The next response frame on connection @s, parsed."""
+    def exactly(n):
+        buf = b""
+        while len(buf) < n:
+            chunk = s.recv(n - len(buf))
             if not chunk:
                 raise ConnectionError("the daemon closed the control connection")
-            head += chunk
-        want, body = struct.unpack(">I", head)[0], b""
-        while len(body) < want:
-            chunk = s.recv(want - len(body))
-            if not chunk:
-                raise ConnectionError("the daemon closed the control connection")
-            body += chunk
-    return json.loads(body)
+            buf += chunk
+        return buf
+    return json.loads(exactly(struct.unpack(">I", exactly(4))[0]))
+
+
+def control(req, timeout=30):
+    """One request on the control socket: the response."""
+    with control_connect(timeout) as s:
+        s.sendall(control_frame(req))
+        return control_read(s)
+
+
+def control_ok(req):
+    """The result of a request that must succeed."""
+    r = control(req)
+    assert r["ok"], (req, r)
+    return r.get("result")
+
+
+def status():
+    """bpfbusd's counters (the status request)."""
+    return control_ok({"op": "status"})
+
+
+TESTS = []
+
+
+def test(fn):
+    """Decorator: @fn is one of the script's tests (TESTS, in order)."""
+    TESTS.append(fn)
+    return fn
 
 
 def eventually(cond, seconds=10.0):

@@ -14,23 +14,10 @@ import json, os, signal, sys, time
 
 sys.dont_write_bytecode = True # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_env import cli, control, eventually, run_daemon_tests
+from daemon_env import TESTS, cli, control_ok as ok, eventually, run_daemon_tests, status, test
 
 DAEMON_ARGS = ("--testing", "--retry-base-ms", "100", "--retry-cap-ms", "400", "--retry-max", "20")
-TESTS = []
 ENV = None
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
-def ok(req):
-    r = control(req)
-    assert r["ok"], (req, r)
-    return r.get("result")
-
-def status():
-    return ok({"op": "status"})
 
 def sqs(action, **req):
     return ok({"op": "sqs", "action": action, "request": req})

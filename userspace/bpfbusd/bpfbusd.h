@@ -118,6 +118,8 @@ struct bbd_counters {
 	/* SNS datagrams: published to their topic, refused (no topic, bad attributes, ...) */
 	uint64_t sns_published, sns_rejected;
 	uint64_t scheduled; /* scheduled events fired (and committed) */
+	/* control requests (op "sqs") that shared a group commit, and those commits */
+	uint64_t control_grouped, control_commits;
 };
 
 struct queue_store;
@@ -357,8 +359,14 @@ int bbd_schema_ops(struct bbd *d, const char *op, const struct json_value *req, 
 /* control.c */
 int bbd_control_open(struct bbd *d);
 void bbd_control_accept(struct bbd *d);
-/* Readiness on a client fd (the epoll data points at the client). */
+/*
+ * Readiness on a client fd (the epoll data points at the client). Its queue
+ * requests join the loop turn's batch: answered, and the client flushed, by
+ * bbd_control_batch_end() once their group commit returned.
+ */
 void bbd_control_event(struct bbd *d, struct bbd_client *c, uint32_t events);
+/* Commit the batch of control requests, send their answers; before any other store work. */
+void bbd_control_batch_end(struct bbd *d);
 /* Retry parked long polls (all, or those on @queue); expire those past deadline. */
 void bbd_control_wake(struct bbd *d, const char *queue);
 void bbd_control_close(struct bbd *d);

@@ -6,11 +6,18 @@
  * receive) parks its client: the client's further requests wait behind it,
  * everyone else -- and the intake -- goes on. Parked requests are retried
  * after deliveries and on the timer, and answered at their deadline.
+ *
+ * Queue requests (op "sqs") that arrive together -- from every client whose
+ * socket was readable in one turn of the loop -- share one group commit:
+ * each is answered only once the commit that holds it returned, so several
+ * clients pay for one fsync instead of one each (docs/daemon.md, "Group
+ * commit of control requests").
  */
 #define _GNU_SOURCE
 #include "bpfbusd.h"
 #include "ctl.h"
 #include "json.h"
+#include "queue.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -33,8 +40,24 @@ struct bbd_client {
 	/* a parked request */
 	struct json_doc *parked;
 	int64_t park_until_ms;
+	bool in_batch; /* has answers held for the batch's commit, or a flush due */
+	bool gone; /* hung up: freed once the batch is over */
 	struct bbd_client *next;
 };
+
+/* An answer held until the group commit of its batch returned. */
+struct held {
+	struct bbd_client *c;
+	struct strbuf resp;
+	bool ok; /* a success, which the commit must make true */
+	struct held *next;
+};
+
+/* The batch of the loop's current turn (one daemon, one loop: file scope). */
+static struct {
+	bool open; /* a group transaction holds the batch's queue requests */
+	struct held *head, **tail;
+} batch = { .tail = &batch.head };
 
 static int64_t now_ms(void)
 {
@@ -169,15 +192,109 @@ static void queue_frame(struct bbd_client *c, const struct strbuf *resp)
 	sb_add(&c->out, resp->buf, resp->len);
 }
 
+/* Queue requests may share the batch's group commit; other ops run alone. */
+static bool groupable(struct json_doc *doc)
+{
+	const struct json_value *root = json_doc_error(doc) ? NULL : json_doc_root(doc), *op;
+
+	if (!root || root->type != JSON_OBJECT)
+		return false;
+	op = json_get(root, "op");
+	return op && op->type == JSON_STRING && !strcmp(op->u.str.s, "sqs");
+}
+
+/*
+ * Commit the batch's group and give every held answer to its client: as it
+ * is when the commit returned, InternalError for the successes when not.
+ * With @release, flush the batch's clients and free those that hung up
+ * (never while a client's own input is being served).
+ */
+static void batch_commit(struct bbd *d, bool release)
+{
+	struct queue_result res = { .code = QE_OK };
+	bool committed = true;
+
+	if (batch.open) {
+		batch.open = false;
+		d->cnt.control_commits++;
+		committed = !queue_txn_commit(d->store, &res);
+		if (!committed)
+			log_err("control: group commit failed: %s", res.message);
+	}
+	for (struct held *h = batch.head, *next; h; h = next) {
+		next = h->next;
+		if (h->ok && !committed) {
+			sb_reset(&h->resp);
+			sb_adds(&h->resp,
+				"{\"ok\":false,\"error\":\"InternalError\",\"status\":500,"
+				"\"sender\":false,\"message\":");
+			json_write_string(&h->resp, res.message, strlen(res.message));
+			sb_addc(&h->resp, '}');
+		}
+		queue_frame(h->c, &h->resp);
+		sb_free(&h->resp);
+		free(h);
+	}
+	batch.head = NULL;
+	batch.tail = &batch.head;
+	if (!release)
+		return;
+	for (struct bbd_client *c = d->clients, *next; c; c = next) {
+		next = c->next;
+		if (!c->in_batch)
+			continue;
+		c->in_batch = false;
+		if (flush_out(d, c) || (c->gone && !c->out.len))
+			client_free(d, c);
+	}
+}
+
+void bbd_control_batch_end(struct bbd *d)
+{
+	batch_commit(d, true);
+}
+
+/* Hold @resp for the batch's commit, or send it now when no group holds it. */
+static void answer(struct bbd *d, struct bbd_client *c, struct strbuf *resp)
+{
+	if (!batch.open) {
+		queue_frame(c, resp);
+		sb_free(resp);
+		return;
+	}
+	struct held *h = xcalloc(1, sizeof(*h));
+
+	h->c = c;
+	h->resp = *resp;
+	h->ok = resp->len > 10 && !memcmp(resp->buf, "{\"ok\":true", 10);
+	d->cnt.control_grouped++;
+	*batch.tail = h;
+	batch.tail = &h->next;
+	*resp = (struct strbuf)STRBUF_INIT;
+}
 /*
  * Run one request; parks it when it has to wait. With @final, the parked
- * request's deadline passed and it must be answered now.
+ * request's deadline passed and it must be answered now. With @batched (a
+ * readable client in the loop's turn), a queue request joins the batch's
+ * group commit, and any other request first commits what the batch holds.
  */
-static void run_request(struct bbd *d, struct bbd_client *c, struct json_doc *doc, bool final)
+static void run_request(struct bbd *d, struct bbd_client *c, struct json_doc *doc, bool final,
+			bool batched)
 {
 	struct strbuf resp = STRBUF_INIT;
 	int64_t until = final ? 0 : (c->parked ? c->park_until_ms : -1);
 	int r;
+
+	if (batched && groupable(doc) && !batch.open) {
+		struct queue_result res;
+
+		batch.open = !queue_txn_begin(d->store, &res);
+		if (!batch.open)
+			log_warn("control: no group transaction (%s): requests commit alone",
+				 res.message);
+	} else if (batched && !groupable(doc)) {
+		batch_commit(d, false);
+	}
 
 	if (json_doc_error(doc) || json_doc_root(doc)->type != JSON_OBJECT) {
 		sb_adds(&resp, "{\"ok\":false,\"error\":\"InvalidRequest\",\"message\":");
@@ -200,12 +317,11 @@ static void run_request(struct bbd *d, struct bbd_client *c, struct json_doc *do
 	if (c->parked == doc)
 		c->parked = NULL;
 	json_doc_free(doc);
-	queue_frame(c, &resp);
-	sb_free(&resp);
+	answer(d, c, &resp);
 }
 
 /* Answer every whole frame in the input buffer, until one parks. */
-static void serve_input(struct bbd *d, struct bbd_client *c)
+static void serve_input(struct bbd *d, struct bbd_client *c, bool batched)
 {
 	size_t off = 0;
 
@@ -224,7 +340,7 @@ static void serve_input(struct bbd *d, struct bbd_client *c)
 		struct json_doc *doc = json_parse(c->in.buf + off + 4, (size_t)n, true);
 
 		off += 4 + (size_t)n;
-		run_request(d, c, doc, false);
+		run_request(d, c, doc, false, batched);
 	}
 	if (off) {
 		memmove(c->in.buf, c->in.buf + off, c->in.len - off);
@@ -254,10 +370,11 @@ void bbd_control_event(struct bbd *d, struct bbd_client *c, uint32_t events)
 				continue;
 			break;
 		}
-		serve_input(d, c);
+		serve_input(d, c, true);
 	}
-	if (flush_out(d, c) || (gone && !c->out.len))
-		client_free(d, c);
+	/* flushed (or freed) when the batch's commit returned */
+	c->in_batch = true;
+	c->gone |= gone;
 }
 
 void bbd_control_wake(struct bbd *d, const char *queue)
@@ -269,9 +386,9 @@ void bbd_control_wake(struct bbd *d, const char *queue)
 		next = c->next;
 		if (!c->parked)
 			continue;
-		run_request(d, c, c->parked, now >= c->park_until_ms);
+		run_request(d, c, c->parked, now >= c->park_until_ms, false);
 		if (!c->parked)
-			serve_input(d, c);
+			serve_input(d, c, false);
 		if (flush_out(d, c))
 			client_free(d, c);
 	}
@@ -279,6 +396,7 @@ void bbd_control_wake(struct bbd *d, const char *queue)
 
 void bbd_control_close(struct bbd *d)
 {
+	batch_commit(d, false);
 	while (d->clients)
 		client_free(d, d->clients);
 	if (d->listen_fd >= 0) {

@@ -344,7 +344,7 @@ struct hops {
 };
 
 /*
- * Deliver to target @t of rule @r. True when the event is the target's, or
+ * Deliver to target @ti of rule @r. True when the event is the target's, or
  * durably scheduled for a retry (or leased for an http POST) in this round's commit: as EventBridge's
  * PutEvents succeeds once an event is accepted, the producer's ack says
  * STORED then (docs/daemon.md, "Acknowledged ingest and retries"). False when

@@ -464,6 +464,13 @@ static void run(struct bbd *d)
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64, exp;
 
+			if (tag >= BBD_EP_CLIENT_MIN) {
+				bbd_control_event(d, (struct bbd_client *)(uintptr_t)tag,
+						  evs[i].events);
+				continue;
+			}
+			/* the control batch commits before anything else uses the store */
+			bbd_control_batch_end(d);
 			if (tag == BBD_EP_SIG)
 				on_signals(d);
 			else if (tag == BBD_EP_TIMER) {
@@ -486,10 +493,8 @@ static void run(struct bbd *d)
 				bbd_outbox_work(d);
 			else if (tag == BBD_EP_FORWARD)
 				bbd_forward_settle(d);
-			else
-				bbd_control_event(d, (struct bbd_client *)(uintptr_t)tag,
-						  evs[i].events);
 		}
+		bbd_control_batch_end(d);
 		if (intake) {
 			uint64_t delivered = d->cnt.delivered;
 

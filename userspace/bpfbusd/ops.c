@@ -522,6 +522,8 @@ static int status(struct bbd *d, struct strbuf *out)
 	C(sns_published);
 	C(sns_rejected);
 	C(scheduled);
+	C(control_grouped);
+	C(control_commits);
 #undef C
 	struct bb_rx_stats xs = { 0 };
 
