@@ -5,7 +5,8 @@
  * section lengths, finds the bus by name hash and name, copies the body into
  * the per-CPU scan buffer and calls the matcher (bpf/match.h). Then:
  *
- *	DROP       XDP_DROP
+ *	DROP       XDP_DROP, unless an archive of the bus keeps every event or
+ *	           schema discovery samples it (bpf/sample.h): then a hand-off
  *	MATCH      hand-off: XDP_REDIRECT to the AF_XDP socket of the RX queue with
  *	VERIFY     struct bpfbus_meta in the metadata area, or a ring-buffer record
  *	           and XDP_DROP (bpfbus_handoff)
@@ -76,6 +77,11 @@ struct {
  * matcher's: bpfbus_scan_state().) */
 struct scratch {
 	struct bpfbus_match_result res;
+	/* BPFBUS_META_F_ARCHIVE or _SAMPLE: handed off though no rule matched.
+	 * In the map value, not a local: the verifier does not track it, so
+	 * the hand-off paths are not explored once per value. */
+	__u32 kept;
+	__u32 n_rules; /* count_rules(): of the matched ids, rules */
 	__u64 name[BPFBUS_WIRE_MAX_NAME / 8];
 };
 
@@ -104,6 +110,8 @@ struct {
 
 /* The matcher: bpfbus_match() and its tables. */
 #include "match.h"
+/* Schema discovery's sampling: bpfbus_sample_take(). */
+#include "sample.h"
 
 struct vlan_tag {
 	__be16 tci;
@@ -397,6 +405,11 @@ struct rules_ctx {
 	struct km_state *m;
 	struct rb_stage *stg; /* copy ids here (ring buffer), or count them */
 	__u32 body_len;
+	__u32 archive_base; /* ids from here on are archive entries */
+	/* ids below archive_base (rules) counted: in the map value, because
+	 * a counter on the stack makes each callback iteration a new state
+	 * to the verifier (it went past its 1M-instruction budget) */
+	__u32 *n_rules;
 };
 
 static long count_rule_cb(__u64 i, void *arg)
@@ -409,19 +422,26 @@ static long count_rule_cb(__u64 i, void *arg)
 		rs->matches++;
 		rs->bytes += c->body_len;
 	}
+	*c->n_rules += id < c->archive_base;
 	return 0;
 }
 
-static __always_inline void count_rules(struct bpfbus_match_result *res, __u32 body_len)
+/* Count the matched ids; returns how many are rules, not archive entries. */
+static __always_inline __u32 count_rules(struct scratch *sc, __u32 body_len,
+					 const struct bpfbus_bus *bus)
 {
 	struct rules_ctx c = { .m = km_match_state(), .body_len = body_len };
-	__u32 n = res->n_rules;
+	__u32 n = sc->res.n_rules;
 
 	if (!c.m)
-		return;
+		return n;
+	c.archive_base = bus->flags & BPFBUS_BUS_F_ARCHIVES ? bus->archive_base : ~0U;
+	sc->n_rules = 0;
+	c.n_rules = &sc->n_rules;
 	if (n > BPFBUS_MATCH_MAX_RULES)
 		n = BPFBUS_MATCH_MAX_RULES;
 	bpf_loop(n, count_rule_cb, &c, 0);
+	return sc->n_rules;
 }
 
 static long copy_rule_cb(__u64 i, void *arg)
@@ -435,13 +455,13 @@ static long copy_rule_cb(__u64 i, void *arg)
 
 static __always_inline void fill_meta(struct bpfbus_meta *m, const struct bpfbus_bus *bus,
 				      struct bpfbus_match_result *res, struct wire *w,
-				      struct pkt *pk)
+				      struct pkt *pk, __u8 kept)
 {
 	__u32 n = res->verdict == BPFBUS_VERDICT_MATCH ? res->n_rules : 0;
 
 	m->magic = BPFBUS_META_MAGIC;
 	m->version = BPFBUS_META_VERSION;
-	m->flags = 0;
+	m->flags = kept;
 	if (res->verdict == BPFBUS_VERDICT_VERIFY)
 		m->flags |= BPFBUS_META_F_VERIFY;
 	if (n > BPFBUS_META_RULES)
@@ -635,12 +655,19 @@ int bpfbus_xdp(struct xdp_md *ctx)
 		}
 	}
 
+	sc->kept = 0;
 	switch (res->verdict) {
 	case BPFBUS_VERDICT_DROP:
-		if (!(w.flags & BPFBUS_WIRE_F_ACK) && !(bus->flags & BPFBUS_BUS_F_KEEP_ALL)) {
-			if (st)
-				st->dropped++;
-			return XDP_DROP;
+		if (bus->flags & BPFBUS_BUS_F_ARCHIVE_ALL) {
+			sc->kept = BPFBUS_META_F_ARCHIVE; /* a pattern-less archive wants it */
+		} else if (!(w.flags & BPFBUS_WIRE_F_ACK) && !(bus->flags & BPFBUS_BUS_F_KEEP_ALL)) {
+			if (!(bus->flags & BPFBUS_BUS_F_DISCOVERY) ||
+			    !bpfbus_sample_take(bus->id)) {
+				if (st)
+					st->dropped++;
+				return XDP_DROP;
+			}
+			sc->kept = BPFBUS_META_F_SAMPLE;
 		}
 		/* the producer waits for an answer, or the bus keeps everything
 		 * (a subscription without a policy): hand it off with no rules */
@@ -648,7 +675,8 @@ int bpfbus_xdp(struct xdp_md *ctx)
 		res->n_rules = 0;
 		break;
 	case BPFBUS_VERDICT_MATCH:
-		count_rules(res, w.body_len);
+		if (!count_rules(sc, w.body_len, bus))
+			sc->kept = BPFBUS_META_F_ARCHIVE; /* only archive entries matched */
 		break;
 	case BPFBUS_VERDICT_VERIFY:
 		break;
@@ -660,7 +688,7 @@ int bpfbus_xdp(struct xdp_md *ctx)
 
 	struct bpfbus_meta m;
 
-	fill_meta(&m, bus, res, &w, &pk);
+	fill_meta(&m, bus, res, &w, &pk, (__u8)sc->kept);
 	if (bpfbus_handoff == BPFBUS_HANDOFF_RINGBUF) {
 		if (handoff_ringbuf(ctx, &m))
 			return pass(st, BPFBUS_PASS_HANDOFF_FAIL);
@@ -677,6 +705,10 @@ int bpfbus_xdp(struct xdp_md *ctx)
 		st->redirected++;
 		if (m.flags & BPFBUS_META_F_VERIFY)
 			st->verify++;
+		else if (m.flags & BPFBUS_META_F_ARCHIVE)
+			st->archived++;
+		else if (m.flags & BPFBUS_META_F_SAMPLE)
+			st->sampled++;
 		else
 			st->matched++;
 	}

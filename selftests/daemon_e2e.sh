@@ -19,44 +19,9 @@ PY=/usr/bin/python3
 N=${E2E_EVENTS:-300}
 . "$SRCTREE/selftests/tap.sh"
 . "$SRCTREE/selftests/daemon.inc"
+. "$SRCTREE/selftests/netns.inc"
 
-TESTS=22
-tap_plan $TESTS
-skip_all() {
-	for ((i = 0; i < TESTS; i++)); do tap_skip "daemon_e2e" "$1"; done
-	tap_done
-	exit 0
-}
-[[ $(id -u) -eq 0 ]] || skip_all "needs root (network namespaces, XDP, bpffs)"
-command -v ip >/dev/null || skip_all "no ip(8) (iproute2)"
-[[ -x $BPFBUSD ]] || skip_all "no bpfbusd at $BPFBUSD"
-
-id=$$-$RANDOM
-R=bbdr-$id S=bbds-$id
-RIF=bdr${id%%-*} SIF=bds${id%%-*}
-RIF=${RIF:0:15} SIF=${SIF:0:15}
-RADDR=10.214.0.1 SADDR=10.214.0.2
-tmp=$(mktemp -d)
-cleanup() {
-	daemon_cleanup
-	ip netns del "$R" 2>/dev/null
-	ip netns del "$S" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-daemon_env || skip_all "cannot mount bpffs"
-inr() { ip netns exec "$R" "$@"; }
-ins() { ip netns exec "$S" "$@"; }
-setup() {
-	ip netns add "$R" && ip netns add "$S" &&
-		ip link add "$RIF" netns "$R" type veth peer name "$SIF" netns "$S" &&
-		inr ip addr add $RADDR/24 dev "$RIF" && ins ip addr add $SADDR/24 dev "$SIF" &&
-		inr ip link set "$RIF" up && ins ip link set "$SIF" up &&
-		inr ip link set lo up && ins ip link set lo up &&
-		ins bash -c "echo arp >/dev/udp/$RADDR/9" && sleep 0.3
-}
-setup >"$tmp/setup.log" 2>&1 || { sed 's/^/# /' "$tmp/setup.log"; skip_all "cannot create namespaces and a veth pair"; }
+netns_daemon_test 22 daemon_e2e 10.214.0
 
 # Events: detail.i < N/2 match "low" (queues q-low and q-all); every 5th has
 # region eu and matches "eu" (queue q-eu, and q-all: a message per rule).
@@ -66,8 +31,7 @@ for ((i = 0; i < N; i++)); do
 done >"$tmp/events.jsonl"
 
 # The daemon in the router namespace.
-DAEMON_RUN="ip netns exec $R"
-start() { daemon_start --iface "$RIF" --handoff "$1"; }
+start() { daemon_start --iface "$NETNS_RIF" --handoff "$1"; }
 objects() {
 	"$BPFBUS" bus add orders &&
 		for q in q-low q-eu q-all; do "$BPFBUS" queue create $q >/dev/null || return 1; done &&
@@ -111,9 +75,11 @@ counted() { # counted WANT: daemon's delivered counter reaches WANT within 10 s
 	done
 	local got=$(daemon_counter delivered) failed=$(daemon_counter delivery_failed)
 	local xdp=$(daemon_counter xdp_events) verified=$(daemon_counter verified)
-	echo "# delivered $got (want $1), failed $failed; from XDP $xdp (want $matching), verified $verified"
-	# the kernel decided: only matching events reached the daemon, none needed verifying
-	((got == $1 && failed == 0 && xdp == matching && verified == 0))
+	local sampled=$(daemon_counter sampled)
+	echo "# delivered $got (want $1), failed $failed; from XDP $xdp (want $matching + $sampled schema discovery samples), verified $verified"
+	# the kernel decided: only matching events (and discovery's samples of the
+	# others) reached the daemon, none needed verifying
+	((got == $1 && failed == 0 && xdp == matching + sampled && verified == 0))
 }
 queues_exact() {
 	drain q-low "$tmp/low" && drain q-eu "$tmp/eu" && drain q-all "$tmp/all" || return 1
@@ -124,12 +90,12 @@ queues_exact() {
 	echo "# q-low $(wc -l <"$tmp/low"), q-eu $(wc -l <"$tmp/eu"), q-all $(wc -l <"$tmp/all")"
 	return $ok
 }
-no_xdp() { ! inr ip link show dev "$RIF" | grep -q xdp; }
+no_xdp() { ! netns_r ip link show dev "$NETNS_RIF" | grep -q xdp; }
 # A body the kernel matches (detail.region is "eu") whose unused subtree is not
 # JSON: the kernel skips that subtree unvalidated, so the daemon must refuse
 # the event as malformed, as the slow path does, and deliver nothing.
 send_malformed() { # send_malformed COUNT
-	ins $PY - "$RADDR" "$1" <<'PY'
+	netns_s $PY - "$NETNS_RADDR" "$1" <<'PY'
 import socket, struct, sys
 body = b'{"source":"e2e","detail":{"region":"eu","junk":{"a": tru}}}'
 name = b"orders"
@@ -155,18 +121,6 @@ malformed_refused() {
 	((got == 20)) && (($(daemon_counter delivered) == delivered)) &&
 		drain q-eu "$tmp/eu-bad" && [[ ! -s $tmp/eu-bad ]]
 }
-# A freshly attached veth program may miss the first packets: send datagrams
-# for no bus (passed to the slow path) until the daemon counts one.
-wait_datapath() {
-	local before
-	before=$(daemon_counter unknown_bus)
-	for ((w = 0; w < 100; w++)); do
-		ins "$BPFBUS" send to $RADDR bus nosuchbus event '{"a":1}' >/dev/null
-		sleep 0.05
-		(($(daemon_counter unknown_bus) > before)) && return 0
-	done
-	return 1
-}
 restored() {
 	[[ $("$BPFBUS" queue list | sed 's|.*/||' | sort | tr '\n' ' ') == "q-all q-eu q-low " ]] &&
 		[[ $("$BPFBUS" -j rule list bus orders | $PY -c \
@@ -177,22 +131,22 @@ total=$(($( (want low; want eu; want low; want eu) | wc -l)))
 
 run_variant() {
 	local h=$1
-	tap_daemon "$h: bpfbusd attached to $RIF" start "$h"
+	tap_daemon "$h: bpfbusd attached to $NETNS_RIF" start "$h"
 	if [[ $h == xsk ]]; then
 		tap_run "$h: bus, queues, rules" objects
 	else
 		tap_run "$h: the restart restored queues and rules" restored
 	fi
-	tap_run "$h: the datapath passes traffic" wait_datapath
-	tap_run "$h: send $N events" ins "$BPFBUS" send to $RADDR bus orders file "$tmp/events.jsonl" rate 20000
+	tap_run "$h: the datapath passes traffic" netns_wait_datapath
+	tap_run "$h: send $N events" netns_s "$BPFBUS" send to $NETNS_RADDR bus orders file "$tmp/events.jsonl" rate 20000
 	tap_run "$h: $total messages delivered, the kernel decided" counted "$total"
 	tap_run "$h: each queue holds exactly its rules' events" queues_exact
 	tap_run "$h: a matched body that is not JSON is refused as malformed" malformed_refused
 	tap_run "$h: no frame dropped in the AF_XDP rings (xsk_rx_dropped 0)" \
 		test "$(daemon_counter xsk_rx_dropped)" = 0
 	# no rule matches these: the kernel hands them off anyway, for the ack
-	tap_run "$h: acknowledged ingest through XDP, unmatched events acked" ins "$BPFBUS" send \
-		to $RADDR bus orders event '{"source":"nomatch"}' count 50 ack 10
+	tap_run "$h: acknowledged ingest through XDP, unmatched events acked" netns_s "$BPFBUS" send \
+		to $NETNS_RADDR bus orders event '{"source":"nomatch"}' count 50 ack 10
 	tap_daemon "$h: SIGTERM exit 0" daemon_stop
 	tap_run "$h: interface left without XDP" no_xdp
 }

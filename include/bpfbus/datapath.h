@@ -37,6 +37,7 @@
 #define BPFBUS_MAP_RULE_STATS "bb_rule_stats" /* percpu array: rule id -> stats */
 #define BPFBUS_MAP_XSKS "bb_xsks" /* xskmap: rx queue -> AF_XDP socket */
 #define BPFBUS_MAP_RING "bb_ring" /* ringbuf: bpfbus_rb_record */
+#define BPFBUS_MAP_SAMPLE "bb_sample" /* array: bus id -> bpfbus_sample */
 /* The XDP program's name (bpftool prog show, libxdp). */
 #define BPFBUS_PROG_NAME "bpfbus_xdp"
 
@@ -82,6 +83,13 @@ enum bpfbus_handoff {
 /* A ring-buffer record that is such an ids record: no frame, meta.rule_ids[1..2]
  * its handle, n_ids ids. */
 #define BPFBUS_META_F_IDS_ONLY 0x10
+/* No rule matched; handed off only because an archive of the bus wants the
+ * event (its archive entries are the ids listed, none for a pattern-less
+ * archive). Counted in bus stats `archived`, not `matched`. */
+#define BPFBUS_META_F_ARCHIVE 0x20
+/* Nothing wanted the event: a sample for schema discovery only (no ids, never
+ * delivered to a target nor archived). Counted in bus stats `sampled`. */
+#define BPFBUS_META_F_SAMPLE 0x40
 
 struct bpfbus_meta {
 	__u16 magic; /*  0 BPFBUS_META_MAGIC */
@@ -147,6 +155,19 @@ enum bpfbus_bus_kind {
  * which wants every message; the daemon adds it to what the kernel matched).
  */
 #define BPFBUS_BUS_F_KEEP_ALL 0x02
+/*
+ * Archives of the bus are entries in its tables: rule ids at or above
+ * bpfbus_bus.archive_base are archive entries (target-less, one per enabled
+ * archive with a pattern), below it rules. An event matching only archive
+ * entries is handed off flagged BPFBUS_META_F_ARCHIVE instead of dropped.
+ */
+#define BPFBUS_BUS_F_ARCHIVES 0x04
+/* A pattern-less archive keeps every event of the bus: nothing is dropped;
+ * an event no rule matches is handed off flagged BPFBUS_META_F_ARCHIVE. */
+#define BPFBUS_BUS_F_ARCHIVE_ALL 0x08
+/* Schema discovery: a bounded sample of the events the bus would drop is
+ * handed off flagged BPFBUS_META_F_SAMPLE (rate in bb_sample, bpf/sample.h). */
+#define BPFBUS_BUS_F_DISCOVERY 0x10
 
 struct bpfbus_bus {
 	__u32 id; /*  0 1..BPFBUS_MAX_BUSES-1: index of the counters, tables */
@@ -154,13 +175,27 @@ struct bpfbus_bus {
 	__u8 kind; /*  8 enum bpfbus_bus_kind (= the datagram's wire kind) */
 	__u8 flags; /*  9 BPFBUS_BUS_F_* */
 	__u16 name_len; /* 10 1..256 */
-	__u32 pad1; /* 12 */
+	__u32 archive_base; /* 12 with BPFBUS_BUS_F_ARCHIVES: first archive entry id */
 	__u8 name[BPFBUS_WIRE_MAX_NAME]; /* 16 zero-padded; 8-aligned for word compares */
 };
 
 _Static_assert(sizeof(struct bpfbus_bus) == 272, "bpfbus_bus is ABI");
 _Static_assert(__builtin_offsetof(struct bpfbus_bus, name) == 16, "bpfbus_bus is ABI");
 _Static_assert(__builtin_offsetof(struct bpfbus_bus, name_len) == 10, "bpfbus_bus is ABI");
+
+/*
+ * Schema discovery's sampling, per bus (array indexed by bus id): at most
+ * rate_per_s of the events the bus would drop are handed off per second,
+ * with bursts of at most one second's worth (bpf/sample.h). Userspace
+ * writes rate_per_s (and 0 into tat_ns); the program owns tat_ns.
+ */
+struct bpfbus_sample {
+	__u64 tat_ns; /* the bucket's "theoretical arrival time" (GCRA), bpf_ktime_get_ns */
+	__u32 rate_per_s; /* 0: no sampling */
+	__u32 pad;
+};
+
+_Static_assert(sizeof(struct bpfbus_sample) == 16, "bpfbus_sample is ABI");
 
 /* ---------------------------------------------------------------------------
  * Counters: BPF_MAP_TYPE_PERCPU_ARRAY, summed over CPUs by readers.
@@ -186,14 +221,17 @@ struct bpfbus_bus_stats {
 	__u64 bytes; /* their UDP payload bytes */
 	__u64 dropped; /* no rule matched: XDP_DROP */
 	__u64 redirected; /* handed to userspace (AF_XDP or ring buffer) */
-	__u64 matched; /* of those, decided by the kernel */
+	__u64 matched; /* of those, decided by the kernel: some rule matched */
 	__u64 verify; /* of those, flagged VERIFY */
 	__u64 passed; /* XDP_PASS to the daemon's UDP socket (slow path) */
 	__u64 pass_reason[BPFBUS_PASS_MAX]; /* why passed */
 	__u64 malformed[BPFBUS_WIRE_ERR_MAX]; /* by enum bpfbus_wire_err */
+	/* redirected too (redirected = matched + verify + archived + sampled): */
+	__u64 archived; /* no rule matched, kept for an archive (BPFBUS_META_F_ARCHIVE) */
+	__u64 sampled; /* wanted by nothing, a schema discovery sample (BPFBUS_META_F_SAMPLE) */
 };
 
-_Static_assert(sizeof(struct bpfbus_bus_stats) == 8 * (7 + BPFBUS_PASS_MAX + BPFBUS_WIRE_ERR_MAX),
+_Static_assert(sizeof(struct bpfbus_bus_stats) == 8 * (9 + BPFBUS_PASS_MAX + BPFBUS_WIRE_ERR_MAX),
 	       "bpfbus_bus_stats is ABI");
 _Static_assert(BPFBUS_PASS_MAX == 6, "append new pass reasons before BPFBUS_PASS_MAX");
 

@@ -173,6 +173,36 @@ int bbd_archives_offer(struct bbd *d, const char *bus, size_t bus_len, const cha
 	return ret;
 }
 
+struct bb_archive_entry *bbd_archive_entries(const struct bbd *d, size_t *n)
+{
+	size_t k = d->archives ? d->archives->n : 0;
+	struct bb_archive_entry *v = xcalloc(k ? k : 1, sizeof(*v));
+
+	for (size_t i = 0; i < k; i++) {
+		const struct bbd_arc *arc = d->archives->arcs[i];
+		struct archive_info ai;
+
+		archive_describe(arc->a, &ai);
+		v[i] = (struct bb_archive_entry){ arc->bus, arc->name, ai.pattern };
+	}
+	*n = k;
+	return v;
+}
+
+/*
+ * An archive was created, changed its pattern or was deleted: the kernel
+ * tables again, switched atomically as after a rule change. When that fails
+ * the previous tables stay live (the kernel may drop what the archive now
+ * wants): logged, the archive change itself stands.
+ */
+static void archives_to_kernel(struct bbd *d)
+{
+	char err[1200];
+
+	if (bbd_routes_reload(d, err, sizeof(err)))
+		log_err("archives into the kernel tables: %s", err);
+}
+
 int bbd_archives_sync(struct bbd *d)
 {
 	int ret = 0;
@@ -305,6 +335,7 @@ int bbd_archive_create(struct bbd *d, const struct bbd_archive_spec *spec, struc
 			   err))
 		return -1;
 	log_info("archive %s created on bus %s", spec->name, bus);
+	archives_to_kernel(d);
 	return 0;
 }
 
@@ -327,6 +358,18 @@ int bbd_archive_delete(struct bbd *d, struct bbd_arc *arc, struct eb_error *err)
 		}
 	log_info("archive %s deleted", arc->name);
 	arc_free(arc);
+	archives_to_kernel(d);
+	return 0;
+}
+
+int bbd_archive_update(struct bbd *d, struct bbd_arc *arc, const struct archive_update *u,
+		       struct eb_error *err)
+{
+	if (archive_update(arc->a, u, err))
+		return -1;
+	log_info("archive %s updated", arc->name);
+	if (u->pattern)
+		archives_to_kernel(d);
 	return 0;
 }
 
@@ -360,9 +403,8 @@ static int archive_update_op(struct bbd *d, const struct json_value *req, struct
 	    bbd_arg_int(req, "retention_days", 0, 2147483647, &days, out))
 		return 0;
 	u.retention_days = (long)days;
-	if (archive_update(arc->a, &u, &err))
+	if (bbd_archive_update(d, arc, &u, &err))
 		return fail_eb(out, &err);
-	log_info("archive %s updated", arc->name);
 	return answer_archive(d, out, arc);
 }
 

@@ -39,6 +39,9 @@ struct bbd_archive_spec {
 };
 int bbd_archive_create(struct bbd *d, const struct bbd_archive_spec *spec, struct bbd_arc **out,
 		       struct eb_error *err);
+/* UpdateArchive: a new pattern recompiles the kernel tables. */
+int bbd_archive_update(struct bbd *d, struct bbd_arc *arc, const struct archive_update *u,
+		       struct eb_error *err);
 /* DeleteArchive: the archive and its replays. */
 int bbd_archive_delete(struct bbd *d, struct bbd_arc *arc, struct eb_error *err);
 

@@ -74,6 +74,7 @@ struct bbd_target {
 /* A rule id of one compiled generation -> where its events go. */
 struct bbd_route {
 	uint32_t bus_id;
+	bool archive; /* an archive entry of the kernel tables: no rule, no targets */
 	const char *name; /* "bus/rule" (owned by the ruleset) */
 	const char *rule_name; /* the part after the bus */
 	char *rule_arn;
@@ -96,6 +97,7 @@ struct bbd_counters {
 	uint64_t malformed; /* slow-path datagrams that failed to decode */
 	uint64_t unknown_bus;
 	uint64_t unmatched; /* no rule matched (VERIFY or slow path) */
+	uint64_t sampled; /* handed off by the kernel for schema discovery only */
 	uint64_t verified; /* matched in userspace */
 	uint64_t delivered; /* messages durably put into a target queue */
 	uint64_t delivery_failed; /* a target refused (no such queue, FIFO without group, ...) */
@@ -159,6 +161,7 @@ struct bbd {
 	struct retry_backoff backoff; /* --retry-base-ms, --retry-cap-ms */
 	struct retry_store *retries;
 	unsigned replay_rate; /* events per second of each replay (--replay-rate) */
+	unsigned discovery_rate; /* --discovery-rate: kernel samples/s per bus for discovery */
 
 	/* state */
 	struct bb_model model;
@@ -327,6 +330,8 @@ void bbd_archives_close(struct bbd *d);
 /* Offer an event of bus @bus to its archives (written, not yet synced); -1 on a write error. */
 int bbd_archives_offer(struct bbd *d, const char *bus, size_t bus_len, const char *body, size_t len,
 		       int64_t now_ms);
+/* The enabled archives as kernel table entries (bb_rules_reload_opts); free() the array. */
+struct bb_archive_entry *bbd_archive_entries(const struct bbd *d, size_t *n);
 /* Sync the archives written since the last sync; -1 when one failed. */
 int bbd_archives_sync(struct bbd *d);
 /* Retention (every minute). */
@@ -347,6 +352,8 @@ void bbd_schedules_free(struct bbd *d);
 int64_t bbd_schedule_next_ms(const struct bbd *d, const char *rule);
 
 /* schemas.c: schema discovery. */
+/* Events looked at per second (and the kernel's default sampling rate). */
+#define BBD_DISCOVERY_RATE 100
 void bbd_schemas_open(struct bbd *d);
 /* Look at an event taken in (sampled: at most 100 a second). */
 void bbd_schemas_observe(struct bbd *d, const char *body, size_t len, int64_t now_ms);

@@ -158,7 +158,7 @@ int eb_update_archive(struct eb_call *c)
 	    eb_int(c, "RetentionDays", 0, 2147483647, &days))
 		return -1;
 	u.retention_days = days;
-	if (archive_update(arc->a, &u, &e))
+	if (bbd_archive_update(c->d, arc, &u, &e))
 		return fail_with(c, &e);
 	sb_addc(c->out, '{');
 	archive_head(c, arc, true);

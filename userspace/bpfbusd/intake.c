@@ -487,7 +487,9 @@ static int fan_out(struct bbd_round *rd, const struct event *ev, const struct bb
 	for (int i = 0; i < n; i++) {
 		const struct bbd_route *r = ids[i] < rt->c.n_rules ? &rt->r[ids[i]] : NULL;
 
-		if (!r || r->bus_id != ev->bus_id || (rd->want && !rd->want(rd->want_ctx, r)))
+		/* archive entries are no rules: the archives took the event already */
+		if (!r || r->archive || r->bus_id != ev->bus_id ||
+		    (rd->want && !rd->want(rd->want_ctx, r)))
 			continue;
 		(*matched)++;
 		for (int t = 0; t < r->n_targets; t++)
@@ -708,6 +710,13 @@ static int on_xdp(const struct bb_rx_event *rxe, void *ctx)
 		rd->d->cnt.events++;
 		rd->d->cnt.malformed++;
 		return 0;
+	}
+	if (rxe->meta->flags & BPFBUS_META_F_SAMPLE) {
+		/* wanted by nothing: for schema discovery only, never delivered */
+		rd->d->cnt.events++;
+		rd->d->cnt.sampled++;
+		bbd_schemas_observe(rd->d, ev.msg.body, ev.msg.body_len, rd->now_ms);
+		return rd->events >= rd->d->round_budget;
 	}
 	if (!rxe->verify && !rxe->truncated) {
 		ev.kernel_rt = bbd_routes_for(rd->d, rxe->meta->generation);

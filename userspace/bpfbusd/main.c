@@ -72,6 +72,9 @@ static void usage(FILE *f)
 		"                       never in production\n"
 		"  --replay-rate N      events per second of each archive replay\n"
 		"                       (default 1000)\n"
+		"  --discovery-rate N   with XDP: events per second per bus the kernel\n"
+		"                       lets through, of those no rule or archive wants,\n"
+		"                       for schema discovery (default 100; 0: none)\n"
 		"  -h, --help\n"
 		"\n"
 		"Runs in the foreground. SIGTERM/SIGINT: stop, drain, commit, detach, exit.\n"
@@ -124,6 +127,7 @@ static const struct {
 	{ 'U', "sns-retry-unit-ms", 1, 60000 },
 	{ 'Y', "replay-rate", 1, 1000000 },
 	{ 'X', "xsk-frames", BB_XSK_FRAMES_MIN, BB_XSK_FRAMES_MAX },
+	{ 'D', "discovery-rate", 0, 1000000 },
 };
 
 static int int_option(struct bbd *d, int code, const char *arg)
@@ -172,6 +176,8 @@ static int int_option(struct bbd *d, int code, const char *arg)
 			return -1;
 		}
 		d->xsk_frames = (uint32_t)v;
+	case 'D':
+		d->discovery_rate = (unsigned)v;
 		break;
 	default:
 		d->backoff.cap_ms = v;
@@ -201,6 +207,7 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		{ "sns-retry-unit-ms", required_argument, NULL, 'U' },
 		{ "replay-rate", required_argument, NULL, 'Y' },
 		{ "xsk-frames", required_argument, NULL, 'X' },
+		{ "discovery-rate", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		BBD_HTTP_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -253,6 +260,7 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		case 'U':
 		case 'Y':
 		case 'X':
+		case 'D':
 			if (int_option(d, c, optarg))
 				return -1;
 			break;
@@ -560,6 +568,7 @@ int main(int argc, char **argv)
 		.retry_max = 100000,
 		.backoff = { RETRY_BASE_MS_DEFAULT, RETRY_CAP_MS_DEFAULT },
 		.replay_rate = REPLAY_DEFAULT_RATE,
+		.discovery_rate = BBD_DISCOVERY_RATE,
 		.busfd = -1,
 		.udp_fd = -1,
 		.udp6_fd = -1,

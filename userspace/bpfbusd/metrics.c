@@ -46,6 +46,8 @@ static const struct {
 	BUS_COUNTER(redirected, "Datagrams handed to the daemon (AF_XDP or ring buffer)."),
 	BUS_COUNTER(matched, "Redirected datagrams the kernel matched exactly."),
 	BUS_COUNTER(verify, "Redirected datagrams flagged VERIFY (the daemon decides)."),
+	BUS_COUNTER(archived, "Redirected datagrams no rule matched, kept for an archive."),
+	BUS_COUNTER(sampled, "Redirected datagrams nothing wanted, sampled for schema discovery."),
 	BUS_COUNTER(passed, "Datagrams passed to the slow-path UDP socket."),
 #undef BUS_COUNTER
 };

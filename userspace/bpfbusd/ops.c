@@ -499,6 +499,7 @@ static int status(struct bbd *d, struct strbuf *out)
 	C(malformed);
 	C(unknown_bus);
 	C(unmatched);
+	C(sampled);
 	C(verified);
 	C(delivered);
 	C(delivery_failed);

@@ -156,11 +156,16 @@ int bbd_routes_reload(struct bbd *d, char *err, size_t err_len)
 	struct bbd_routes rt = { 0 };
 	struct bb_reload rl;
 
-	size_t nt;
-	struct bb_topic_rules *topics = bbd_topic_rules(d, &nt);
-	int r = bb_rules_reload_topics(d->pin_dir, &d->model, topics, nt, &rl, &rt.c, err, err_len);
+	struct bb_reload_opts o = { .discovery_rate = d->discovery_rate };
+	struct bb_topic_rules *topics = bbd_topic_rules(d, &o.n_topics);
+	struct bb_archive_entry *archives = bbd_archive_entries(d, &o.n_archives);
 
-	bbd_topic_rules_free(topics, nt);
+	o.topics = topics;
+	o.archives = archives;
+	int r = bb_rules_reload_opts(d->pin_dir, &d->model, &o, &rl, &rt.c, err, err_len);
+
+	bbd_topic_rules_free(topics, o.n_topics);
+	free(archives);
 	if (r < 0)
 		return -1;
 	rt.r = xcalloc(rt.c.n_rules ? rt.c.n_rules : 1, sizeof(*rt.r));
@@ -169,6 +174,11 @@ int bbd_routes_reload(struct bbd *d, char *err, size_t err_len)
 
 		r->bus_id = rt.c.rule_bus[i];
 		r->name = bb_ruleset_rule_name(rt.c.rs, (uint32_t)i);
+		if (i >= rt.c.archive_base) {
+			r->archive = true; /* its archive decides by itself (bbd_archives_offer) */
+			r->rule_name = r->name;
+			continue;
+		}
 		/* the model rule behind compiled name "bus/rule" (rule names have no '/') */
 		const char *slash = strrchr(r->name, '/');
 		char *bus = slash ? xstrndup(r->name, (size_t)(slash - r->name)) : NULL;
@@ -190,7 +200,8 @@ int bbd_routes_reload(struct bbd *d, char *err, size_t err_len)
 	d->routes[rt.c.gen & 1] = rt;
 	d->live_gen = rt.c.gen;
 	bbd_schedules_sync(d);
-	log_info("generation %u: %zu enabled rules on %zu buses", rl.gen, rl.n_rules, rl.n_buses);
+	log_info("generation %u: %zu enabled rules and %zu archive entries on %zu buses", rl.gen,
+		 rl.n_rules, rl.n_archives, rl.n_buses);
 	return 0;
 }
 

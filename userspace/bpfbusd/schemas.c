@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SAMPLES_PER_S 100
+#define SAMPLES_PER_S BBD_DISCOVERY_RATE
 #define MAX_TYPES 1000
 #define MAX_VERSIONS 100
 #define SCHEMAS_FILE "schemas.json"

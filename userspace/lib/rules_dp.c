@@ -86,6 +86,64 @@ static uint8_t add_topic_rules(struct bb_ruleset *rs, const struct bb_topic_rule
 	return keep;
 }
 
+/* The index in @buses of the bus named @name, or -1. */
+static int bus_index(const struct bpfbus_bus *buses, int nb, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (int i = 0; i < nb; i++)
+		if (buses[i].name_len == len && !memcmp(buses[i].name, name, len))
+			return i;
+	return -1;
+}
+
+/*
+ * The archives as entries of their buses, after every rule (ids from
+ * archive_base on); sets the buses' archive flags in @flags. An archive
+ * without a pattern, or whose pattern does not compile (it was checked when
+ * set: it should not happen), keeps every event of its bus.
+ */
+static size_t add_archives(struct bb_ruleset *rs, const struct bb_reload_opts *o,
+			   const struct bpfbus_bus *buses, int nb, uint8_t *flags,
+			   uint32_t **rule_bus, size_t *n)
+{
+	size_t added = 0;
+
+	for (size_t k = 0; k < o->n_archives; k++) {
+		const struct bb_archive_entry *a = &o->archives[k];
+		int i = bus_index(buses, nb, a->bus);
+		char name[BPFBUS_WIRE_MAX_NAME + 80]; /* in the ruleset only, not km_rule_names */
+		struct bb_error e;
+		int id;
+
+		if (i < 0 || buses[i].kind != BPFBUS_BUS_EVENT)
+			continue;
+		if (!a->pattern) {
+			flags[i] |= BPFBUS_BUS_F_ARCHIVE_ALL;
+			continue;
+		}
+		/* ':' is in no rule name: an archive entry never shadows a rule */
+		snprintf(name, sizeof(name), "%.256s/archive:%.64s", a->bus, a->name);
+		id = bb_ruleset_add_pattern(rs, name, a->pattern, strlen(a->pattern), &e);
+		if (id < 0) {
+			flags[i] |= BPFBUS_BUS_F_ARCHIVE_ALL;
+			continue;
+		}
+		note_rule(rule_bus, n, id, buses[i].id);
+		flags[i] |= BPFBUS_BUS_F_ARCHIVES;
+		added++;
+	}
+	return added;
+}
+
+/* Schema discovery's rate for bus @id (bpf/sample.h); the bucket starts full. */
+static int set_sample_rate(int fd, uint32_t id, unsigned rate)
+{
+	struct bpfbus_sample v = { .rate_per_s = rate };
+
+	return bpf_map_update_elem(fd, &id, &v, BPF_ANY) ? -errno : 0;
+}
+
 void bb_compiled_free(struct bb_compiled *c)
 {
 	bb_ruleset_free(c->rs);
@@ -143,13 +201,23 @@ int bb_rules_reload_topics(const char *pin_dir, const struct bb_model *m,
 			   struct bb_reload *out, struct bb_compiled *keep, char *err,
 			   size_t err_len)
 {
-	uint8_t *flags = NULL;
+	struct bb_reload_opts o = { .topics = topics, .n_topics = ntopics };
+
+	return bb_rules_reload_opts(pin_dir, m, &o, out, keep, err, err_len);
+}
+
+int bb_rules_reload_opts(const char *pin_dir, const struct bb_model *m,
+			 const struct bb_reload_opts *o, struct bb_reload *out,
+			 struct bb_compiled *keep, char *err, size_t err_len)
+{
+	uint8_t *flags = NULL; /* BPFBUS_BUS_F_* per bus */
 	struct ktable_fds fds;
-	int names = -1, busfd, r = -1;
+	int names = -1, busfd, samplefd = -1, r = -1;
 	struct bpfbus_bus *buses = NULL;
 	struct bb_ruleset *rs = bb_ruleset_new();
 	uint32_t *rule_bus = NULL, gen = 0;
-	size_t n_rules = 0;
+	size_t n_rules = 0, n_archives;
+	uint32_t archive_base;
 
 	memset(&fds, 0xff, sizeof(fds));
 	memset(out, 0, sizeof(*out));
@@ -173,13 +241,36 @@ int bb_rules_reload_topics(const char *pin_dir, const struct bb_model *m,
 		if (buses[i].generation > gen)
 			gen = buses[i].generation;
 		const struct bb_mbus *mb = bb_model_bus(m, name);
-		const struct bb_topic_rules *t =
-			buses[i].kind == BPFBUS_BUS_TOPIC ? topic_of(topics, ntopics, name) : NULL;
+		const struct bb_topic_rules *t = buses[i].kind == BPFBUS_BUS_TOPIC
+							 ? topic_of(o->topics, o->n_topics, name)
+							 : NULL;
 
 		if (mb && add_rules(rs, mb, buses[i].id, &rule_bus, &n_rules, err, err_len) < 0)
 			goto out;
 		if (t)
-			flags[i] = add_topic_rules(rs, t, buses[i].id, &rule_bus, &n_rules);
+			flags[i] |= add_topic_rules(rs, t, buses[i].id, &rule_bus, &n_rules);
+	}
+	archive_base = (uint32_t)n_rules;
+	n_archives = add_archives(rs, o, buses, nb, flags, &rule_bus, &n_rules);
+	if (o->discovery_rate) {
+		samplefd = bb_map_open_create(pin_dir, BPFBUS_MAP_SAMPLE);
+		if (samplefd < 0) {
+			snprintf(err, err_len, "cannot open the pinned map %s in %s: %s",
+				 BPFBUS_MAP_SAMPLE, pin_dir, strerror(-samplefd));
+			goto out;
+		}
+	}
+	for (int i = 0; i < nb && samplefd >= 0; i++) {
+		if (buses[i].kind != BPFBUS_BUS_EVENT)
+			continue;
+		int e = set_sample_rate(samplefd, buses[i].id, o->discovery_rate);
+
+		if (e) {
+			snprintf(err, err_len, "setting bus %u's sampling rate: %s", buses[i].id,
+				 strerror(-e));
+			goto out;
+		}
+		flags[i] |= BPFBUS_BUS_F_DISCOVERY;
 	}
 	bb_ruleset_compile(rs);
 	gen++;
@@ -198,7 +289,8 @@ int bb_rules_reload_topics(const char *pin_dir, const struct bb_model *m,
 		snprintf(err, err_len, "writing the kernel tables: %s", strerror(-l));
 		goto out;
 	}
-	for (size_t id = 0; id < n_rules; id++) {
+	/* names of rules only: archive entries are no rules (`rule show`, metrics) */
+	for (size_t id = 0; id < archive_base; id++) {
 		struct bpfbus_rule_name rn = { .bus = rule_bus[id], .gen = gen };
 		uint32_t k = (uint32_t)id;
 
@@ -224,6 +316,7 @@ int bb_rules_reload_topics(const char *pin_dir, const struct bb_model *m,
 
 		buses[i].generation = gen;
 		buses[i].flags = flags[i];
+		buses[i].archive_base = archive_base;
 		if (bpf_map_update_elem(busfd, &key, &buses[i], BPF_EXIST)) {
 			snprintf(err, err_len, "switching bus %u: %s", buses[i].id,
 				 strerror(errno));
@@ -236,19 +329,22 @@ int bb_rules_reload_topics(const char *pin_dir, const struct bb_model *m,
 	while (!bpf_map_get_next_key(names, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (next >= n_rules && !bpf_map_delete_elem(names, &next))
+		if (next >= archive_base && !bpf_map_delete_elem(names, &next))
 			prev = NULL;
 	}
 	out->gen = gen;
-	out->n_rules = n_rules;
+	out->n_rules = archive_base; /* rules, not archive entries */
 	out->n_buses = (size_t)nb;
+	out->n_archives = n_archives;
 	if (keep) {
-		*keep = (struct bb_compiled){ rs, rule_bus, n_rules, gen };
+		*keep = (struct bb_compiled){ rs, rule_bus, n_rules, gen, archive_base };
 		rs = NULL;
 		rule_bus = NULL;
 	}
 	r = 0;
 out:
+	if (samplefd >= 0)
+		close(samplefd);
 	free(flags);
 	free(buses);
 	free(rule_bus);

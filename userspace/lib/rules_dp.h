@@ -22,17 +22,21 @@ struct bb_reload {
 	uint32_t gen; /* generation now live */
 	size_t n_rules; /* over all buses */
 	size_t n_buses;
+	size_t n_archives; /* archive entries (bb_reload_opts) */
 };
 
 /*
  * What a reload compiled, for the daemon's userspace matching and routing:
- * rule id i is rule_bus[i]'s rule named "bus/rule" in @rs (compiled).
+ * rule id i is rule_bus[i]'s rule named "bus/rule" in @rs (compiled). Ids
+ * from archive_base on are archive entries ("bus/archive:NAME"), not rules:
+ * no targets, never counted as matched.
  */
 struct bb_compiled {
 	struct bb_ruleset *rs;
 	uint32_t *rule_bus;
 	size_t n_rules;
 	uint32_t gen;
+	uint32_t archive_base;
 };
 void bb_compiled_free(struct bb_compiled *c);
 
@@ -70,5 +74,31 @@ struct bb_topic_rules {
 int bb_rules_reload_topics(const char *pin_dir, const struct bb_model *m,
 			   const struct bb_topic_rules *topics, size_t n, struct bb_reload *out,
 			   struct bb_compiled *keep, char *err, size_t err_len);
+
+/*
+ * An enabled archive as a target-less entry of its bus's tables, so the
+ * kernel hands off the events it wants even when no rule matches them
+ * (BPFBUS_BUS_F_ARCHIVES; no pattern: BPFBUS_BUS_F_ARCHIVE_ALL).
+ */
+struct bb_archive_entry {
+	const char *bus;
+	const char *name;
+	const char *pattern; /* NULL: every event of the bus */
+};
+
+/* What a reload compiles besides the model's rules. */
+struct bb_reload_opts {
+	const struct bb_topic_rules *topics;
+	size_t n_topics;
+	const struct bb_archive_entry *archives;
+	size_t n_archives;
+	/* schema discovery: events per second per event bus the kernel hands
+	 * off of those it would drop (BPFBUS_BUS_F_DISCOVERY); 0: none */
+	unsigned discovery_rate;
+};
+
+int bb_rules_reload_opts(const char *pin_dir, const struct bb_model *m,
+			 const struct bb_reload_opts *o, struct bb_reload *out,
+			 struct bb_compiled *keep, char *err, size_t err_len);
 
 #endif
