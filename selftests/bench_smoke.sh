@@ -110,7 +110,7 @@ if [[ ! -x $BENCH ]]; then
 	not_ok "bench is built"
 	finish
 fi
-tap_plan 17
+tap_plan 18
 
 # ---- generator -------------------------------------------------------------
 
@@ -188,11 +188,25 @@ fi
 
 "$BENCH" --engine gpu --rules "$data/rules/EXACT.json" --events "$data/citylots.jsonl" >/dev/null 2>"$tmp/err"
 rc=$?
-if [[ $rc == 2 ]] && grep -q "engine must be 'user' or 'kernel'" "$tmp/err"; then
+if [[ $rc == 2 ]] && grep -q "engine must be 'user', 'kernel' or 'datapath'" "$tmp/err"; then
 	ok "an unknown --engine is refused with the list of engines"
 else
 	{ echo "exit $rc"; cat "$tmp/err"; } >>"$tmp/why"
 	not_ok "an unknown --engine is refused with the list of engines"
+fi
+
+# the whole XDP program (bpfbus_xdp on wire datagrams) decides the same counts
+if [[ $(id -u) == 0 ]]; then
+	out=$("$BENCH" --engine datapath --rules "$data/rules/EXACT.json" --events "$data/citylots.jsonl" \
+		--expected "$tmp/exact.counts" --passes 1 --warmup 0 --cpu -1 2>"$tmp/why")
+	if [[ $out == "RESULT impl=bpfbus-datapath "*" check=counts-ok "*" engine=datapath "* ]]; then
+		ok "--engine datapath: the XDP program's counts equal the user engine's"
+	else
+		echo "$out" >>"$tmp/why"
+		not_ok "--engine datapath: the XDP program's counts equal the user engine's"
+	fi
+else
+	tap_skip "--engine datapath: the XDP program's counts equal the user engine's" "needs root (BPF)"
 fi
 
 # ---- counts against the independent reference ------------------------------

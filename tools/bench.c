@@ -21,6 +21,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bpfbus/datapath.h"
+#include "kdatapath.h"
 #include "kengine.h"
 #include "loadcommon.h"
 #include "rulefile.h"
@@ -453,9 +455,21 @@ static void run_pass(struct bb_match_ctx *ctx, const struct events *ev,
  * the syscall around each test run is not part of the XDP path and is not
  * counted.
  */
-static void run_pass_kernel(struct kengine *k, struct bb_match_ctx *ctx,
-			    const struct events *ev, uint64_t *by_id, size_t n_ids,
-			    struct pass *ps)
+/* The kernel engines: the matcher alone (kernel), or the whole XDP program (datapath). */
+struct engine {
+	struct kengine *k; /* the scanner and matcher (kmatch_test.bpf.c) */
+	struct kdp *dp; /* bpfbus_xdp on wire datagrams to one bus (kdatapath.h) */
+};
+
+static int engine_match(const struct engine *e, const char *text, size_t len, struct kresult *kr)
+{
+	if (e->k)
+		return kengine_match(e->k, text, len, kr);
+	return kdp_send(e->dp, NULL, 0, text, len, kr);
+}
+
+static void run_pass_kernel(const struct engine *k, struct bb_match_ctx *ctx,
+			    const struct events *ev, uint64_t *by_id, size_t n_ids, struct pass *ps)
 {
 	uint64_t kernel_ns = 0, errors = 0, bad = 0, flagged = 0, passed = 0;
 	double user_s = 0;
@@ -467,7 +481,7 @@ static void run_pass_kernel(struct kengine *k, struct bb_match_ctx *ctx,
 		const uint32_t *ids = kr.ids;
 		int n;
 
-		if (kengine_match(k, ev->text[i], ev->len[i], &kr) < 0)
+		if (engine_match(k, ev->text[i], ev->len[i], &kr) < 0)
 			die(EXIT_USAGE, "kernel test run failed on event %zu", i + 1);
 		kernel_ns += kr.ns;
 		if (kr.verdict == KV_MATCH || kr.verdict == KV_DROP) {
@@ -540,8 +554,9 @@ static void report_errors(struct bb_match_ctx *ctx, const struct events *ev,
 
 static void usage(FILE *f)
 {
-	fputs("usage: bench --engine user|kernel --rules FILE --events FILE [--passes N] [--warmup N]\n"
-	      "             [--counts OUT] [--expected FILE] [--exclude PREFIX] [--family NAME]\n"
+	fputs("usage: bench --engine user|kernel|datapath --rules FILE --events FILE\n"
+	      "             [--passes N] [--warmup N] [--counts OUT] [--expected FILE]\n"
+	      "             [--exclude PREFIX] [--family NAME]\n"
 	      "             [--impl NAME] [--cpu N|-1] [--load-only]\n"
 	      "Prints one line: RESULT impl= family= rules= exclude= add_s= matches= check=\n"
 	      "eps=<per timed pass> ns_per_event=<median> mem_bytes= maxrss_kb=\n"
@@ -620,10 +635,13 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc)
 		die(EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
-	if (strcmp(o->engine, "user") && strcmp(o->engine, "kernel"))
-		die(EXIT_USAGE, "--engine must be 'user' or 'kernel', not '%s'", o->engine);
+	if (strcmp(o->engine, "user") && strcmp(o->engine, "kernel") && strcmp(o->engine, "datapath"))
+		die(EXIT_USAGE, "--engine must be 'user', 'kernel' or 'datapath', not '%s'",
+		    o->engine);
 	if (!strcmp(o->engine, "kernel") && !strcmp(o->impl, IMPL_DEFAULT))
 		o->impl = "bpfbus-kernel";
+	if (!strcmp(o->engine, "datapath") && !strcmp(o->impl, IMPL_DEFAULT))
+		o->impl = "bpfbus-datapath";
 	if (!o->rules_path)
 		die(EXIT_USAGE, "--rules FILE is required (see --help)");
 	if (!o->events_path && !o->load_only)
@@ -669,7 +687,7 @@ static void print_load_only(const struct opts *o, const struct rules *r,
 static int run_passes(const struct opts *o, const struct rules *r,
 		      const struct loaded *l, const struct events *ev,
 		      const struct expected *exp, double *eps,
-		      uint64_t *counts, uint64_t *total, struct kengine *k,
+		      uint64_t *counts, uint64_t *total, const struct engine *k,
 		      struct pass *last)
 {
 	struct bb_match_ctx *ctx = bb_match_ctx_new(l->rs);
@@ -725,7 +743,7 @@ struct bench {
 	struct loaded l;
 	uint64_t *counts;
 	double *eps;
-	struct kengine *k; /* --engine kernel */
+	struct engine k; /* --engine kernel or datapath */
 	double kload_s;	   /* writing the kernel tables */
 	struct pass last;  /* the last pass, for the flagged fractions */
 };
@@ -742,7 +760,8 @@ static void bench_free(struct bench *b)
 	free(b->exp.names);
 	free(b->exp.counts);
 	map_free(&b->exp.map);
-	kengine_close(b->k);
+	kengine_close(b->k.k);
+	kdp_close(b->k.dp);
 	if (b->l.rs)
 		bb_ruleset_free(b->l.rs);
 	free(b->l.rule_of_id);
@@ -789,9 +808,9 @@ static void print_result(const struct bench *b, uint64_t total, int failed)
 	}
 	printf(" ns_per_event=%.1f mem_bytes=%zu maxrss_kb=%ld",
 	       1e9 / median(sorted, o->passes), bb_ruleset_memory(b->l.rs), maxrss_kb());
-	if (b->k) {
-		printf(" engine=kernel kload_s=%.3f verify_frac=%.4f pass_frac=%.4f verify_why=",
-		       b->kload_s, (double)b->last.flagged / (double)b->ev.n,
+	if (b->k.k || b->k.dp) {
+		printf(" engine=%s kload_s=%.3f verify_frac=%.4f pass_frac=%.4f verify_why=",
+		       b->o.engine, b->kload_s, (double)b->last.flagged / (double)b->ev.n,
 		       (double)b->last.passed / (double)b->ev.n);
 		/* per reason (kengine's names), so a test can tell which limit fired */
 		const char *sep = "";
@@ -844,16 +863,24 @@ static int run(struct bench *b)
 		char msg[256];
 		double t0 = lc_now();
 
-		b->k = kengine_open(msg, sizeof(msg));
-		if (!b->k || kengine_load(b->k, b->l.rs, msg, sizeof(msg)) < 0)
+		b->k.k = kengine_open(msg, sizeof(msg));
+		if (!b->k.k || kengine_load(b->k.k, b->l.rs, msg, sizeof(msg)) < 0)
 			die(EXIT_USAGE, "kernel engine: %s", msg);
+		b->kload_s = lc_now() - t0;
+	} else if (!strcmp(b->o.engine, "datapath")) {
+		char msg[256];
+		double t0 = lc_now();
+
+		b->k.dp = kdp_open(BPFBUS_BUS_EVENT, "bench", 1, msg, sizeof(msg));
+		if (!b->k.dp || kdp_load(b->k.dp, b->l.rs, msg, sizeof(msg)) < 0)
+			die(EXIT_USAGE, "datapath engine: %s", msg);
 		b->kload_s = lc_now() - t0;
 	}
 	b->counts = xcalloc(b->r.n, sizeof(*b->counts));
 	b->eps = xcalloc((size_t)b->o.passes, sizeof(*b->eps));
 	failed = run_passes(&b->o, &b->r, &b->l, &b->ev,
 			    b->o.expected_path ? &b->exp : NULL, b->eps,
-			    b->counts, &total, b->k, &b->last);
+			    b->counts, &total, b->k.k || b->k.dp ? &b->k : NULL, &b->last);
 	if (b->o.counts_path)
 		write_counts(b->o.counts_path, &b->o, &b->r, b->counts, b->ev.n);
 	print_result(b, total, failed);

@@ -932,4 +932,161 @@ TEST(large_match_lists)
 	bpfbus_bpf__destroy(skel);
 }
 
+/*
+ * Archives and schema discovery (docs/kernel.md, "Archives and schema
+ * discovery"): rule 0 is a rule, rule 1 an archive entry (archive_base 1).
+ * One frame of @body through the datapath; its ring-buffer record, if any,
+ * in *@seen (n 0 when dropped).
+ */
+static void keep_case(struct bpfbus_bpf *skel, const char *body, int ack, struct rb_seen *seen)
+{
+	static struct dgram payload;
+	static __u8 storage[MAXFRAME + 64 + 2] __attribute__((aligned(8)));
+	__u8 *frame = storage + 2;
+	FIXTURE_VARIANT(dp) v = { .ringbuf = 1, .body = body, .ack = ack };
+
+	memset(&payload, 0, sizeof(payload));
+	memset(seen, 0, sizeof(*seen));
+	build_payload(&v, &payload);
+	size_t len = build_frame(&v, frame, &payload);
+
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .repeat = 1);
+	ASSERT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(skel->progs.bpfbus_xdp), &opts));
+	EXPECT_EQ(XDP_DROP, opts.retval); /* a hand-off too: the record is the event */
+
+	struct ring_buffer *rb =
+		ring_buffer__new(bpf_map__fd(skel->maps.bb_ring), on_record, seen, NULL);
+
+	ASSERT_NE_NULL(rb);
+	ASSERT_GE(ring_buffer__consume(rb), 0);
+	ring_buffer__free(rb);
+}
+
+static void set_bus(struct bpfbus_bpf *skel, __u8 flags, __u32 archive_base)
+{
+	struct bpfbus_bus bus = { .id = BUS_ID,
+				  .generation = 1,
+				  .kind = BPFBUS_BUS_EVENT,
+				  .flags = flags,
+				  .archive_base = archive_base };
+	__u32 key = bb_wire_name_hash(BUS_NAME, strlen(BUS_NAME));
+
+	bus.name_len = strlen(BUS_NAME);
+	memcpy(bus.name, BUS_NAME, bus.name_len);
+	EXPECT_EQ(0, bpf_map__update_elem(skel->maps.bb_buses, &key, sizeof(key), &bus, sizeof(bus),
+					  BPF_ANY));
+}
+
+static void set_sample_rate(struct bpfbus_bpf *skel, __u32 rate)
+{
+	struct bpfbus_sample v = { .rate_per_s = rate };
+	__u32 id = BUS_ID;
+
+	EXPECT_EQ(0, bpf_map__update_elem(skel->maps.bb_sample, &id, sizeof(id), &v, sizeof(v),
+					  BPF_ANY));
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+TEST(archives_and_samples_in_the_kernel)
+{
+	static const char *const patterns[] = { "{\"source\": [\"a\", \"both\"]}",
+						"{\"source\": [\"arc\", \"both\"]}" };
+	const uint32_t rule_bus[] = { BUS_ID, BUS_ID };
+	int ncpus = libbpf_num_possible_cpus(), err;
+	struct bpfbus_bpf *skel = load_with_rules(patterns, 2, rule_bus, &err);
+	struct rb_seen *seen = calloc(1, sizeof(*seen));
+	struct bpfbus_bus_stats st;
+
+	if (th_bpf_not_permitted(err))
+		SKIP("BPF not permitted (euid %u): run as root or with CAP_BPF", geteuid());
+	ASSERT_EQ(0, err);
+	ASSERT_NE_NULL(skel);
+	ASSERT_NE_NULL(seen);
+
+	/* without the flag, id 1 is a rule like any other */
+	keep_case(skel, "{\"source\":\"arc\"}", 0, seen);
+	EXPECT_EQ(1, seen->n);
+	EXPECT_EQ(0, seen->rec.meta.flags & BPFBUS_META_F_ARCHIVE);
+
+	set_bus(skel, BPFBUS_BUS_F_ARCHIVES, 1);
+	/* a rule: matched */
+	keep_case(skel, "{\"source\":\"a\"}", 0, seen);
+	EXPECT_EQ(1, seen->n);
+	EXPECT_EQ(0, seen->rec.meta.flags & (BPFBUS_META_F_ARCHIVE | BPFBUS_META_F_SAMPLE));
+	EXPECT_EQ(0, seen->ids[0]);
+	/* only the archive entry: kept for it, with its id */
+	keep_case(skel, "{\"source\":\"arc\"}", 0, seen);
+	EXPECT_EQ(1, seen->n);
+	EXPECT_EQ(BPFBUS_META_F_ARCHIVE, seen->rec.meta.flags & BPFBUS_META_F_ARCHIVE);
+	EXPECT_EQ(1, seen->rec.n_ids);
+	EXPECT_EQ(1, seen->ids[0]);
+	/* the rule and the archive entry: a plain match listing both */
+	keep_case(skel, "{\"source\":\"both\"}", 0, seen);
+	EXPECT_EQ(1, seen->n);
+	EXPECT_EQ(0, seen->rec.meta.flags & BPFBUS_META_F_ARCHIVE);
+	EXPECT_EQ(2, seen->rec.n_ids);
+	/* nothing: dropped */
+	keep_case(skel, "{\"source\":\"zz\"}", 0, seen);
+	EXPECT_EQ(0, seen->n);
+	read_bus_stats(skel, ncpus, BUS_ID, &st);
+	EXPECT_EQ(3, st.matched); /* the first case, "a" and "both" */
+	EXPECT_EQ(1, st.archived);
+	EXPECT_EQ(1, st.dropped);
+
+	/* a pattern-less archive: everything kept, no ids */
+	set_bus(skel, BPFBUS_BUS_F_ARCHIVES | BPFBUS_BUS_F_ARCHIVE_ALL, 1);
+	keep_case(skel, "{\"source\":\"zz\"}", 0, seen);
+	EXPECT_EQ(1, seen->n);
+	EXPECT_EQ(BPFBUS_META_F_ARCHIVE, seen->rec.meta.flags & BPFBUS_META_F_ARCHIVE);
+	EXPECT_EQ(0, seen->rec.n_ids);
+
+	/* discovery at 3 a second: of 10 unwanted events, the bucket's 3 (and
+	 * one more per third of a second the loop took) */
+	set_bus(skel, BPFBUS_BUS_F_DISCOVERY, 2);
+	set_sample_rate(skel, 3);
+	int samples = 0;
+	__u64 t0 = now_ns();
+
+	for (int i = 0; i < 10; i++) {
+		keep_case(skel, "{\"source\":\"zz\"}", 0, seen);
+		if (seen->n) {
+			EXPECT_EQ(BPFBUS_META_F_SAMPLE,
+				  seen->rec.meta.flags & BPFBUS_META_F_SAMPLE);
+			EXPECT_EQ(0, seen->rec.n_ids);
+			EXPECT_EQ(0, seen->rec.meta.n_rules);
+		}
+		samples += seen->n;
+	}
+	__u64 most = 3 + (now_ns() - t0) * 3 / 1000000000ULL;
+
+	TH_LOG("%d samples of 10 (at most %llu)", samples, (unsigned long long)most);
+	EXPECT_GE(samples, 3);
+	EXPECT_LE(samples, most);
+	/* wanted ones are not samples, nor is an event that asks for an ack */
+	keep_case(skel, "{\"source\":\"a\"}", 0, seen);
+	EXPECT_EQ(0, seen->rec.meta.flags & BPFBUS_META_F_SAMPLE);
+	keep_case(skel, "{\"source\":\"zz\"}", 1, seen);
+	EXPECT_EQ(1, seen->n);
+	EXPECT_EQ(0, seen->rec.meta.flags & BPFBUS_META_F_SAMPLE);
+	/* rate 0: no sample */
+	set_sample_rate(skel, 0);
+	keep_case(skel, "{\"source\":\"zz\"}", 0, seen);
+	EXPECT_EQ(0, seen->n);
+
+	read_bus_stats(skel, ncpus, BUS_ID, &st);
+	EXPECT_EQ(samples, st.sampled);
+	EXPECT_EQ(2, st.archived);
+	EXPECT_EQ(1 + 10 - samples + 1, st.dropped);
+	EXPECT_EQ(st.redirected, st.matched + st.verify + st.archived + st.sampled);
+	free(seen);
+	bpfbus_bpf__destroy(skel);
+}
+
 TEST_HARNESS_MAIN

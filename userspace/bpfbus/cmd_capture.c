@@ -94,6 +94,9 @@ static int on_event(const struct bb_rx_event *ev, void *ctx)
 		if (ev->verify)
 			jw_str(w, "verify_why", why);
 		jw_bool(w, "truncated", ev->truncated);
+		/* no rule matched: kept for an archive, or a schema discovery sample */
+		jw_bool(w, "archive", ev->meta->flags & BPFBUS_META_F_ARCHIVE);
+		jw_bool(w, "sample", ev->meta->flags & BPFBUS_META_F_SAMPLE);
 		jw_u64(w, "n_rules", ev->meta->n_rules);
 		jw_open(w, "rules", '[');
 		for (uint32_t i = 0; i < ev->n_ids; i++)
@@ -111,6 +114,10 @@ static int on_event(const struct bb_rx_event *ev, void *ctx)
 			printf(" VERIFY(%s)", why);
 		if (ev->truncated)
 			printf(" TRUNCATED");
+		if (ev->meta->flags & BPFBUS_META_F_ARCHIVE)
+			printf(" ARCHIVE");
+		if (ev->meta->flags & BPFBUS_META_F_SAMPLE)
+			printf(" SAMPLE");
 		printf(" gen %u rules [", ev->meta->generation);
 		for (uint32_t i = 0; i < ev->n_ids; i++)
 			printf("%s%u", i ? "," : "", ev->rule_ids[i]);
