@@ -176,6 +176,7 @@ static int int_option(struct bbd *d, int code, const char *arg)
 			return -1;
 		}
 		d->xsk_frames = (uint32_t)v;
+		break;
 	case 'D':
 		d->discovery_rate = (unsigned)v;
 		break;
