@@ -132,6 +132,7 @@ void lc_cpustat_read(struct lc_cpustat *s)
 		s->cpu[id].idle = v[3] + v[4];
 		s->cpu[id].irq = v[5];
 		s->cpu[id].softirq = v[6];
+		s->cpu[id].steal = v[7];
 		s->cpu[id].total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
 		if (id + 1 > s->n)
 			s->n = id + 1;
@@ -148,10 +149,14 @@ void lc_cpustat_print(FILE *f, const struct lc_cpustat *a, const struct lc_cpust
 		double si = (double)(b->cpu[i].irq - a->cpu[i].irq + b->cpu[i].softirq -
 				     a->cpu[i].softirq);
 
+		double steal = (double)(b->cpu[i].steal - a->cpu[i].steal);
+
 		if (t <= 0)
 			t = 1;
-		fprintf(f, " cpu%d_busy=%.1f cpu%d_usr=%.1f cpu%d_sys=%.1f cpu%d_si=%.1f", i,
-			100 * (usr + sys + si) / t, i, 100 * usr / t, i, 100 * sys / t, i,
-			100 * si / t);
+		fprintf(f,
+			" cpu%d_busy=%.1f cpu%d_usr=%.1f cpu%d_sys=%.1f cpu%d_si=%.1f "
+			"cpu%d_steal=%.1f",
+			i, 100 * (usr + sys + si) / t, i, 100 * usr / t, i, 100 * sys / t, i,
+			100 * si / t, i, 100 * steal / t);
 	}
 }

@@ -34,14 +34,15 @@ void lc_rusage(double *usr, double *sys);
 struct lc_cpustat {
 	int n;
 	struct {
-		uint64_t usr, sys, irq, softirq, idle, total;
+		uint64_t usr, sys, irq, softirq, idle, steal, total;
 	} cpu[LC_MAX_CPUS];
 };
 void lc_cpustat_read(struct lc_cpustat *s);
 /*
- * Print " cpuN_busy=P cpuN_usr=P cpuN_sys=P cpuN_si=P" for every CPU: the
- * share of the interval's time (percent) each CPU spent busy (user + nice +
- * system + irq + softirq), in user, in system and in irq + softirq.
+ * Print " cpuN_busy=P cpuN_usr=P cpuN_sys=P cpuN_si=P cpuN_steal=P" for every
+ * CPU: the share of the interval's time (percent) each CPU spent busy (user +
+ * nice + system + irq + softirq), in user, in system, in irq + softirq, and
+ * stolen by the hypervisor (the virtual CPU wanted to run and did not).
  */
 void lc_cpustat_print(FILE *f, const struct lc_cpustat *a, const struct lc_cpustat *b);
 

@@ -20,6 +20,7 @@
 #include "producer.h"
 #include "ruleset.h"
 #include "strbuf.h"
+#include "vethstats.h"
 #include "wire.h"
 #include "bpfbus/loadgen.h"
 
@@ -183,6 +184,8 @@ static uint64_t matching_of(const struct pool *p, uint64_t sent)
 struct run {
 	uint64_t sent, matching;
 	double seconds;
+	bool have_veth; /* live: the sender veth's counters over the run */
+	struct veth_counters veth;
 };
 
 /* True while the run should go on; @i datagrams sent so far. */
@@ -383,6 +386,16 @@ static void run_live(const struct opts *o, const struct pool *p, struct run *r)
 		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
 	int prog = bpf_program__fd(skel->progs.loadgen_tx);
 	uint64_t i = 0, chunk = o->rate > 0 ? (uint64_t)(o->rate * LIVE_CALL_S) : LIVE_FIRST_CALL;
+	struct veth_counters v0, v1;
+
+	/* XDP_TX of a live frame cannot fail visibly: a full ring on the peer
+	 * only shows in the veth's own counters, so read them around the run. */
+	r->have_veth = !veth_counters_read(o->iface, &v0);
+	if (!r->have_veth)
+		fprintf(stderr,
+			"loadgen: %s: no veth counters (%s): frames refused by the peer are not "
+			"told apart\n",
+			o->iface, strerror(errno));
 	double t0 = lc_now();
 
 	/* Paced: the program spaces the frames; flush them in small batches. */
@@ -405,6 +418,10 @@ static void run_live(const struct opts *o, const struct pool *p, struct run *r)
 			chunk = (uint64_t)(tr.repeat / (now - t1) * call);
 	}
 	r->seconds = lc_now() - t0;
+	if (r->have_veth) {
+		r->have_veth = !veth_counters_read(o->iface, &v1);
+		veth_counters_delta(&v0, &v1, &r->veth);
+	}
 
 	struct loadgen_stats st;
 
@@ -521,6 +538,9 @@ int main(int argc, char **argv)
 	       "avg_len=%" PRIu64 " usr_s=%.3f sys_s=%.3f cpu=%d",
 	       o.method, r.sent, r.matching, r.seconds, r.seconds > 0 ? r.sent / r.seconds : 0,
 	       p.avg_len, u1 - u0, y1 - y0, o.cpu);
+	if (r.have_veth)
+		printf(" xdp_xmit=%" PRIu64 " xdp_xmit_err=%" PRIu64, r.veth.xdp_xmit,
+		       r.veth.xdp_xmit_err);
 	lc_cpustat_print(stdout, &s0, &s1);
 	printf("\n");
 	free_pool(&p);

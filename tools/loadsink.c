@@ -23,6 +23,7 @@
 #include "producer.h"
 #include "ruleset.h"
 #include "rx.h"
+#include "vethstats.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -54,6 +55,9 @@ struct sink {
 	size_t bus_len;
 	uint64_t handled, delivered, matched, verify, malformed, other_bus, sock_drops;
 	double usr0, sys0, usr1, sys1; /* CPU time at ready and at stop */
+	const char *veth; /* the receiving veth: its counters at ready and at stop */
+	bool have_veth;
+	struct veth_counters veth0, veth_d;
 };
 
 static volatile sig_atomic_t stop;
@@ -116,8 +120,20 @@ static void stats_delta(int fd, uint32_t id, const struct bpfbus_bus_stats *befo
 
 static void ready(struct sink *s)
 {
+	s->have_veth = s->veth && !veth_counters_read(s->veth, &s->veth0);
 	lc_rusage(&s->usr0, &s->sys0);
 	fprintf(stderr, "loadsink: ready\n");
+}
+
+/* At stop: what the receiving veth's NAPI took off its ring, and dropped. */
+static void veth_done(struct sink *s)
+{
+	struct veth_counters now;
+
+	if (s->have_veth && !veth_counters_read(s->veth, &now))
+		veth_counters_delta(&s->veth0, &now, &s->veth_d);
+	else
+		s->have_veth = false;
 }
 
 static void run_xdp(struct sink *s)
@@ -168,6 +184,7 @@ static void run_xdp(struct sink *s)
 	while (bb_rx_poll(rx, 0, on_event, s) > 0)
 		;
 	lc_rusage(&s->usr1, &s->sys1);
+	veth_done(s);
 	stats_delta(stats_fd, bus.id, &before, &d);
 	bb_rx_stats(rx, &rst);
 	s->handled = d.received;
@@ -286,6 +303,7 @@ static void run_socket(struct sink *s)
 			handle_dgram(s, bufs[i], msgs[i].msg_len);
 	}
 	lc_rusage(&s->usr1, &s->sys1);
+	veth_done(s);
 	close(fd);
 	printf("RESULT mode=socket handled=%" PRIu64 " dropped=0 delivered=%" PRIu64
 	       " matched=%" PRIu64 " malformed=%" PRIu64 " other_bus=%" PRIu64
@@ -353,12 +371,16 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	if (lc_pin_cpu(o.cpu))
 		lc_die("cannot pin to CPU %d: %s", o.cpu, strerror(errno));
+	s.veth = o.iface ? o.iface : o.gro;
 	if (!strcmp(o.mode, "xdp"))
 		run_xdp(&s);
 	else if (!strcmp(o.mode, "socket"))
 		run_socket(&s);
 	else
 		lc_die("--mode is xdp or socket, not '%s'", o.mode);
+	if (s.have_veth)
+		printf(" rx_xdp_packets=%" PRIu64 " rx_drops=%" PRIu64, s.veth_d.xdp_packets,
+		       s.veth_d.rx_drops);
 	printf(" usr_s=%.3f sys_s=%.3f cpu=%d\n", s.usr1 - s.usr0, s.sys1 - s.sys0, o.cpu);
 	bb_match_ctx_free(s.mc);
 	bb_ruleset_free(rs);
