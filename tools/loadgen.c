@@ -47,8 +47,14 @@
 #include "loadgen.skel.h"
 
 #define POOL_DEFAULT 1000
-/* Each BPF_PROG_TEST_RUN call costs tens of ms: aim at calls this long. */
-#define LIVE_CALL_S 0.25
+/*
+ * Each BPF_PROG_TEST_RUN call costs about 20 ms of set-up and teardown (two
+ * updates of the kernel's XDP dispatcher, each waiting for an RCU grace
+ * period, and a page pool), in which no frame goes out and after which a
+ * paced run does not catch up: with 0.25 s calls a paced sender kept only
+ * about 92% of its offered rate. Aim at calls this long.
+ */
+#define LIVE_CALL_S 1.0
 #define LIVE_FIRST_CALL 65536
 #define SRC_PORT 40000
 
