@@ -10,6 +10,7 @@
 
 #include "bpfbus/datapath.h"
 #include "model.h"
+#include "post_pool.h"
 #include "prom.h"
 #include "retry.h"
 #include "rules_dp.h"
@@ -482,11 +483,10 @@ void bbd_topic_rules_free(struct bb_topic_rules *t, size_t n);
 
 /* forward.c: http target POSTs on worker threads; intake.c settles them. */
 struct bbd_http_job {
-	/* the POST, for a worker; it sets status (-1: no answer) and err */
+	/* the POST of url and body, for a worker; it sets post.status and post.err */
+	struct post_job post;
 	char *url, *body;
 	size_t len;
-	int status;
-	char err[300];
 	/* the rest under the store lock: what a retry of the delivery needs */
 	char *key; /* the target, as retries name it (bbd_retry_key) */
 	char *event; /* the event as it came (a retry applies the input again) */

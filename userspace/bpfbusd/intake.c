@@ -1080,7 +1080,7 @@ static void settle(struct bbd_round *rd, const struct bbd_http_job *j)
 		rd->doomed = true;
 		return;
 	}
-	if (j->status >= 200 && j->status < 300) {
+	if (j->post.status >= 200 && j->post.status < 300) {
 		d->cnt.forwarded++;
 		return;
 	}
@@ -1098,7 +1098,7 @@ static void settle(struct bbd_round *rd, const struct bbd_http_job *j)
 				      .group_id = j->group_id,
 				      .dedup_id = j->dedup_id };
 
-	http_failure(&why, j->url, j->status, j->err);
+	http_failure(&why, j->url, j->post.status, j->post.err);
 	after_failure(rd, r, ti, &ev, &e, &why);
 }
 

@@ -18,7 +18,6 @@
  */
 #define _GNU_SOURCE
 #include "bpfbusd.h"
-#include "http_post.h"
 #include "producer.h"
 #include "strbuf.h"
 #include "queue.h"
@@ -31,8 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,13 +48,11 @@ struct item {
 
 /* One POST, with copies of everything the worker needs. */
 struct job {
+	struct post_job post;
 	uint64_t seq;
 	char *url, *body, *content_type;
 	char *h[MAX_HEADERS + 1]; /* "Name: value" lines, NULL-terminated */
 	size_t nh;
-	int status; /* the answer, or -1 */
-	char err[256];
-	struct job *next;
 };
 
 /* A throttled subscription: its next attempt may start at next_ms. */
@@ -72,14 +67,7 @@ struct bbd_outbox {
 	struct pace *paces;
 	size_t n_paces;
 	uint64_t after; /* highest seq taken in */
-	pthread_t th[WORKERS];
-	int nth;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct job *queued, **queued_tail; /* waiting for a worker, oldest first */
-	struct job *done; /* finished, for the loop to settle */
-	bool stop;
-	int done_fd;
+	struct post_pool *pool;
 	int udp4, udp6;
 };
 
@@ -91,45 +79,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ------------------------------------------------------------ workers */
-
-static void *worker(void *arg)
-{
-	struct bbd_outbox *o = arg;
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&o->mu);
-	for (;;) {
-		struct job *j;
-
-		while (!o->queued && !o->stop)
-			pthread_cond_wait(&o->cv, &o->mu);
-		if (o->stop)
-			break;
-		j = o->queued;
-		o->queued = j->next;
-		if (!o->queued)
-			o->queued_tail = &o->queued;
-		pthread_mutex_unlock(&o->mu);
-		j->status = http_post(
-			&(struct http_post_req){ .url = j->url,
-						 .content_type = j->content_type,
-						 .body = j->body,
-						 .len = strlen(j->body),
-						 .headers = (const char *const *)j->h,
-						 .user_agent =
-							 "Amazon Simple Notification Service Agent",
-						 .timeout_ms = 15000 },
-			j->err, sizeof(j->err));
-		pthread_mutex_lock(&o->mu);
-		j->next = o->done;
-		o->done = j;
-		if (write(o->done_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			log_warn("outbox: cannot wake the loop: %s", strerror(errno));
-	}
-	pthread_mutex_unlock(&o->mu);
-	return NULL;
-}
+/* ------------------------------------------------------------ POSTs */
 
 static void job_free(struct job *j)
 {
@@ -166,12 +116,26 @@ static void post(struct bbd_outbox *o, struct item *x)
 		job_header(j, "x-amz-sns-subscription-arn", it->sub_arn);
 	if (it->raw)
 		job_header(j, "x-amz-sns-rawdelivery", "true");
+	j->post.req = (struct http_post_req){
+		.url = j->url,
+		.content_type = j->content_type,
+		.body = j->body,
+		.len = strlen(j->body),
+		.headers = (const char *const *)j->h,
+		.user_agent = "Amazon Simple Notification Service Agent",
+		.timeout_ms = 15000,
+	};
 	x->busy = true;
-	pthread_mutex_lock(&o->mu);
-	*o->queued_tail = j;
-	o->queued_tail = &j->next;
-	pthread_cond_signal(&o->cv);
-	pthread_mutex_unlock(&o->mu);
+	post_pool_submit(o->pool, &j->post);
+}
+
+/* Free a list of the pool's jobs. */
+static void jobs_free(struct post_job *pj)
+{
+	for (struct post_job *next; pj; pj = next) {
+		next = pj->next;
+		job_free(post_job_owner(pj, struct job, post));
+	}
 }
 
 /* ------------------------------------------------------------ udp */
@@ -382,38 +346,29 @@ static void take_in(struct bbd *d)
 void bbd_outbox_work(struct bbd *d)
 {
 	struct bbd_outbox *o = d->outbox;
-	struct job *done;
-	uint64_t n;
+	struct post_job *done;
 	int64_t now;
 
-	if (!o)
+	if (!o || !o->pool)
 		return;
-	if (read(o->done_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		log_warn("outbox: %s", strerror(errno));
-	pthread_mutex_lock(&o->mu);
-	done = o->done;
-	o->done = NULL;
-	pthread_mutex_unlock(&o->mu);
-	while (done) {
-		struct job *j = done;
-		size_t i = find(o, j->seq);
+	done = post_pool_take_done(o->pool);
+	for (struct post_job *pj = done; pj; pj = pj->next) {
+		size_t i = find(o, post_job_owner(pj, struct job, post)->seq);
+		char why[300];
 
-		done = j->next;
-		if (i != (size_t)-1) {
-			char why[300];
-
-			if (j->status >= 200 && j->status < 300) {
-				finish(d, i, true, NULL);
-			} else {
-				if (j->status > 0)
-					snprintf(why, sizeof(why), "HTTP status %d", j->status);
-				else
-					snprintf(why, sizeof(why), "%s", j->err);
-				failed_attempt(d, i, j->status < 400 || j->status >= 500, why);
-			}
+		if (i == (size_t)-1)
+			continue;
+		if (pj->status >= 200 && pj->status < 300) {
+			finish(d, i, true, NULL);
+			continue;
 		}
-		job_free(j);
+		if (pj->status > 0)
+			snprintf(why, sizeof(why), "HTTP status %d", pj->status);
+		else
+			snprintf(why, sizeof(why), "%s", pj->err);
+		failed_attempt(d, i, pj->status < 400 || pj->status >= 500, why);
 	}
+	jobs_free(done);
 	d->outbox_due = false;
 	take_in(d);
 	now = now_ms();
@@ -443,24 +398,17 @@ int bbd_outbox_open(struct bbd *d)
 	struct bbd_outbox *o = xcalloc(1, sizeof(*o));
 
 	o->v = xcalloc(MAX_INFLIGHT, sizeof(*o->v));
-	pthread_mutex_init(&o->mu, NULL);
-	pthread_cond_init(&o->cv, NULL);
-	o->queued_tail = &o->queued;
 	o->udp4 = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	o->udp6 = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	o->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	d->outbox = o;
-	if (o->done_fd < 0 || o->udp4 < 0) {
+	if (o->udp4 < 0) {
 		log_err("outbox: %s", strerror(errno));
 		return -1;
 	}
-	if (bbd_epoll_add(d, o->done_fd, EPOLLIN, BBD_EP_OUTBOX))
+	/* unbounded queue: the in-flight table (MAX_INFLIGHT) bounds it */
+	o->pool = post_pool_start(d, "outbox", WORKERS, 0, BBD_EP_OUTBOX);
+	if (!o->pool)
 		return -1;
-	for (; o->nth < WORKERS; o->nth++)
-		if (pthread_create(&o->th[o->nth], NULL, worker, o)) {
-			log_err("outbox: cannot start a delivery thread");
-			return -1;
-		}
 	d->outbox_due = true;
 	return 0;
 }
@@ -471,31 +419,22 @@ void bbd_outbox_close(struct bbd *d)
 
 	if (!o)
 		return;
-	pthread_mutex_lock(&o->mu);
-	o->stop = true;
-	pthread_cond_broadcast(&o->cv);
-	pthread_mutex_unlock(&o->mu);
-	for (int i = 0; i < o->nth; i++)
-		pthread_join(o->th[i], NULL);
 	/* what was not done stays in the store's outbox for the next start */
-	for (struct job *j = o->queued, *next; j; j = next)
-		next = j->next, job_free(j);
-	for (struct job *j = o->done, *next; j; j = next)
-		next = j->next, job_free(j);
+	if (o->pool) {
+		jobs_free(post_pool_stop(o->pool));
+		jobs_free(post_pool_take_done(o->pool));
+		post_pool_free(o->pool);
+	}
 	while (o->n)
 		remove_at(o, o->n - 1);
 	free(o->v);
 	for (size_t i = 0; i < o->n_paces; i++)
 		free(o->paces[i].sub_arn);
 	free(o->paces);
-	if (o->done_fd >= 0)
-		close(o->done_fd);
 	if (o->udp4 >= 0)
 		close(o->udp4);
 	if (o->udp6 >= 0)
 		close(o->udp6);
-	pthread_mutex_destroy(&o->mu);
-	pthread_cond_destroy(&o->cv);
 	free(o);
 	d->outbox = NULL;
 }
