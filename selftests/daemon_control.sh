@@ -6,7 +6,8 @@
 # takes the events): buses and rules (add, errors and their exit statuses,
 # disable/enable reaching the kernel tables), events routed by the userspace
 # matcher and counted, SIGTERM exit 0, restart restoring buses and rules, and
-# the daemonless `rule load` editing the same object model.
+# the daemonless `rule load` editing the same object model, and refused
+# while the daemon owns the pinned tables but cannot be reached.
 #
 # Needs root (bpffs): SKIP otherwise. Environment: BPFBUS, BUILD, SRCTREE.
 
@@ -16,7 +17,7 @@ BPFBUS=${BPFBUS:-$SRCTREE/build/bpfbus}
 . "$SRCTREE/selftests/tap.sh"
 . "$SRCTREE/selftests/daemon.inc"
 
-daemon_test 22 daemon_control
+daemon_test 24 daemon_control
 PY=/usr/bin/python3
 
 # expect STATUS CMD...: the command exits with exactly STATUS.
@@ -58,6 +59,30 @@ tap_run "disable: listed DISABLED, gone from the kernel tables" bash -c \
 	"$BPFBUS rule disable eu bus orders && $(declare -f listed in_kernel) && BPFBUS=$BPFBUS listed eu DISABLED && ! in_kernel"
 tap_run "enable: back in the kernel tables" bash -c \
 	"$BPFBUS rule enable eu bus orders && $(declare -f in_kernel) && BPFBUS=$BPFBUS in_kernel"
+
+# A daemon the CLI cannot reach (another control socket) still owns the pinned
+# tables: a daemonless `rule load` or `bus add` would compile only what it was
+# given over what bpfbusd compiled (archives, topics, flags). Refused, naming
+# the daemon and the right command; the tables keep their generation.
+generation() { "$BPFBUS" -j bus list | $PY -c "import json,sys; print([b['generation'] for b in json.load(sys.stdin) if b['name'] == 'orders'][0])"; }
+unreachable_refused() {
+	local before after
+	before=$(generation) || return 1
+	echo '{"x": {"source": ["x"]}}' >"$tmp/other.json"
+	BPFBUS_CONTROL=$tmp/elsewhere.sock expect 1 "$BPFBUS" rule load bus orders file "$tmp/other.json" &&
+		grep -q "bpfbusd owns the pinned maps in $BPFBUS_PIN_DIR but does not answer on $tmp/elsewhere.sock" "$tmp/out" &&
+		grep -q 'bpfbus --control SOCKET rule load' "$tmp/out" || return 1
+	after=$(generation)
+	echo "# generation $before -> $after"
+	[[ $before == "$after" ]] && in_kernel
+}
+tap_run "rule load beside an unreachable daemon: refused, tables untouched" unreachable_refused
+bus_refused() {
+	BPFBUS_CONTROL=$tmp/elsewhere.sock expect 1 "$BPFBUS" bus add sideways &&
+		grep -q 'bpfbus --control SOCKET bus add' "$tmp/out" &&
+		! "$BPFBUS" bus list | grep -q sideways
+}
+tap_run "bus add beside an unreachable daemon: refused" bus_refused
 
 # 3 matching and 2 other events over the slow path: every one is matched in
 # userspace; the 3 go to both targets, which do not exist yet (6 failures).

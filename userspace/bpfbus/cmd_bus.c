@@ -57,11 +57,53 @@ static int daemon_bus_op(const char *op, const char *name, const char *kind)
 	return rc;
 }
 
+/* Without the daemon: the pinned bus map itself. */
+static int bus_add_local(const char *name, enum bpfbus_bus_kind kind)
+{
+	uint32_t id;
+	int fd, sfd, err;
+
+	fd = bb_map_open_create(bb_pin_dir(), BPFBUS_MAP_BUSES);
+	if (fd < 0) {
+		p_err("cannot open the bus map under %s: %s", bb_pin_dir(), strerror(-fd));
+		return EXIT_FAIL;
+	}
+	sfd = bb_map_open_pinned(bb_pin_dir(), BPFBUS_MAP_BUS_STATS);
+	err = bb_bus_add(fd, sfd, name, kind, &id);
+	if (sfd >= 0)
+		close(sfd);
+	close(fd);
+	if (err == -EEXIST) {
+		p_err("'%s' exists", name);
+		return EXIT_FAIL;
+	}
+	if (err == -ENOTUNIQ) {
+		p_err("'%s' has the same name hash as an existing bus or topic", name);
+		return EXIT_FAIL;
+	}
+	if (err) {
+		p_err("cannot add '%s': %s", name, strerror(-err));
+		return EXIT_FAIL;
+	}
+	if (json_output) {
+		struct jw w;
+
+		jw_init(&w, pretty_output);
+		jw_open(&w, NULL, '{');
+		jw_u64(&w, "id", id);
+		jw_str(&w, "name", name);
+		jw_str(&w, "kind", bb_bus_kind_name(kind));
+		jw_close(&w, '}');
+		jw_flush(&w);
+		jw_free(&w);
+	}
+	return EXIT_OK;
+}
+
 static int bus_add(int argc, char **argv)
 {
 	enum bpfbus_bus_kind kind = BPFBUS_BUS_EVENT;
-	uint32_t id;
-	int fd, sfd, err;
+	int err, lock, rc;
 
 	if (argc != 1 && argc != 3) {
 		p_err("usage: bpfbus bus add NAME [kind { event | topic }]");
@@ -88,46 +130,36 @@ static int bus_add(int argc, char **argv)
 	}
 	if (ctl_daemon_running())
 		return daemon_bus_op("bus.add", argv[0], bb_bus_kind_name(kind));
-	fd = bb_map_open_create(bb_pin_dir(), BPFBUS_MAP_BUSES);
-	if (fd < 0) {
-		p_err("cannot open the bus map under %s: %s", bb_pin_dir(), strerror(-fd));
+	if (!ctl_local_begin("bus add", &lock))
 		return EXIT_FAIL;
-	}
-	sfd = bb_map_open_pinned(bb_pin_dir(), BPFBUS_MAP_BUS_STATS);
-	err = bb_bus_add(fd, sfd, argv[0], kind, &id);
-	if (sfd >= 0)
-		close(sfd);
-	close(fd);
-	if (err == -EEXIST) {
-		p_err("'%s' exists", argv[0]);
-		return EXIT_FAIL;
-	}
-	if (err == -ENOTUNIQ) {
-		p_err("'%s' has the same name hash as an existing bus or topic", argv[0]);
-		return EXIT_FAIL;
-	}
-	if (err) {
-		p_err("cannot add '%s': %s", argv[0], strerror(-err));
-		return EXIT_FAIL;
-	}
-	if (json_output) {
-		struct jw w;
+	rc = bus_add_local(argv[0], kind);
+	ctl_local_end(lock);
+	return rc;
+}
 
-		jw_init(&w, pretty_output);
-		jw_open(&w, NULL, '{');
-		jw_u64(&w, "id", id);
-		jw_str(&w, "name", argv[0]);
-		jw_str(&w, "kind", bb_bus_kind_name(kind));
-		jw_close(&w, '}');
-		jw_flush(&w);
-		jw_free(&w);
+/* Without the daemon: the pinned bus map itself. */
+static int bus_delete_local(const char *name)
+{
+	int fd, err;
+
+	fd = bb_map_open_pinned(bb_pin_dir(), BPFBUS_MAP_BUSES);
+	if (fd < 0) {
+		p_err("no bus map under %s: %s", bb_pin_dir(), strerror(-fd));
+		return EXIT_FAIL;
+	}
+	err = bb_bus_delete(fd, name);
+	close(fd);
+	if (err) {
+		p_err("cannot delete '%s': %s", name,
+		      err == -ENOENT ? "no such bus" : strerror(-err));
+		return EXIT_FAIL;
 	}
 	return EXIT_OK;
 }
 
 static int bus_delete(int argc, char **argv)
 {
-	int fd, err;
+	int lock, rc;
 
 	if (argc != 1) {
 		p_err("usage: bpfbus bus delete NAME");
@@ -135,19 +167,11 @@ static int bus_delete(int argc, char **argv)
 	}
 	if (ctl_daemon_running())
 		return daemon_bus_op("bus.delete", argv[0], NULL);
-	fd = bb_map_open_pinned(bb_pin_dir(), BPFBUS_MAP_BUSES);
-	if (fd < 0) {
-		p_err("no bus map under %s: %s", bb_pin_dir(), strerror(-fd));
+	if (!ctl_local_begin("bus delete", &lock))
 		return EXIT_FAIL;
-	}
-	err = bb_bus_delete(fd, argv[0]);
-	close(fd);
-	if (err) {
-		p_err("cannot delete '%s': %s", argv[0],
-		      err == -ENOENT ? "no such bus" : strerror(-err));
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
+	rc = bus_delete_local(argv[0]);
+	ctl_local_end(lock);
+	return rc;
 }
 
 static int bus_list(int argc, char **argv)

@@ -145,9 +145,14 @@ static int load_or_clear(const char *bus, const char *text, size_t len, const ch
 		sb_free(&req);
 		return rc;
 	}
-	if (bus_exists(bus) < 0)
+	int lock, rc = EXIT_FAIL;
+
+	if (!ctl_local_begin(text ? "rule load" : "rule clear", &lock))
 		return EXIT_FAIL;
-	return load_local(bus, text ? text : "{}", text ? len : 2, file);
+	if (bus_exists(bus) >= 0)
+		rc = load_local(bus, text ? text : "{}", text ? len : 2, file);
+	ctl_local_end(lock);
+	return rc;
 }
 
 static int rule_load(int argc, char **argv)

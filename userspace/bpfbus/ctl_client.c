@@ -2,9 +2,11 @@
 /* The CLI's control-socket client. See ctl_client.h. */
 #include "ctl_client.h"
 #include "ctl.h"
+#include "datapath.h"
 #include "json.h"
 #include "jsonw.h"
 #include "main.h"
+#include "pin_lock.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -28,6 +30,28 @@ bool ctl_daemon_running(void)
 		return false;
 	close(fd);
 	return true;
+}
+
+bool ctl_local_begin(const char *cmd, int *lock)
+{
+	*lock = bb_pin_lock_local(bb_pin_dir());
+	if (*lock >= 0 || *lock == -ENOENT)
+		return true;
+	if (*lock == -EBUSY)
+		p_err("bpfbusd owns the pinned maps in %s but does not answer on %s: it compiles "
+		      "them from its whole model (rules, archives, topics' filter policies, bus "
+		      "flags), which `%s` without it would not keep; give its control socket: "
+		      "bpfbus --control SOCKET %s ...",
+		      bb_pin_dir(), path(), cmd, cmd);
+	else
+		p_err("cannot lock the pin directory %s: %s", bb_pin_dir(), strerror(-*lock));
+	return false;
+}
+
+void ctl_local_end(int lock)
+{
+	if (lock >= 0)
+		close(lock);
 }
 
 void ctl_add_str(struct strbuf *sb, const char *key, const char *val, bool first)

@@ -17,6 +17,15 @@ extern const char *ctl_path_opt;
 /* True when a daemon answers on the control socket. */
 bool ctl_daemon_running(void);
 
+/*
+ * Before @cmd writes the pinned maps itself (no daemon answered): false,
+ * reported, while a bpfbusd owns them all the same (userspace/lib/pin_lock.h:
+ * one whose control socket is elsewhere); else true with *@lock to pass to
+ * ctl_local_end once the maps are written.
+ */
+bool ctl_local_begin(const char *cmd, int *lock);
+void ctl_local_end(int lock);
+
 /* Prints a result in text form. */
 typedef void (*ctl_print_fn)(const struct json_value *result);
 

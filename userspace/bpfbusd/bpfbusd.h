@@ -172,6 +172,7 @@ struct bbd {
 	struct bbd_routes routes[2]; /* [gen & 1]: the live and the previous generation */
 	uint32_t live_gen;
 	int busfd; /* pinned bus map */
+	int pin_lock_fd; /* our claim on the pin directory (pin_lock.h) */
 	int udp_fd, udp6_fd, listen_fd, sig_fd, timer_fd, epfd;
 	bool stopping, reload_requested;
 	struct bbd_client *clients;

@@ -11,6 +11,7 @@
 #include "bpfbusd.h"
 #include "ctl.h"
 #include "datapath.h"
+#include "pin_lock.h"
 #include "queue.h"
 #include "rules_dp.h"
 #include "rx.h"
@@ -433,7 +434,13 @@ static int setup(struct bbd *d)
 		log_err("cannot set up the SQS dispatcher");
 		return -1;
 	}
-	/* 2. the kernel tables, before any traffic */
+	/* 2. the kernel tables, before any traffic; no CLI writes them while we run */
+	d->pin_lock_fd = bb_pin_claim(d->pin_dir);
+	if (d->pin_lock_fd < 0) {
+		log_err("cannot claim the pin directory %s: %s", d->pin_dir,
+			strerror(-d->pin_lock_fd));
+		return -1;
+	}
 	if (bbd_sync_buses(d, err, sizeof(err)) || bbd_routes_reload(d, err, sizeof(err))) {
 		log_err("%s", err);
 		return -1;
@@ -552,6 +559,8 @@ static void shutdown_daemon(struct bbd *d)
 	queue_store_close(d->store);
 	if (d->busfd >= 0)
 		close(d->busfd);
+	if (d->pin_lock_fd >= 0)
+		close(d->pin_lock_fd);
 	log_info("stopped: %llu events taken in, %llu messages delivered",
 		 (unsigned long long)d->cnt.events, (unsigned long long)d->cnt.delivered);
 }
@@ -571,6 +580,7 @@ int main(int argc, char **argv)
 		.replay_rate = REPLAY_DEFAULT_RATE,
 		.discovery_rate = BBD_DISCOVERY_RATE,
 		.busfd = -1,
+		.pin_lock_fd = -1,
 		.udp_fd = -1,
 		.udp6_fd = -1,
 		.listen_fd = -1,
