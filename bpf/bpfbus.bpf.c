@@ -81,6 +81,10 @@ struct scratch {
 	 * In the map value, not a local: the verifier does not track it, so
 	 * the hand-off paths are not explored once per value. */
 	__u32 kept;
+	/* no rule matched, handed off only because the producer asked for an
+	 * acknowledgement (counted ack_unmatched, not matched); a map value
+	 * for the same reason as kept */
+	__u32 ack_only;
 	__u32 n_rules; /* count_rules(): of the matched ids, rules */
 	__u64 name[BPFBUS_WIRE_MAX_NAME / 8];
 };
@@ -656,6 +660,7 @@ int bpfbus_xdp(struct xdp_md *ctx)
 	}
 
 	sc->kept = 0;
+	sc->ack_only = 0;
 	switch (res->verdict) {
 	case BPFBUS_VERDICT_DROP:
 		if (bus->flags & BPFBUS_BUS_F_ARCHIVE_ALL) {
@@ -670,7 +675,10 @@ int bpfbus_xdp(struct xdp_md *ctx)
 			sc->kept = BPFBUS_META_F_SAMPLE;
 		}
 		/* the producer waits for an answer, or the bus keeps everything
-		 * (a subscription without a policy): hand it off with no rules */
+		 * (a subscription without a policy, which matches it): hand it
+		 * off with no rules */
+		if (!sc->kept && !(bus->flags & BPFBUS_BUS_F_KEEP_ALL))
+			sc->ack_only = 1;
 		res->verdict = BPFBUS_VERDICT_MATCH;
 		res->n_rules = 0;
 		break;
@@ -709,6 +717,8 @@ int bpfbus_xdp(struct xdp_md *ctx)
 			st->archived++;
 		else if (m.flags & BPFBUS_META_F_SAMPLE)
 			st->sampled++;
+		else if (sc->ack_only)
+			st->ack_unmatched++;
 		else
 			st->matched++;
 	}

@@ -221,17 +221,19 @@ struct bpfbus_bus_stats {
 	__u64 bytes; /* their UDP payload bytes */
 	__u64 dropped; /* no rule matched: XDP_DROP */
 	__u64 redirected; /* handed to userspace (AF_XDP or ring buffer) */
-	__u64 matched; /* of those, decided by the kernel: some rule matched */
+	__u64 matched; /* of those, decided by the kernel: some rule matched (or a topic's
+			* subscription without a policy: BPFBUS_BUS_F_KEEP_ALL) */
 	__u64 verify; /* of those, flagged VERIFY */
 	__u64 passed; /* XDP_PASS to the daemon's UDP socket (slow path) */
 	__u64 pass_reason[BPFBUS_PASS_MAX]; /* why passed */
 	__u64 malformed[BPFBUS_WIRE_ERR_MAX]; /* by enum bpfbus_wire_err */
-	/* redirected too (redirected = matched + verify + archived + sampled): */
+	/* redirected too (redirected = matched + verify + archived + sampled + ack_unmatched): */
 	__u64 archived; /* no rule matched, kept for an archive (BPFBUS_META_F_ARCHIVE) */
 	__u64 sampled; /* wanted by nothing, a schema discovery sample (BPFBUS_META_F_SAMPLE) */
+	__u64 ack_unmatched; /* no rule matched, handed off for the producer's ack (F_ACK) */
 };
 
-_Static_assert(sizeof(struct bpfbus_bus_stats) == 8 * (9 + BPFBUS_PASS_MAX + BPFBUS_WIRE_ERR_MAX),
+_Static_assert(sizeof(struct bpfbus_bus_stats) == 8 * (10 + BPFBUS_PASS_MAX + BPFBUS_WIRE_ERR_MAX),
 	       "bpfbus_bus_stats is ABI");
 _Static_assert(BPFBUS_PASS_MAX == 6, "append new pass reasons before BPFBUS_PASS_MAX");
 

@@ -278,6 +278,7 @@ static void stats_json(struct jw *w, uint32_t id, const char *name, size_t name_
 	jw_u64(w, "verify", s->verify);
 	jw_u64(w, "archived", s->archived);
 	jw_u64(w, "sampled", s->sampled);
+	jw_u64(w, "ack_unmatched", s->ack_unmatched);
 	jw_u64(w, "passed", s->passed);
 	jw_open(w, "pass_reasons", '{');
 	for (int r = 0; r < BPFBUS_PASS_MAX; r++)
@@ -304,9 +305,10 @@ static void stats_text(uint32_t id, const char *name, size_t name_len, const cha
 	printf("\treceived %" U64 " (%" U64 " bytes)  dropped %" U64 "  redirected %" U64
 	       " (matched %" U64 ", verify %" U64 ")  passed %" U64 "\n",
 	       s->received, s->bytes, s->dropped, s->redirected, s->matched, s->verify, s->passed);
-	if (s->archived || s->sampled) /* of redirected: no rule matched */
-		printf("\tkept for archives %" U64 "  sampled for schema discovery %" U64 "\n",
-		       s->archived, s->sampled);
+	if (s->archived || s->sampled || s->ack_unmatched) /* of redirected: no rule matched */
+		printf("\tkept for archives %" U64 "  sampled for schema discovery %" U64
+		       "  unmatched, for an ack %" U64 "\n",
+		       s->archived, s->sampled, s->ack_unmatched);
 	bool any = false;
 
 	for (int r = 0; r < BPFBUS_PASS_MAX; r++) {

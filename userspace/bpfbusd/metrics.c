@@ -48,6 +48,8 @@ static const struct {
 	BUS_COUNTER(verify, "Redirected datagrams flagged VERIFY (the daemon decides)."),
 	BUS_COUNTER(archived, "Redirected datagrams no rule matched, kept for an archive."),
 	BUS_COUNTER(sampled, "Redirected datagrams nothing wanted, sampled for schema discovery."),
+	BUS_COUNTER(ack_unmatched,
+		    "Redirected datagrams no rule matched, handed off for the producer's ack."),
 	BUS_COUNTER(passed, "Datagrams passed to the slow-path UDP socket."),
 #undef BUS_COUNTER
 };
