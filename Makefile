@@ -6,7 +6,7 @@
 #   make                 build everything into $(O) (default build/)
 #   make V=1             print full commands
 #   make check           sanitizer build into $(O)/check and run the selftests
-#   make check T=selftests/bpf/test_probe   run a subset
+#   make check T=selftests/bpf/test_datapath   run a subset
 #   make bench           run tools/bench-run against $(O)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make clean

@@ -25,10 +25,7 @@
 #include <linux/types.h>
 #endif
 
-/*
- * Default UDP port of bpfbus datagrams (every component takes another).
- * counters.h defines BPFBUS_DEFAULT_PORT identically, so both may be included.
- */
+/* Default UDP port of bpfbus datagrams (every component takes another). */
 #define BPFBUS_DEFAULT_PORT 4790
 #define BPFBUS_WIRE_DEFAULT_PORT BPFBUS_DEFAULT_PORT
 

@@ -148,6 +148,7 @@ FIXTURE_VARIANT(dp)
 	int ack; /* the producer asks for an acknowledgement (F_ACK, producer 9, seq 1) */
 	mutate_fn mutate;
 	int lie_udp_len; /* UDP length larger than the frame */
+	size_t cut; /* the frame cut to this many bytes; 0: whole */
 	/* expected */
 	int verdict;
 	int counted; /* 0: not bpfbus traffic, nothing counted */
@@ -324,6 +325,9 @@ FIXTURE_VARIANT_ADD(dp, v6_fragment_header){
 FIXTURE_VARIANT_ADD(dp, tcp_not_ours){ .l4proto = IPPROTO_TCP, PASSED(-1) };
 FIXTURE_VARIANT_ADD(dp, other_port_not_ours){ .dport = PORT_OTHER, PASSED(-1) };
 FIXTURE_VARIANT_ADD(dp, v6_other_port_not_ours){ .l3 = V6, .dport = PORT_OTHER, PASSED(-1) };
+/* frames that end inside their UDP or IPv6 header: no bpfbus datagram */
+FIXTURE_VARIANT_ADD(dp, v4_cut_in_udp_header){ .cut = 14 + 20 + 4, PASSED(-1) };
+FIXTURE_VARIANT_ADD(dp, v6_cut_in_ip_header){ .l3 = V6, .cut = 14 + 30, PASSED(-1) };
 
 FIXTURE_SETUP(dp)
 {
@@ -556,6 +560,8 @@ TEST_F(dp, verdict_counters_handoff)
 	memset(&payload, 0, sizeof(payload));
 	build_payload(variant, &payload);
 	len = build_frame(variant, frame, &payload);
+	if (variant->cut)
+		len = variant->cut;
 
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .data_out = out,
 		    .data_size_out = sizeof(out), .repeat = 1);
