@@ -24,6 +24,7 @@
 #ifndef BPFBUS_KMATCH_H
 #define BPFBUS_KMATCH_H
 
+#include "bpfbus/hexdigit.h"
 #include "bpfbus/numkey.h"
 #include "bpfbus/tables.h"
 #include "json_scan.h"
@@ -463,17 +464,6 @@ KM_NOINLINE int km_stab(__u32 root, __u32 objarr)
 
 /* ---- escapes, wildcards, CIDR -------------------------------------------- */
 
-static __always_inline int km_hex(__u8 c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static __always_inline void km_put(struct km_state *m, __u8 b)
 {
 	if (m->str_len >= BPFBUS_VAL_MAX) {
@@ -529,7 +519,7 @@ static long km_unescape_cb(__u64 i, void *arg)
 		return 0;
 	}
 	/* \u and four hex digits */
-	int h = km_hex(b);
+	int h = bb_hex_digit(b);
 
 	if (h < 0) {
 		m->ubad = 1;
@@ -822,7 +812,7 @@ static __always_inline int km_ip6_tail(struct km_state *m, __u8 b)
 
 static __always_inline int km_ip6_byte(struct km_state *m, __u8 b, __u32 i)
 {
-	int d = km_hex(b);
+	int d = bb_hex_digit(b);
 
 	if (m->ip6_v4)
 		return km_ip6_tail(m, b);

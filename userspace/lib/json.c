@@ -4,8 +4,8 @@
  * why the error texts imitate Jackson.
  */
 #include "json.h"
+#include "bpfbus/hexdigit.h"
 #include "strbuf.h"
-#include "urlenc.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -218,7 +218,7 @@ static int read_hex4(const char *p, const char *end)
 	int v = 0;
 
 	for (int i = 0; i < 4; i++) {
-		int h = hex_digit((unsigned char)p[i]);
+		int h = bb_hex_digit((unsigned char)p[i]);
 
 		if (h < 0)
 			return -1;

@@ -1,19 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "urlenc.h"
+#include "bpfbus/hexdigit.h"
 #include "strbuf.h"
 
 #include <stdlib.h>
-
-int hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 char *pct_decode(const char *s, size_t len, bool plus_is_space, size_t *out_len)
 {
@@ -22,8 +12,8 @@ char *pct_decode(const char *s, size_t len, bool plus_is_space, size_t *out_len)
 
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '%') {
-			int hi = i + 2 < len ? hex_digit((unsigned char)s[i + 1]) : -1;
-			int lo = hi >= 0 ? hex_digit((unsigned char)s[i + 2]) : -1;
+			int hi = i + 2 < len ? bb_hex_digit((unsigned char)s[i + 1]) : -1;
+			int lo = hi >= 0 ? bb_hex_digit((unsigned char)s[i + 2]) : -1;
 
 			if (lo < 0) {
 				free(out);

@@ -6,9 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The value of hex digit @c, or -1. */
-int hex_digit(int c);
-
 /*
  * Decode @len bytes of @s ("%41" is 'A'; '+' is a space when @plus_is_space,
  * as in forms). Returns a NUL-terminated copy (which may hold NULs: see
