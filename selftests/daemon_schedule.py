@@ -12,7 +12,7 @@
 #
 # Waits for one minute boundary (about 70 s). Needs root (bpffs): SKIP
 # otherwise. Environment: BPFBUS, BUILD, SRCTREE.
-import json, os, signal, subprocess, sys, time
+import calendar, json, os, signal, subprocess, sys, time
 
 sys.dont_write_bytecode = True # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -47,50 +47,81 @@ def schedule_expressions_checked():
     p = cli("rule", "add", "x", "target", "queue", "q-rate", check=False)
     assert p.returncode == 2, p.stderr
 
+def boundary_after(t):
+    """The first minute boundary after time @t (seconds): when cron(* * * * ? *) fires next."""
+    return (int(t) // 60 + 1) * 60
+
+def collect(q, enough, deadline):
+    """Messages of queue @q, drained until enough(messages) or @deadline (time.time())."""
+    got = []
+    while True:
+        got += drain(q)
+        if enough(got) or time.time() > deadline:
+            return got
+        time.sleep(0.2)
+
+def fired_at(events):
+    """The due times (seconds) the scheduled events of @events carry, in order."""
+    return sorted(calendar.timegm(time.strptime(e["time"], "%Y-%m-%dT%H:%M:%SZ"))
+                  for e in events if e["source"] == "aws.events")
+
+def reached(t):
+    """Whether events hold a firing due at @t or later."""
+    return lambda events: fired_at(events) and fired_at(events)[-1] >= t
+
+def scheduled_event(e, name):
+    return (e["source"], e["detail-type"], e["detail"], e["resources"], e["version"],
+            e["account"], e["region"]) == \
+        ("aws.events", "Scheduled Event", {}, [ARN + name], "0", "000000000000", "us-east-1")
+
+# Each scheduled event carries the time it was due, and the daemon says when
+# each rule fires next: the test waits for the firings it expects and checks
+# what they say, so on a loaded machine they arrive later, never otherwise.
 @test
 def rate_and_cron_fire_on_time():
-    global T_CREATED
     cli("queue", "create", "q-cron")
     cli("queue", "create", "q-off")
     cli("queue", "create", "q-both")
-    T_CREATED = time.time()
-    r = j("rule", "add", "every-minute", "schedule", "rate(1 minute)", "target", "queue",
-          "q-rate")
+    t0 = time.time()
+    j("rule", "add", "every-minute", "schedule", "rate(1 minute)", "target", "queue", "q-rate")
+    t1 = time.time()
     cli("rule", "add", "on-the-minute", "schedule", "cron(* * * * ? *)", "target", "queue",
         "q-cron")
+    t2 = time.time()
     cli("rule", "add", "off", "schedule", "cron(* * * * ? *)", "state", "disabled",
         "target", "queue", "q-off")
     cli("rule", "add", "both", "schedule", "cron(* * * * ? *)", "pattern",
         '{"source":["both"]}', "target", "queue", "q-both")
+    t3 = time.time()
+    # a rate counts from the second (of the daemon's clock) its rule was added
     nxt = rule("every-minute")["next_firing_ms"] / 1000
-    assert abs(nxt - (T_CREATED + 60)) < 2, (nxt, T_CREATED)
+    assert int(t0) + 60 <= nxt <= int(t1) + 60, (nxt, t0, t1)
     cron_next = rule("on-the-minute")["next_firing_ms"] / 1000
-    assert cron_next % 60 == 0 and 0 < cron_next - T_CREATED <= 60, cron_next
+    assert boundary_after(t1) <= cron_next <= boundary_after(t2), (cron_next, t1, t2)
+    both_next = rule("both")["next_firing_ms"] / 1000
+    assert boundary_after(t2) <= both_next <= boundary_after(t3), (both_next, t2, t3)
     send("default", {"source": "both", "n": 1})
-    # just past the rate's first firing, not right after a minute boundary
-    t_drain = nxt + 1.5
-    if t_drain % 60 < 1.5:
-        t_drain += 1.5
-    time.sleep(t_drain - time.time())
-    minutes = [m for m in range(int(T_CREATED) // 60 * 60 + 60, int(t_drain) + 1, 60)]
 
-    def check(e, name, when):
-        assert (e["source"], e["detail-type"], e["detail"], e["resources"], e["version"],
-                e["account"], e["region"]) == \
-            ("aws.events", "Scheduled Event", {}, [ARN + name], "0", "000000000000",
-             "us-east-1"), e
-        assert e["time"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when)), (e, when)
-
-    got = drain("q-rate")
-    assert len(got) == 1, got
-    check(got[0], "every-minute", nxt)
-    got = drain("q-cron")
-    assert len(got) == len(minutes), (got, minutes)
-    for e, m in zip(got, minutes):
-        check(e, "on-the-minute", m)
+    # the rate's first firing, at nxt (its second is 60 s later)
+    got = collect("q-rate", lambda g: len(g) >= 1, nxt + 50)
+    assert len(got) == 1 and scheduled_event(got[0], "every-minute"), (got, time.time())
+    assert fired_at(got) == [nxt], (fired_at(got), nxt)
+    # the cron rules: every minute boundary from their first on, each once,
+    # at least up to the last one before the rate's firing
+    last = int(nxt) // 60 * 60
+    got = collect("q-cron", reached(max(cron_next, last)), max(cron_next, last) + 50)
+    assert all(scheduled_event(e, "on-the-minute") for e in got), got
+    times = fired_at(got)
+    assert times and times == list(range(int(cron_next), times[-1] + 1, 60)), (times, cron_next)
+    assert times[-1] >= last, (times, last)
     assert drain("q-off") == []
-    both = drain("q-both")
-    assert [b["source"] for b in both] == ["both"] + ["aws.events"] * len(minutes), both
+    until = max(both_next, last)
+    both = collect("q-both", lambda g: len(g) > len(fired_at(g)) and reached(until)(g), until + 50)
+    assert [b for b in both if b["source"] != "aws.events"] == [{"source": "both", "n": 1}], \
+        both
+    assert all(scheduled_event(e, "both") for e in both if e["source"] == "aws.events"), both
+    times = fired_at(both)
+    assert times and times == list(range(int(both_next), times[-1] + 1, 60)), (times, both_next)
     assert j("daemon", "status")["scheduled"] >= 3
 
 @test
@@ -106,7 +137,10 @@ def firings_missed_while_down_are_not_made_up():
     assert nxt > time.time() and nxt % 60 == 0, nxt
     assert rule("every-minute")["next_firing_ms"] / 1000 > time.time()
     time.sleep(0.5)
-    assert drain("q-cron") == [] and drain("q-rate") == []
+    # what the queues hold was due before the daemon went down (firings the
+    # last test did not wait for); nothing was due while it was down
+    made = fired_at(drain("q-cron")) + fired_at(drain("q-rate"))
+    assert all(t <= down for t in made), (made, down)
 
 @test
 def schemas_inferred_and_versioned():
