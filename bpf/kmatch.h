@@ -90,6 +90,7 @@ static __always_inline int km_mark_cond(struct km_state *m, __u32 cond, __u32 ob
 	}
 	mk->epoch = m->epoch;
 	mk->objarr = objarr;
+	m->marked[(cond / 64) % (KM_MARKED_BITS / 64)] |= 1ULL << (cond % 64);
 	struct bpfbus_kcond *kc = bpf_map_lookup_elem(&km_conds, &idx);
 
 	if (!kc)
@@ -98,6 +99,10 @@ static __always_inline int km_mark_cond(struct km_state *m, __u32 cond, __u32 ob
 		km_candidate(m, cond | KM_CAND_ANCHOR);
 	if (kc->branch == BPFBUS_NO_NODE)
 		return 0;
+	if (kc->need == 1) { /* no count to keep */
+		km_candidate(m, kc->branch);
+		return 0;
+	}
 	__u32 bidx = m->slot * BPFBUS_MAX_BRANCHES + kc->branch;
 	struct km_count *bc = bpf_map_lookup_elem(&km_branch_count, &bidx);
 
@@ -376,13 +381,29 @@ struct km_stab_ctx {
 	__u32 first, count, mode; /* mode 0: by lower bound, 1: by upper bound, 2: all */
 };
 
-static __always_inline int km_contains(struct bpfbus_ival *iv, __u64 x)
+/* x in [lo, hi], each bound open when bit 0 (lo) or bit 1 (hi) of @open. */
+static __always_inline int km_in_range(__u64 lo, __u64 hi, __u32 open, __u64 x)
 {
-	if ((iv->open & 1) ? !(x > iv->lo) : !(x >= iv->lo))
+	if ((open & 1) ? !(x > lo) : !(x >= lo))
 		return 0;
-	if ((iv->open & 2) ? !(x < iv->hi) : !(x <= iv->hi))
+	if ((open & 2) ? !(x < hi) : !(x <= hi))
 		return 0;
 	return 1;
+}
+
+static __always_inline int km_contains(struct bpfbus_ival *iv, __u64 x)
+{
+	return km_in_range(iv->lo, iv->hi, iv->open, x);
+}
+
+/* Entry @k of the run of @count at @first of an array map's slot part at
+ * @base, or NULL past the run (for callbacks taking KM_VISIT_BATCH). */
+static __always_inline void *km_run_elem(void *map, __u32 base, __u32 first, __u32 count,
+					 __u32 k)
+{
+	__u32 idx = base + first + k;
+
+	return k < count ? bpf_map_lookup_elem(map, &idx) : NULL;
 }
 
 /* KM_VISIT_BATCH intervals of the slice per callback (as km_visit_cb). */
@@ -392,13 +413,9 @@ static long km_ival_cb(__u64 i, void *arg)
 	struct km_state *m = km_match_state();
 	__u32 at = (__u32)i * KM_VISIT_BATCH;
 
-	if (!m)
-		return 1;
-	for (__u32 j = 0; j < KM_VISIT_BATCH; j++) {
-		if (at + j >= c->count)
-			return 1;
-		__u32 idx = c->slot * BPFBUS_MAX_IVALS + c->first + at + j;
-		struct bpfbus_ival *iv = bpf_map_lookup_elem(&km_ivals, &idx);
+	for (__u32 j = 0; m && j < KM_VISIT_BATCH; j++) {
+		struct bpfbus_ival *iv = km_run_elem(&km_ivals, c->slot * BPFBUS_MAX_IVALS,
+						     c->first, c->count, at + j);
 
 		if (!iv)
 			return 1;
@@ -461,6 +478,8 @@ KM_NOINLINE int km_stab(__u32 root, __u32 objarr)
 	bpf_loop(64, km_node_cb, &c, 0);
 	return 0;
 }
+
+#include "kmatch_grid.h"
 
 /* ---- escapes, wildcards, CIDR -------------------------------------------- */
 
@@ -1059,7 +1078,8 @@ static __always_inline void km_number(struct km_state *m, struct bpfbus_kpath *k
 		m->verify |= KM_VERIFY_VALUE;
 		return;
 	}
-	if (!(kp->flags & (BPFBUS_P_NUM | BPFBUS_P_AB_NUM)) && kp->num_root == BPFBUS_NO_NODE)
+	if (!(kp->flags & (BPFBUS_P_NUM | BPFBUS_P_AB_NUM)) && kp->num_root == BPFBUS_NO_NODE &&
+	    kp->grid == BPFBUS_NO_NODE)
 		return;
 	if (km_numkey(off, len) < 0) {
 		m->verify |= KM_VERIFY_VALUE;
@@ -1075,6 +1095,8 @@ static __always_inline void km_number(struct km_state *m, struct bpfbus_kpath *k
 	}
 	if (kp->num_root != BPFBUS_NO_NODE)
 		km_stab(kp->num_root, oa);
+	if (kp->grid != BPFBUS_NO_NODE)
+		km_grid_note(m, kp, oa);
 }
 
 struct km_ab_ctx {
@@ -1347,8 +1369,10 @@ KM_NOINLINE int km_tuple(__u32 n)
 	return p.result == 1;
 }
 
-/* Check branch @branch and report its rule; 1 stops the candidate loop. */
-KM_NOINLINE int km_branch(__u32 branch)
+/* Check branch @branch and report its rule; 1 stops the candidate loop.
+ * @by_mark: it is a candidate because a positive class of it is marked (a
+ * branch of one class then needs no check of its classes). */
+KM_NOINLINE int km_branch(__u32 branch, __u32 by_mark)
 {
 	struct km_state *m = km_match_state();
 
@@ -1364,7 +1388,8 @@ KM_NOINLINE int km_branch(__u32 branch)
 	/* tables hold every bus's rules; an event only reaches its own */
 	if (kb->bus != m->bus)
 		return 0;
-	bpf_loop(kb->n_cond, km_check_cb, &c, 0);
+	if (!by_mark || kb->n_cond != 1)
+		bpf_loop(kb->n_cond, km_check_cb, &c, 0);
 	if (c.failed)
 		return 0;
 	if (c.objarr && c.n_pos > 1) {
@@ -1403,14 +1428,19 @@ struct km_anchor_ctx {
 	__u32 slot, first, stop;
 };
 
+/* Anchored branch i: its partner class first, from the event's bits. */
 static long km_anchor_cb(__u64 i, void *arg)
 {
 	struct km_anchor_ctx *a = arg;
-	__u32 *b = km_posting(a->slot, a->first, (__u32)i);
+	__u32 *b = km_posting(a->slot, a->first, 2 * (__u32)i);
+	__u32 *p = km_posting(a->slot, a->first, 2 * (__u32)i + 1);
+	struct km_state *m = km_match_state();
 
-	if (!b)
+	if (!b || !p || !m)
 		return 1;
-	if (km_branch(*b)) {
+	if (!(m->marked[(*p / 64) % (KM_MARKED_BITS / 64)] & (1ULL << (*p % 64))))
+		return 0;
+	if (km_branch(*b, 1)) {
 		a->stop = 1;
 		return 1;
 	}
@@ -1428,7 +1458,7 @@ static long km_cand_cb(__u64 i, void *arg)
 	__u32 cand = m->cands[i & (KM_MAX_CANDS - 1)];
 
 	if (!(cand & KM_CAND_ANCHOR))
-		return km_branch(cand) ? 1 : 0;
+		return km_branch(cand, 1) ? 1 : 0;
 	__u32 idx = m->slot * BPFBUS_MAX_CONDS + (cand & ~KM_CAND_ANCHOR);
 	struct bpfbus_kcond *kc = bpf_map_lookup_elem(&km_conds, &idx);
 
@@ -1451,7 +1481,7 @@ static long km_free_cb(__u64 i, void *arg)
 
 	if (!b)
 		return 1;
-	return km_branch(*b) ? 1 : 0;
+	return km_branch(*b, 0) ? 1 : 0;
 }
 
 /*
@@ -1474,11 +1504,16 @@ static __always_inline int kmatch(__u32 slot, __u32 bus)
 	m->n_cands = 0;
 	m->n_out = 0;
 	m->n_sats = 0;
+	m->n_notes = 0;
+	m->grid_fallback = 0;
+	for (__u32 w = 0; w < KM_MARKED_BITS / 64; w++)
+		m->marked[w] = 0;
 	if (m->verify || s->res.error)
 		return 0;
 	bpf_loop(s->res.n_leaves, km_leaf_cb, NULL, 0);
 	if (m->verify)
 		return 0;
+	km_match_boxes();
 	bpf_loop(m->n_cands, km_cand_cb, NULL, 0);
 	if (m->verify)
 		return 0;

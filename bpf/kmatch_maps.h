@@ -107,6 +107,39 @@ struct {
 	KM_PIN
 } km_cidr6 SEC(".maps");
 
+/* Numeric boxes: grids, their cell boundaries, cells, box entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS *BPFBUS_MAX_GRIDS);
+	__type(key, __u32);
+	__type(value, struct bpfbus_kgrid);
+	KM_PIN
+} km_grids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS *BPFBUS_MAX_GBOUNDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	KM_PIN
+} km_gbounds SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS *BPFBUS_MAX_GCELLS);
+	__type(key, __u32);
+	__type(value, struct bpfbus_posting);
+	KM_PIN
+} km_gcells SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS *BPFBUS_MAX_BOXES);
+	__type(key, __u32);
+	__type(value, struct bpfbus_box);
+	KM_PIN
+} km_boxes SEC(".maps");
+
 /*
  * The scanner's and matcher's state for the event in hand. Per-CPU in the
  * datapath; a test program may define KM_STATE_MAP_TYPE as a plain array to

@@ -31,6 +31,12 @@
 #define BPFBUS_MAX_WILD 65536 /* wildcard patterns */
 #define BPFBUS_WILD_MAX 128   /* bytes of one wildcard pattern in the kernel */
 #define BPFBUS_MAX_CIDR6 65536 /* IPv6 block entries over both slots */
+/* Numeric boxes (struct bpfbus_kgrid), each per slot */
+#define BPFBUS_MAX_GRIDS 64
+#define BPFBUS_MAX_GBOUNDS 8192 /* cell boundaries, both axes of every grid */
+#define BPFBUS_MAX_GCELLS 65536 /* cells of every grid */
+#define BPFBUS_MAX_BOXES 262144 /* box entries: a box once per cell it touches */
+#define BPFBUS_GRID_AXES 256 /* at most this many cells along one axis */
 
 /* Longest value a key holds; longer pattern values make the path VERIFY. */
 #define BPFBUS_VAL_MAX 64
@@ -156,6 +162,8 @@ struct bpfbus_kpath {
 	__u32 cidr4_root;	/* interval tree of IPv4 blocks, or NO_NODE */
 	struct bpfbus_posting wild;    /* wildcard patterns (bpfbus_wild) */
 	struct bpfbus_posting ab_wild; /* anything-but wildcard exclusions */
+	__u32 grid; /* the box grid this path is an axis of (| BPFBUS_GRID_Y), or NO_NODE */
+	__u32 box_root; /* interval tree of that grid's ranges on this path, or NO_NODE */
 	__u64 vfilter[BPFBUS_VFILTER_BITS / 64]; /* bpfbus_vfilter_bit of each value key */
 };
 
@@ -187,6 +195,34 @@ struct bpfbus_ival {
 };
 
 /*
+ * Numeric boxes (docs/kernel.md, "Numeric boxes"). A branch that tests a
+ * numeric range on path A and one on path B (a geofence) is a box. The boxes
+ * of one pair of paths form a grid: each axis is cut into cells at sorted
+ * order keys (km_gbounds), and each cell lists, whole and in a row, the boxes
+ * that touch it (km_gcells -> km_boxes). An event with one value on each
+ * axis looks up one cell and tests its few boxes, instead of marking every
+ * range holding its x and every range holding its y. A cell's index along an
+ * axis is the number of its boundaries <= the value, so a box [lo, hi] lies
+ * in cells cell(lo) .. cell(hi) on that axis whatever its bounds' openness;
+ * the kernel tests each box exactly.
+ */
+#define BPFBUS_GRID_Y 0x80000000u /* in bpfbus_kpath.grid: the path is the y axis */
+
+struct bpfbus_kgrid {
+	__u32 bound_first[2]; /* each axis's boundaries: km_gbounds[slot * MAX + first ..] */
+	__u32 n_bounds[2]; /* an axis has n_bounds + 1 cells */
+	__u32 cell_first; /* cell (cx, cy): km_gcells[cell_first + cx * (n_bounds[1] + 1) + cy] */
+	__u32 pad;
+};
+
+struct bpfbus_box {
+	__u64 lo[2], hi[2]; /* order keys on x and y; 0 and ~0 stand for -inf and +inf */
+	__u32 cond[2]; /* the classes a hit marks: the x range's, the y range's */
+	__u32 open; /* bit 0/1: x lower/upper bound open; bit 2/3: y's */
+	__u32 pad;
+};
+
+/*
  * IPv6 blocks: an LPM trie keyed by (slot, path) and the block's aligned
  * prefix. An entry's posting list holds the conditions of its own block and
  * of every shorter block containing it, so the one longest-prefix lookup an
@@ -212,7 +248,11 @@ struct bpfbus_kcond {
 	__u32 branch; /* the counted branch this class belongs to, or NO_NODE */
 	__u32 need;   /* that branch's positive classes */
 	__u32 pad;
-	struct bpfbus_posting anchored; /* branch ids whose anchor this is */
+	/* the branches whose anchor this is: @count pairs of postings, each a
+	 * branch id and its partner, another of its positive classes (the
+	 * anchor itself when it has no other): a branch whose partner is not
+	 * marked cannot match, and the kernel tests that before the branch */
+	struct bpfbus_posting anchored;
 };
 
 /* In a branch's list of classes: the field also accepts a missing path
@@ -289,6 +329,22 @@ struct km_count {
 	__u32 count;
 };
 
+/* A number on a grid axis, kept until every leaf is scanned (kmatch_grid.h).
+ * Up to KM_GRID_NOTES of them, none inside an array, are paired x with y;
+ * otherwise every one is stabbed into its axis's range tree as before. */
+#define KM_GRID_NOTES 8
+struct km_note {
+	__u64 key; /* the number's order key */
+	__u32 grid; /* bpfbus_kpath.grid */
+	__u32 leaf; /* the leaf's index */
+	__u32 box_root; /* bpfbus_kpath.box_root */
+	__u32 pad;
+};
+
+/* Classes marked in the event, as bits of class % KM_MARKED_BITS: a clear
+ * bit proves a class unmarked without reading its mark (kmatch.h). */
+#define KM_MARKED_BITS 2048
+
 /* In km_state.cands: a marked anchor class (else a counted branch). */
 #define KM_CAND_ANCHOR 0x80000000u
 
@@ -302,6 +358,7 @@ struct km_state {
 	__u32 n_cands;
 	__u32 n_out;
 	__u32 cands[KM_MAX_CANDS]; /* counted branches, marked anchor classes */
+	__u64 marked[KM_MARKED_BITS / 64];
 	__u32 cur_leaf, cur_arrays; /* the leaf being matched, its arrays */
 	__u32 n_sats, tup_k;
 	struct km_sat sats[KM_MAX_SATS];
@@ -326,6 +383,9 @@ struct km_state {
 	__u32 uhigh; /* a \\u high surrogate waiting for its low half, or 0 */
 	__u8 str[BPFBUS_VAL_MAX];
 	struct bpfbus_wild wild; /* the pattern being tried */
+	/* numbers on grid axes, matched against the boxes after the leaves */
+	__u32 n_notes, grid_fallback;
+	struct km_note notes[KM_GRID_NOTES];
 };
 
 _Static_assert(sizeof(struct km_mark) == 8, "km_mark is ABI");
@@ -333,7 +393,9 @@ _Static_assert(sizeof(struct bpfbus_vkey) == 8 + BPFBUS_VAL_MAX, "bpfbus_vkey is
 _Static_assert(sizeof(struct bpfbus_vhkey) == 16, "bpfbus_vhkey is ABI");
 _Static_assert(sizeof(struct bpfbus_vent) == 16 + BPFBUS_VAL_MAX, "bpfbus_vent is ABI");
 _Static_assert(sizeof(struct bpfbus_posting) == 8, "bpfbus_posting is ABI");
-_Static_assert(sizeof(struct bpfbus_kpath) == 96 + BPFBUS_VFILTER_BITS / 8, "bpfbus_kpath is ABI");
+_Static_assert(sizeof(struct bpfbus_kpath) == 104 + BPFBUS_VFILTER_BITS / 8, "bpfbus_kpath is ABI");
+_Static_assert(sizeof(struct bpfbus_kgrid) == 24, "bpfbus_kgrid is ABI");
+_Static_assert(sizeof(struct bpfbus_box) == 48, "bpfbus_box is ABI");
 _Static_assert(BPFBUS_VFILTER_BITS == 1 << (64 - 55), "bpfbus_vfilter_bit takes 9 bits");
 _Static_assert(sizeof(struct bpfbus_wild) == 136, "bpfbus_wild is ABI");
 _Static_assert(sizeof(struct bpfbus_inode) == 32, "bpfbus_inode is ABI");

@@ -743,6 +743,10 @@ static struct bpfbus_bpf *load_with_rules(const char *const *patterns, size_t n,
 		.inodes = bpf_map__fd(skel->maps.km_inodes),
 		.ivals = bpf_map__fd(skel->maps.km_ivals),
 		.wild = bpf_map__fd(skel->maps.km_wild),
+		.grids = bpf_map__fd(skel->maps.km_grids),
+		.gbounds = bpf_map__fd(skel->maps.km_gbounds),
+		.gcells = bpf_map__fd(skel->maps.km_gcells),
+		.boxes = bpf_map__fd(skel->maps.km_boxes),
 	};
 
 	EXPECT_EQ(0, ktables_load(&kt, &fds));

@@ -38,7 +38,7 @@ uint32_t ktables_add_postings(struct ktables *kt, const uint32_t *ids, size_t n)
 }
 
 /* The order key of a pattern number, via its shortest 15-digit spelling. */
-static int number_key(double d, __u64 *key)
+int ktables_number_key(double d, __u64 *key)
 {
 	char buf[64];
 
@@ -132,28 +132,32 @@ static uint32_t build_inode(struct ktables *kt, struct bpfbus_ival *iv, size_t n
 	return idx;
 }
 
-/* The path's numeric ranges as a key tree; -1 if a bound needs > 15 digits. */
-static int build_ranges(struct ktables *kt, const struct itree *t, uint32_t *root)
+/* The path's numeric ranges in a grid's boxes (@in_grid 1) or not (0) as a
+ * key tree; -1 if a bound needs > 15 digits. */
+static int build_ranges(struct ktables *kt, const struct itree *t, uint8_t in_grid, uint32_t *root)
 {
 	const struct interval *src;
-	size_t n = itree_intervals(t, &src);
+	size_t n = itree_intervals(t, &src), k = 0;
 	struct bpfbus_ival *iv = xmalloc((n + 1) * sizeof(*iv));
 
 	for (size_t i = 0; i < n; i++) {
 		__u64 lo = 0, hi = ~0ull;
 
-		if ((src[i].lo > -__builtin_inf() && number_key(src[i].lo, &lo) < 0) ||
-		    (src[i].hi < __builtin_inf() && number_key(src[i].hi, &hi) < 0)) {
+		if (kt->in_grid[src[i].id] != in_grid)
+			continue;
+
+		if ((src[i].lo > -__builtin_inf() && ktables_number_key(src[i].lo, &lo) < 0) ||
+		    (src[i].hi < __builtin_inf() && ktables_number_key(src[i].hi, &hi) < 0)) {
 			free(iv);
 			return -1;
 		}
-		iv[i] = (struct bpfbus_ival){ .lo = lo,
-					      .hi = hi,
-					      .cond = src[i].id,
-					      .open = (src[i].lo_open ? 1u : 0u) |
-						      (src[i].hi_open ? 2u : 0u) };
+		iv[k++] = (struct bpfbus_ival){ .lo = lo,
+						.hi = hi,
+						.cond = src[i].id,
+						.open = (src[i].lo_open ? 1u : 0u) |
+							(src[i].hi_open ? 2u : 0u) };
 	}
-	*root = build_inode(kt, iv, n);
+	*root = build_inode(kt, iv, k);
 	free(iv);
 	return 0;
 }
@@ -374,8 +378,12 @@ static void build_path(struct ktables *kt, const struct path_info *pi, size_t id
 	kp->ab_wild = add_wild(kt, pi->ab_wc, pi->n_ab_wc, &fl);
 	kp->num_root = BPFBUS_NO_NODE;
 	kp->cidr4_root = BPFBUS_NO_NODE;
-	if (pi->itree && build_ranges(kt, pi->itree, &kp->num_root) < 0)
+	if (pi->itree && build_ranges(kt, pi->itree, 0, &kp->num_root) < 0)
 		fl |= BPFBUS_P_VERIFY_NUM;
+	kp->grid = kt->path_grid[id];
+	kp->box_root = BPFBUS_NO_NODE;
+	if (kp->grid != BPFBUS_NO_NODE)
+		build_ranges(kt, pi->itree, 1, &kp->box_root); /* its bounds have keys */
 	kp->flags = fl;
 	kp->exists.count = (uint32_t)pi->n_exists;
 	kp->exists.first = ktables_add_postings(kt, pi->exists, pi->n_exists);
@@ -449,7 +457,7 @@ static void build_value(struct ktables *kt, const struct bb_ruleset *rs,
 		__u64 key;
 
 		memcpy(&d, data, sizeof(d));
-		if (number_key(d, &key) < 0) {
+		if (ktables_number_key(d, &key) < 0) {
 			kp->flags |= BPFBUS_P_VERIFY_NUM;
 			return;
 		}
@@ -501,6 +509,7 @@ int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen, const
 	kt->path_hash = xcalloc(rs->n_paths + 1, sizeof(*kt->path_hash));
 	kt->path = xcalloc(rs->n_paths + 1, sizeof(*kt->path));
 	kt->kpath = xcalloc(rs->n_paths + 1, sizeof(*kt->kpath));
+	ktables_build_grids(kt, rs);
 	for (size_t i = 0; i < rs->n_paths; i++)
 		build_path(kt, &rs->paths[i], i);
 	size_t n_members;
@@ -575,6 +584,12 @@ void ktables_free(struct ktables *kt)
 	free(kt->c6keys);
 	free(kt->c6posts);
 	free(kt->pbuckets);
+	free(kt->grids);
+	free(kt->gbounds);
+	free(kt->gcells);
+	free(kt->boxes);
+	free(kt->in_grid);
+	free(kt->path_grid);
 	memset(kt, 0, sizeof(*kt));
 }
 
@@ -688,7 +703,15 @@ int ktables_load(const struct ktables *kt, const struct ktable_fds *fds)
 	    (r = fill_array(fds->ivals, slot * BPFBUS_MAX_IVALS, kt->ivals, sizeof(*kt->ivals),
 			    kt->n_ivals)) ||
 	    (r = fill_array(fds->wild, slot * BPFBUS_MAX_WILD, kt->wild, sizeof(*kt->wild),
-			    kt->n_wild)))
+			    kt->n_wild)) ||
+	    (r = fill_array(fds->grids, slot * BPFBUS_MAX_GRIDS, kt->grids, sizeof(*kt->grids),
+			    kt->n_grids)) ||
+	    (r = fill_array(fds->gbounds, slot * BPFBUS_MAX_GBOUNDS, kt->gbounds,
+			    sizeof(*kt->gbounds), kt->n_gbounds)) ||
+	    (r = fill_array(fds->gcells, slot * BPFBUS_MAX_GCELLS, kt->gcells, sizeof(*kt->gcells),
+			    kt->n_gcells)) ||
+	    (r = fill_array(fds->boxes, slot * BPFBUS_MAX_BOXES, kt->boxes, sizeof(*kt->boxes),
+			    kt->n_boxes)))
 		return r;
 	for (size_t i = 0; i < kt->n_values; i++)
 		if ((r = load_value(fds->values, &kt->vkeys[i], &kt->vposts[i])))
@@ -716,5 +739,9 @@ void ktables_fds_from_object(struct bpf_object *obj, struct ktable_fds *fds)
 		.ivals = bpf_object__find_map_fd_by_name(obj, "km_ivals"),
 		.wild = bpf_object__find_map_fd_by_name(obj, "km_wild"),
 		.cidr6 = bpf_object__find_map_fd_by_name(obj, "km_cidr6"),
+		.grids = bpf_object__find_map_fd_by_name(obj, "km_grids"),
+		.gbounds = bpf_object__find_map_fd_by_name(obj, "km_gbounds"),
+		.gcells = bpf_object__find_map_fd_by_name(obj, "km_gcells"),
+		.boxes = bpf_object__find_map_fd_by_name(obj, "km_boxes"),
 	};
 }

@@ -10,6 +10,7 @@
 #include "bpfbus/tables.h"
 #include "ruleset.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,17 @@ struct ktables {
 	struct bpfbus_posting *c6posts;
 	size_t n_c6;
 	struct bpfbus_pbucket *pbuckets; /* the slot's path table */
+	/* numeric boxes (ktables_grid.c) */
+	struct bpfbus_kgrid *grids;
+	size_t n_grids;
+	__u64 *gbounds;
+	size_t n_gbounds;
+	struct bpfbus_posting *gcells;
+	size_t n_gcells;
+	struct bpfbus_box *boxes;
+	size_t n_boxes;
+	uint8_t *in_grid; /* by condition: its range is in a grid's boxes */
+	uint32_t *path_grid; /* by path: bpfbus_kpath.grid */
 };
 
 /* File descriptors of the maps the tables go into. */
@@ -53,6 +65,10 @@ struct ktable_fds {
 	int ivals; /* ARRAY: slot * MAX_IVALS + i -> struct bpfbus_ival */
 	int wild; /* ARRAY: slot * MAX_WILD + i -> struct bpfbus_wild */
 	int cidr6; /* LPM_TRIE: struct bpfbus_c6key -> struct bpfbus_posting */
+	int grids; /* ARRAY: slot * MAX_GRIDS + id -> struct bpfbus_kgrid */
+	int gbounds; /* ARRAY: slot * MAX_GBOUNDS + i -> u64 */
+	int gcells; /* ARRAY: slot * MAX_GCELLS + i -> struct bpfbus_posting */
+	int boxes; /* ARRAY: slot * MAX_BOXES + i -> struct bpfbus_box */
 };
 
 /* The table maps of a loaded BPF object that includes bpf/kmatch_maps.h. */
@@ -71,6 +87,16 @@ void ktables_free(struct ktables *kt);
  * (ktables_conds.c), once every other table is built. */
 uint32_t ktables_add_postings(struct ktables *kt, const uint32_t *ids, size_t n);
 void ktables_build_classes(struct ktables *kt, const struct bb_ruleset *rs);
+
+/* The grids of numeric boxes (ktables_grid.c), before the paths are built:
+ * fills grids, gbounds, gcells, boxes, in_grid and path_grid. */
+void ktables_build_grids(struct ktables *kt, const struct bb_ruleset *rs);
+
+/* The value kinds whose posting lists hold anything-but ids, not conditions. */
+bool ktables_exclusion_kind(uint8_t kind);
+
+/* The order key of a pattern number; -1 if it needs more than 15 digits. */
+int ktables_number_key(double d, __u64 *key);
 
 /* A path-table entry beside the ruleset's own paths. */
 struct ktables_member {

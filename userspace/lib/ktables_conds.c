@@ -71,8 +71,7 @@ static bool same_class(const struct csig *x, const struct csig *y)
 	return !x->alone && !y->alone && !cmp_csig(x, y);
 }
 
-/* The kinds whose posting lists hold anything-but ids, not conditions. */
-static bool exclusion_kind(uint8_t kind)
+bool ktables_exclusion_kind(uint8_t kind)
 {
 	return kind == K_AB_STR || kind == K_AB_NUM || kind == K_AB_PFX || kind == K_AB_SFX ||
 	       kind == K_AB_EIC;
@@ -87,7 +86,7 @@ static void for_each_cond_list(struct ktables *kt,
 	uint32_t id = 0;
 
 	for (size_t i = 0; i < kt->n_values; i++, id++)
-		if (!exclusion_kind(kt->vkeys[i].kind))
+		if (!ktables_exclusion_kind(kt->vkeys[i].kind))
 			fn(kt, &kt->vposts[i], id, arg);
 	for (size_t p = 0; p < kt->n_paths; p++, id++)
 		fn(kt, &kt->kpath[p].exists, id, arg);
@@ -158,6 +157,9 @@ static void relabel_alone(struct ktables *kt, const struct bb_ruleset *rs, const
 
 		*c = cls[*c];
 	}
+	for (size_t i = 0; i < kt->n_boxes; i++)
+		for (int a = 0; a < 2; a++)
+			kt->boxes[i].cond[a] = cls[kt->boxes[i].cond[a]];
 }
 
 /* Number the classes: @cls[cond] = class. Returns the number of classes. */
@@ -208,8 +210,9 @@ void ktables_build_classes(struct ktables *kt, const struct bb_ruleset *rs)
 	uint32_t n_classes = number_classes(kt, rs, cls);
 	uint32_t *uses = xcalloc(n_classes + 1, sizeof(*uses));
 	uint32_t *anchor = xcalloc(rs->n_branches + 1, sizeof(*anchor));
+	uint32_t *partner = xcalloc(rs->n_branches + 1, sizeof(*partner));
 	uint32_t *at = xcalloc(n_classes + 1, sizeof(*at));
-	uint32_t *list = xcalloc(rs->n_branches + 1, sizeof(*list));
+	uint32_t *list = xcalloc(2 * rs->n_branches + 1, sizeof(*list));
 	uint32_t *ids = NULL, first;
 	size_t cap = 0, n_anchored = 0;
 
@@ -236,6 +239,15 @@ void ktables_build_classes(struct ktables *kt, const struct bb_ruleset *rs)
 			if (!c->absent_ok && (anchor[b] == BPFBUS_NO_NODE || uses[k] < uses[anchor[b]] ||
 					      (uses[k] == uses[anchor[b]] && k < anchor[b])))
 				anchor[b] = k;
+		}
+		partner[b] = anchor[b];
+		for (uint32_t j = 0; j < br->n_cond; j++) {
+			uint32_t k = ids[j];
+
+			/* the other positive class that the fewest branches use */
+			if (!(k & BPFBUS_COND_ABSENT_OK) && k != anchor[b] &&
+			    (partner[b] == anchor[b] || uses[k] < uses[partner[b]]))
+				partner[b] = k;
 		}
 		kt->branches[b].first_cond = ktables_add_postings(kt, ids, br->n_cond);
 		kt->branches[b].n_cond = br->n_cond;
@@ -275,19 +287,22 @@ void ktables_build_classes(struct ktables *kt, const struct bb_ruleset *rs)
 			kt->conds[anchor[b]].anchored.count++;
 	for (uint32_t k = 0; k < n_classes; k++) {
 		at[k] = (uint32_t)n_anchored;
-		n_anchored += kt->conds[k].anchored.count;
+		n_anchored += 2 * kt->conds[k].anchored.count;
 	}
 	for (size_t b = 0; b < rs->n_branches; b++)
-		if (anchor[b] != BPFBUS_NO_NODE)
+		if (anchor[b] != BPFBUS_NO_NODE) {
 			list[at[anchor[b]]++] = (uint32_t)b;
+			list[at[anchor[b]]++] = partner[b];
+		}
 	first = ktables_add_postings(kt, list, n_anchored);
 	for (uint32_t k = 0, off = 0; k < n_classes; k++) {
 		kt->conds[k].anchored.first = first + off;
-		off += kt->conds[k].anchored.count;
+		off += 2 * kt->conds[k].anchored.count;
 	}
 	kt->hdr.n_conds = n_classes;
 	free(list);
 	free(at);
+	free(partner);
 	free(anchor);
 	free(uses);
 	free(cls);
