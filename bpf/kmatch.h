@@ -99,6 +99,11 @@ static __always_inline int km_mark_cond(struct km_state *m, __u32 cond, __u32 ob
 		km_candidate(m, cond | KM_CAND_ANCHOR);
 	if (kc->branch == BPFBUS_NO_NODE)
 		return 0;
+	if (kc->flags & BPFBUS_KC_ALONE) { /* the branch is this class */
+		if (kc->bus == m->bus)
+			km_candidate(m, kc->rule | KM_CAND_RULE);
+		return 0;
+	}
 	if (kc->need == 1) { /* no count to keep */
 		km_candidate(m, kc->branch);
 		return 0;
@@ -186,6 +191,48 @@ KM_NOINLINE int km_visit(__u32 first, __u32 count, __u32 mode, __u32 objarr)
 	return 0;
 }
 
+/* The key's bucket in km_vtab, or NULL. Both candidate buckets are read
+ * before either is tested, so their cache misses overlap. */
+static __always_inline struct bpfbus_vbucket *km_vtab_find(const struct bpfbus_vhkey *hk)
+{
+	__u32 b1 = hk->slot * BPFBUS_VTAB_BUCKETS +
+		   bpfbus_vtab_bucket(hk->path, hk->kind, hk->len, hk->digest, 0);
+	__u32 b2 = hk->slot * BPFBUS_VTAB_BUCKETS +
+		   bpfbus_vtab_bucket(hk->path, hk->kind, hk->len, hk->digest, 1);
+	struct bpfbus_vbucket *v1 = bpf_map_lookup_elem(&km_vtab, &b1);
+	struct bpfbus_vbucket *v2 = bpf_map_lookup_elem(&km_vtab, &b2);
+
+	if (!v1 || !v2)
+		return NULL;
+	__u64 d1 = v1->digest, d2 = v2->digest;
+
+	if (d1 == hk->digest && v1->path1 == hk->path + 1 && v1->kind == hk->kind &&
+	    v1->len == hk->len)
+		return v1;
+	if (d2 == hk->digest && v2->path1 == hk->path + 1 && v2->kind == hk->kind &&
+	    v2->len == hk->len)
+		return v2;
+	return NULL;
+}
+
+/* A value entry found for m->key, whose bytes differ from the key's unless
+ * @diff is 0: mark (or exclude) its posting list. */
+static __always_inline void km_entry_visit(struct km_state *m, __u32 flags,
+					   const struct bpfbus_posting *post, __u64 diff,
+					   __u32 mode, __u32 objarr)
+{
+	if (flags & BPFBUS_V_COLLIDED) {
+		m->verify |= KM_VERIFY_VALUE; /* the digest stands for several values */
+		return;
+	}
+	if (diff)
+		return;
+	if (flags & BPFBUS_V_SINGLE)
+		km_hit(m, post->first, mode, objarr, m->leaf_stamp);
+	else
+		km_walk(m, post->first, post->count, mode, objarr);
+}
+
 /* Look up the key in m->key and visit its posting list (not through
  * km_visit: BPF allows 8 frames of calls and callbacks, and this path is the
  * deepest). */
@@ -206,19 +253,27 @@ KM_NOINLINE int km_lookup_visit(__u32 mode, __u32 objarr)
 	struct bpfbus_vent *e;
 	__u64 diff = 0;
 
-	if (kp && !(kp->vfilter[(bit / 64) & (BPFBUS_VFILTER_BITS / 64 - 1)] & (1ULL << (bit % 64))))
+	if (!kp ||
+	    !(kp->vfilter[(bit / 64) & (BPFBUS_VFILTER_BITS / 64 - 1)] & (1ULL << (bit % 64))))
 		return 0; /* in none of the path's keys */
+	if (hk.len <= BPFBUS_VTAB_VAL) {
+		struct bpfbus_vbucket *v = km_vtab_find(&hk);
+
+		if (v) {
+			for (__u32 j = 0; j < BPFBUS_VTAB_VAL; j += 8)
+				diff |= *(__u64 *)(v->val + j) ^ *(__u64 *)(m->key.val + j);
+			km_entry_visit(m, v->flags, &v->post, diff, mode, objarr);
+			return 0;
+		}
+	}
+	if (!(kp->flags & BPFBUS_P_VHASH))
+		return 0;
 	e = bpf_map_lookup_elem(&km_values, &hk);
 	if (!e)
 		return 0;
-	if (e->flags & BPFBUS_V_COLLIDED) {
-		m->verify |= KM_VERIFY_VALUE;
-		return 0;
-	}
 	for (__u32 j = 0; j < BPFBUS_VAL_MAX; j += 8)
 		diff |= *(__u64 *)(e->val + j) ^ *(__u64 *)(m->key.val + j);
-	if (!diff)
-		km_walk(m, e->post.first, e->post.count, mode, objarr);
+	km_entry_visit(m, e->flags, &e->post, diff, mode, objarr);
 	return 0;
 }
 
@@ -1205,16 +1260,21 @@ static long km_check_cb(__u64 i, void *arg)
 		return 1;
 	}
 	__u32 idx = c->slot * BPFBUS_MAX_CONDS + (*use & ~BPFBUS_COND_ABSENT_OK);
-	struct bpfbus_kcond *kc = bpf_map_lookup_elem(&km_conds, &idx);
 	struct km_mark *mk = bpf_map_lookup_elem(&km_cond_mark, &idx);
 
-	if (!kc || !mk) {
+	if (!mk) {
 		c->failed = 1;
 		return 1;
 	}
 	int marked = mk->epoch == c->epoch;
 
 	if (*use & BPFBUS_COND_ABSENT_OK) {
+		struct bpfbus_kcond *kc = bpf_map_lookup_elem(&km_conds, &idx);
+
+		if (!kc) {
+			c->failed = 1;
+			return 1;
+		}
 		__u32 sidx = c->slot * BPFBUS_MAX_PATHS + kc->path;
 		__u32 *seen = bpf_map_lookup_elem(&km_path_seen, &sidx);
 
@@ -1369,6 +1429,23 @@ KM_NOINLINE int km_tuple(__u32 n)
 	return p.result == 1;
 }
 
+/* Report rule @rule once; 1 when there are more than the kernel lists. */
+static __always_inline int km_report(struct km_state *m, __u32 rule)
+{
+	__u32 *rs = bpf_map_lookup_elem(&km_rule_seen, &rule);
+
+	if (!rs || *rs == m->epoch)
+		return 0;
+	*rs = m->epoch;
+	if (m->n_out >= KM_MAX_OUT) {
+		m->verify |= KM_VERIFY_OUT;
+		return 1;
+	}
+	m->out[m->n_out & (KM_MAX_OUT - 1)] = rule;
+	m->n_out++;
+	return 0;
+}
+
 /* Check branch @branch and report its rule; 1 stops the candidate loop.
  * @by_mark: it is a candidate because a positive class of it is marked (a
  * branch of one class then needs no check of its classes). */
@@ -1409,19 +1486,7 @@ KM_NOINLINE int km_branch(__u32 branch, __u32 by_mark)
 		if (!r)
 			return 0;
 	}
-	__u32 rule = kb->rule;
-	__u32 *rs = bpf_map_lookup_elem(&km_rule_seen, &rule);
-
-	if (!rs || *rs == m->epoch)
-		return 0;
-	*rs = m->epoch;
-	if (m->n_out >= KM_MAX_OUT) {
-		m->verify |= KM_VERIFY_OUT;
-		return 1;
-	}
-	m->out[m->n_out & (KM_MAX_OUT - 1)] = rule;
-	m->n_out++;
-	return 0;
+	return km_report(m, kb->rule);
 }
 
 struct km_anchor_ctx {
@@ -1457,6 +1522,8 @@ static long km_cand_cb(__u64 i, void *arg)
 		return 1;
 	__u32 cand = m->cands[i & (KM_MAX_CANDS - 1)];
 
+	if (cand & KM_CAND_RULE)
+		return km_report(m, cand & ~KM_CAND_RULE);
 	if (!(cand & KM_CAND_ANCHOR))
 		return km_branch(cand, 1) ? 1 : 0;
 	__u32 idx = m->slot * BPFBUS_MAX_CONDS + (cand & ~KM_CAND_ANCHOR);

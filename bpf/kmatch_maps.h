@@ -36,6 +36,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS *BPFBUS_VTAB_BUCKETS);
+	__type(key, __u32);
+	__type(value, struct bpfbus_vbucket);
+	KM_PIN
+} km_vtab SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_POSTINGS);
 	__type(key, __u32);
 	__type(value, __u32);

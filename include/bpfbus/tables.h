@@ -98,6 +98,42 @@ struct bpfbus_posting {
 	__u32 count;
 };
 
+/*
+ * The value table (km_vtab): the value keys as an array of 64-byte buckets,
+ * BPFBUS_VTAB_BUCKETS a slot, each key in one of two buckets chosen by its
+ * hash (cuckoo hashing, placed by ktables_vtab.c at most half full). A
+ * bucket holds the key, the posting list (or its one id) and the value's
+ * bytes, so a hit costs one cache line where the hash map cost a bucket
+ * head, an element and its value. Values longer than BPFBUS_VTAB_VAL bytes,
+ * and keys the table has no room for, stay in km_values; their path is
+ * flagged BPFBUS_P_VHASH, and only such paths look there.
+ */
+#define BPFBUS_VTAB_BUCKETS 262144 /* per slot */
+#define BPFBUS_VTAB_VAL 40
+
+struct bpfbus_vbucket {
+	__u64 digest; /* bpfbus_val_digest of the value */
+	__u32 path1; /* path id + 1; 0: an empty bucket */
+	__u8 kind, len;
+	__u16 flags; /* BPFBUS_V_* */
+	struct bpfbus_posting post; /* with BPFBUS_V_SINGLE, post.first is the one id */
+	__u8 val[BPFBUS_VTAB_VAL]; /* the value's bytes, zero padded */
+};
+
+/* The key's bucket: its first choice, or (@second) its other one. */
+static inline __u32 bpfbus_vtab_bucket(__u32 path, __u32 kind, __u32 len, __u64 digest, int second)
+{
+	__u64 h = (digest ^ ((__u64)path << 16 | kind << 8 | len)) * 0xD6E8FEB86659FD93ULL;
+
+	h ^= h >> 31;
+	return (__u32)(second ? h >> 32 : h) & (BPFBUS_VTAB_BUCKETS - 1);
+}
+
+/* A posting list of one id: the id is in post.first (bpfbus_vent,
+ * bpfbus_vbucket), so a hit needs no read of km_postings (most values name
+ * one condition class). */
+#define BPFBUS_V_SINGLE 2
+
 /* Value of the value hash map. */
 struct bpfbus_vent {
 	struct bpfbus_posting post;
@@ -137,19 +173,20 @@ static inline __u32 bpfbus_vfilter_bit(__u32 kind, __u32 len, __u64 digest)
 
 /* What a path needs looked up, and when the kernel must ask userspace. */
 enum bpfbus_kpath_flags {
-	BPFBUS_P_STR = 1 << 0,	    /* exact string keys */
-	BPFBUS_P_NUM = 1 << 1,	    /* exact number keys */
-	BPFBUS_P_LIT = 1 << 2,	    /* null/true/false keys */
-	BPFBUS_P_EIC = 1 << 3,	    /* equals-ignore-case keys */
-	BPFBUS_P_AB_EIC = 1 << 4,   /* anything-but equals-ignore-case */
-	BPFBUS_P_AB_STR = 1 << 5,   /* anything-but string values */
-	BPFBUS_P_AB_NUM = 1 << 6,   /* anything-but numbers */
+	BPFBUS_P_STR = 1 << 0, /* exact string keys */
+	BPFBUS_P_NUM = 1 << 1, /* exact number keys */
+	BPFBUS_P_LIT = 1 << 2, /* null/true/false keys */
+	BPFBUS_P_EIC = 1 << 3, /* equals-ignore-case keys */
+	BPFBUS_P_AB_EIC = 1 << 4, /* anything-but equals-ignore-case */
+	BPFBUS_P_AB_STR = 1 << 5, /* anything-but string values */
+	BPFBUS_P_AB_NUM = 1 << 6, /* anything-but numbers */
 	BPFBUS_P_ANY_FOLD = 1 << 7, /* some folded lookup: non-ASCII values VERIFY */
 	/* the kernel cannot decide these exactly: leaves of that type VERIFY */
-	BPFBUS_P_VERIFY_STR = 1 << 8,  /* wildcard, cidr, a long value */
-	BPFBUS_P_VERIFY_NUM = 1 << 9,  /* numeric ranges, unusual numbers */
+	BPFBUS_P_VERIFY_STR = 1 << 8, /* wildcard, cidr, a long value */
+	BPFBUS_P_VERIFY_NUM = 1 << 9, /* numeric ranges, unusual numbers */
 	BPFBUS_P_VERIFY_LONG = 1 << 10, /* strings longer than VAL_MAX */
-	BPFBUS_P_CIDR6 = 1 << 11,	/* IPv6 blocks in km_cidr6 */
+	BPFBUS_P_CIDR6 = 1 << 11, /* IPv6 blocks in km_cidr6 */
+	BPFBUS_P_VHASH = 1 << 12, /* some value keys are in km_values, not km_vtab */
 };
 
 struct bpfbus_kpath {
@@ -247,13 +284,18 @@ struct bpfbus_kcond {
 	__u32 path;
 	__u32 branch; /* the counted branch this class belongs to, or NO_NODE */
 	__u32 need;   /* that branch's positive classes */
-	__u32 pad;
+	__u32 flags; /* BPFBUS_KC_* */
+	__u32 rule, bus; /* with BPFBUS_KC_ALONE: the branch's rule and bus */
 	/* the branches whose anchor this is: @count pairs of postings, each a
 	 * branch id and its partner, another of its positive classes (the
 	 * anchor itself when it has no other): a branch whose partner is not
 	 * marked cannot match, and the kernel tests that before the branch */
 	struct bpfbus_posting anchored;
 };
+
+/* The class is its counted branch's one field: marking it matches the
+ * branch's rule, with no count and no check of the branch. */
+#define BPFBUS_KC_ALONE 1
 
 /* In a branch's list of classes: the field also accepts a missing path
  * (exists:false), so the class is not required to be marked. */
@@ -345,8 +387,10 @@ struct km_note {
  * bit proves a class unmarked without reading its mark (kmatch.h). */
 #define KM_MARKED_BITS 2048
 
-/* In km_state.cands: a marked anchor class (else a counted branch). */
+/* In km_state.cands: a marked anchor class, or a rule matched by one class
+ * (BPFBUS_KC_ALONE), else a counted branch. */
 #define KM_CAND_ANCHOR 0x80000000u
+#define KM_CAND_RULE 0x40000000u
 
 /* The kernel matcher's per-CPU working state (bpf/kmatch.h). */
 struct km_state {
@@ -392,6 +436,7 @@ _Static_assert(sizeof(struct km_mark) == 8, "km_mark is ABI");
 _Static_assert(sizeof(struct bpfbus_vkey) == 8 + BPFBUS_VAL_MAX, "bpfbus_vkey is ABI");
 _Static_assert(sizeof(struct bpfbus_vhkey) == 16, "bpfbus_vhkey is ABI");
 _Static_assert(sizeof(struct bpfbus_vent) == 16 + BPFBUS_VAL_MAX, "bpfbus_vent is ABI");
+_Static_assert(sizeof(struct bpfbus_vbucket) == 64, "bpfbus_vbucket is one cache line");
 _Static_assert(sizeof(struct bpfbus_posting) == 8, "bpfbus_posting is ABI");
 _Static_assert(sizeof(struct bpfbus_kpath) == 104 + BPFBUS_VFILTER_BITS / 8, "bpfbus_kpath is ABI");
 _Static_assert(sizeof(struct bpfbus_kgrid) == 24, "bpfbus_kgrid is ABI");
@@ -401,7 +446,7 @@ _Static_assert(sizeof(struct bpfbus_wild) == 136, "bpfbus_wild is ABI");
 _Static_assert(sizeof(struct bpfbus_inode) == 32, "bpfbus_inode is ABI");
 _Static_assert(sizeof(struct bpfbus_ival) == 24, "bpfbus_ival is ABI");
 _Static_assert(sizeof(struct bpfbus_c6key) == 24, "bpfbus_c6key is ABI");
-_Static_assert(sizeof(struct bpfbus_kcond) == 24, "bpfbus_kcond is ABI");
+_Static_assert(sizeof(struct bpfbus_kcond) == 32, "bpfbus_kcond is ABI");
 _Static_assert(sizeof(struct bpfbus_rule_name) == 128, "bpfbus_rule_name is ABI");
 _Static_assert(sizeof(struct bpfbus_kbranch) == 16, "bpfbus_kbranch is ABI");
 _Static_assert(sizeof(struct bpfbus_ktable) == 44, "bpfbus_ktable is ABI");

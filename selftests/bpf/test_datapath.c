@@ -747,6 +747,7 @@ static struct bpfbus_bpf *load_with_rules(const char *const *patterns, size_t n,
 		.gbounds = bpf_map__fd(skel->maps.km_gbounds),
 		.gcells = bpf_map__fd(skel->maps.km_gcells),
 		.boxes = bpf_map__fd(skel->maps.km_boxes),
+		.vtab = bpf_map__fd(skel->maps.km_vtab),
 	};
 
 	EXPECT_EQ(0, ktables_load(&kt, &fds));
@@ -805,21 +806,23 @@ TEST(rules_decided_in_the_kernel)
 	EXPECT_EQ(3, counts.matched);
 	EXPECT_EQ(1, counts.ack_unmatched);
 
-	/* The value map is keyed by a digest of the value: the kernel must
+	/* The value table is keyed by a digest of the value: the kernel must
 	 * still compare the bytes (a value whose entry holds other bytes does
-	 * not match), and hand off an entry marked collided as VERIFY. */
-	struct bpfbus_vhkey hk, *prev = NULL;
-	struct bpfbus_vent ent;
-	int vfd = bpf_map__fd(skel->maps.km_values), found = 0;
+	 * not match), and hand off an entry marked collided as VERIFY. The
+	 * entry of "a" is in one of its two buckets of slot 1, under the
+	 * path id of "source". */
+	struct bpfbus_vbucket vb;
+	int vfd = bpf_map__fd(skel->maps.km_vtab), found = 0;
+	__u32 at = 0;
+	__u64 digest = bpfbus_val_digest((const __u8 *)"a\0\0\0\0\0\0", 1);
 
-	while (!bpf_map_get_next_key(vfd, prev, &hk)) {
-		prev = &hk;
-		if (hk.kind == BPFBUS_K_STR && hk.len == 1 &&
-		    !bpf_map_lookup_elem(vfd, &hk, &ent) && ent.val[0] == 'a') {
-			found = 1;
-			break;
+	for (__u32 path = 0; path < 64 && !found; path++)
+		for (int second = 0; second < 2 && !found; second++) {
+			at = BPFBUS_VTAB_BUCKETS +
+			     bpfbus_vtab_bucket(path, BPFBUS_K_STR, 1, digest, second);
+			found = !bpf_map_lookup_elem(vfd, &at, &vb) && vb.path1 == path + 1 &&
+				vb.kind == BPFBUS_K_STR && vb.len == 1 && vb.val[0] == 'a';
 		}
-	}
 	ASSERT_EQ(1, found);
 	static const struct rule_case same_digest_other_bytes = {
 		"{\"source\":\"a\",\"detail\":{\"n\":1}}", XDP_DROP, 0, 0, 0, 0
@@ -828,12 +831,12 @@ TEST(rules_decided_in_the_kernel)
 		"{\"source\":\"a\",\"detail\":{\"n\":1}}", XDP_DROP, 0, 0, 1, 0
 	};
 
-	ent.val[0] = 'q';
-	ASSERT_EQ(0, bpf_map_update_elem(vfd, &hk, &ent, BPF_EXIST));
+	vb.val[0] = 'q';
+	ASSERT_EQ(0, bpf_map_update_elem(vfd, &at, &vb, BPF_EXIST));
 	run_rule_case(skel, ncpus, &same_digest_other_bytes, &counts);
-	ent.val[0] = 'a';
-	ent.flags |= BPFBUS_V_COLLIDED;
-	ASSERT_EQ(0, bpf_map_update_elem(vfd, &hk, &ent, BPF_EXIST));
+	vb.val[0] = 'a';
+	vb.flags |= BPFBUS_V_COLLIDED;
+	ASSERT_EQ(0, bpf_map_update_elem(vfd, &at, &vb, BPF_EXIST));
 	run_rule_case(skel, ncpus, &collided, &counts);
 	EXPECT_EQ(3, counts.dropped);
 	bpfbus_bpf__destroy(skel);

@@ -555,6 +555,7 @@ int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen, const
 	kt->hdr.ab_cond.count = (uint32_t)rs->n_ab;
 	kt->hdr.ab_cond.first = ktables_add_postings(kt, rs->ab_cond, rs->n_ab);
 	ktables_build_classes(kt, rs); /* the conditions, the branches' lists */
+	ktables_build_vtab(kt);
 	if (kt->n_postings > BPFBUS_MAX_POSTINGS || kt->n_ivals > BPFBUS_MAX_IVALS ||
 	    kt->n_inodes > BPFBUS_MAX_INODES || kt->n_wild > BPFBUS_MAX_WILD ||
 	    kt->n_c6 > BPFBUS_MAX_CIDR6 / BPFBUS_SLOTS) {
@@ -588,6 +589,9 @@ void ktables_free(struct ktables *kt)
 	free(kt->gbounds);
 	free(kt->gcells);
 	free(kt->boxes);
+	free(kt->vtab);
+	free(kt->vhash);
+	free(kt->v_collided);
 	free(kt->in_grid);
 	free(kt->path_grid);
 	memset(kt, 0, sizeof(*kt));
@@ -659,18 +663,33 @@ static int fill_array(int fd, uint32_t base, const void *vals, size_t size, size
 	return 0;
 }
 
+/* A value's posting list in its entry: the one id inline when there is one. */
+static void set_posting(struct bpfbus_vent *e, const struct bpfbus_posting *post,
+			const uint32_t *postings)
+{
+	e->post = *post;
+	e->flags &= ~BPFBUS_V_SINGLE;
+	if (post->count == 1) {
+		e->flags |= BPFBUS_V_SINGLE;
+		e->post.first = postings[post->first];
+	}
+}
+
 /* One value into the digest-keyed value map (struct bpfbus_vhkey): a second
  * value with the same key marks the entry collided, which makes the kernel
  * hand such events to userspace. */
-static int load_value(int fd, const struct bpfbus_vkey *vk, const struct bpfbus_posting *post)
+static int load_value(int fd, const struct bpfbus_vkey *vk, const struct bpfbus_posting *post,
+		      const uint32_t *postings, bool collided)
 {
 	struct bpfbus_vhkey hk = { .path = vk->path,
 				   .slot = vk->slot,
 				   .kind = vk->kind,
 				   .len = vk->len,
 				   .digest = bpfbus_val_digest(vk->val, vk->len) };
-	struct bpfbus_vent e = { .post = *post };
+	struct bpfbus_vent e = { 0 };
 
+	set_posting(&e, post, postings);
+	e.flags |= collided ? BPFBUS_V_COLLIDED : 0;
 	memcpy(e.val, vk->val, sizeof(e.val));
 	if (!bpf_map_update_elem(fd, &hk, &e, BPF_NOEXIST))
 		return 0;
@@ -679,7 +698,7 @@ static int load_value(int fd, const struct bpfbus_vkey *vk, const struct bpfbus_
 	if (memcmp(e.val, vk->val, sizeof(e.val)))
 		e.flags |= BPFBUS_V_COLLIDED;
 	else
-		e.post = *post; /* the same value left from an uncleared slot */
+		set_posting(&e, post, postings); /* the same value left from an uncleared slot */
 	return bpf_map_update_elem(fd, &hk, &e, BPF_EXIST) ? -errno : 0;
 }
 
@@ -713,9 +732,16 @@ int ktables_load(const struct ktables *kt, const struct ktable_fds *fds)
 	    (r = fill_array(fds->boxes, slot * BPFBUS_MAX_BOXES, kt->boxes, sizeof(*kt->boxes),
 			    kt->n_boxes)))
 		return r;
-	for (size_t i = 0; i < kt->n_values; i++)
-		if ((r = load_value(fds->values, &kt->vkeys[i], &kt->vposts[i])))
+	if ((r = fill_array(fds->vtab, slot * BPFBUS_VTAB_BUCKETS, kt->vtab, sizeof(*kt->vtab),
+			    BPFBUS_VTAB_BUCKETS)))
+		return r;
+	for (size_t i = 0; i < kt->n_vhash; i++) {
+		uint32_t v = kt->vhash[i];
+
+		if ((r = load_value(fds->values, &kt->vkeys[v], &kt->vposts[v], kt->postings,
+				    kt->v_collided[v])))
 			return r;
+	}
 	for (size_t i = 0; i < kt->n_c6; i++)
 		if (bpf_map_update_elem(fds->cidr6, &kt->c6keys[i], &kt->c6posts[i], BPF_ANY))
 			return -errno;
@@ -743,5 +769,6 @@ void ktables_fds_from_object(struct bpf_object *obj, struct ktable_fds *fds)
 		.gbounds = bpf_object__find_map_fd_by_name(obj, "km_gbounds"),
 		.gcells = bpf_object__find_map_fd_by_name(obj, "km_gcells"),
 		.boxes = bpf_object__find_map_fd_by_name(obj, "km_boxes"),
+		.vtab = bpf_object__find_map_fd_by_name(obj, "km_vtab"),
 	};
 }

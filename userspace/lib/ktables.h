@@ -48,6 +48,12 @@ struct ktables {
 	size_t n_gcells;
 	struct bpfbus_box *boxes;
 	size_t n_boxes;
+	/* the value keys' homes (ktables_vtab.c): km_vtab's buckets, and the
+	 * keys left to km_values */
+	struct bpfbus_vbucket *vtab;
+	uint32_t *vhash;
+	size_t n_vhash;
+	uint8_t *v_collided; /* by value key: its digest stands for several values */
 	uint8_t *in_grid; /* by condition: its range is in a grid's boxes */
 	uint32_t *path_grid; /* by path: bpfbus_kpath.grid */
 };
@@ -69,6 +75,7 @@ struct ktable_fds {
 	int gbounds; /* ARRAY: slot * MAX_GBOUNDS + i -> u64 */
 	int gcells; /* ARRAY: slot * MAX_GCELLS + i -> struct bpfbus_posting */
 	int boxes; /* ARRAY: slot * MAX_BOXES + i -> struct bpfbus_box */
+	int vtab; /* ARRAY: slot * VTAB_BUCKETS + bucket -> struct bpfbus_vbucket */
 };
 
 /* The table maps of a loaded BPF object that includes bpf/kmatch_maps.h. */
@@ -91,6 +98,10 @@ void ktables_build_classes(struct ktables *kt, const struct bb_ruleset *rs);
 /* The grids of numeric boxes (ktables_grid.c), before the paths are built:
  * fills grids, gbounds, gcells, boxes, in_grid and path_grid. */
 void ktables_build_grids(struct ktables *kt, const struct bb_ruleset *rs);
+
+/* The value table (ktables_vtab.c), once the posting lists are final: fills
+ * vtab, vhash and v_collided, and flags paths with keys left to km_values. */
+void ktables_build_vtab(struct ktables *kt);
 
 /* The value kinds whose posting lists hold anything-but ids, not conditions. */
 bool ktables_exclusion_kind(uint8_t kind);

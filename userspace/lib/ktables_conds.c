@@ -277,6 +277,11 @@ void ktables_build_classes(struct ktables *kt, const struct bb_ruleset *rs)
 				continue;
 			kc->branch = (uint32_t)b;
 			kc->need = br->need;
+			if (br->n_cond == 1) {
+				kc->flags |= BPFBUS_KC_ALONE;
+				kc->rule = kt->branches[b].rule;
+				kc->bus = kt->branches[b].bus;
+			}
 		}
 		anchor[b] = BPFBUS_NO_NODE;
 	}
