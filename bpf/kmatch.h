@@ -248,13 +248,17 @@ KM_NOINLINE int km_lookup_visit(__u32 mode, __u32 objarr)
 				   .len = m->key.len,
 				   .digest = bpfbus_val_digest(m->key.val, m->key.len) };
 	__u32 pidx = m->slot * BPFBUS_MAX_PATHS + m->key.path;
-	__u32 bit = bpfbus_vfilter_bit(hk.kind, hk.len, hk.digest);
 	struct bpfbus_kpath *kp = bpf_map_lookup_elem(&km_kpaths, &pidx);
 	struct bpfbus_vent *e;
-	__u64 diff = 0;
+	__u64 diff = 0, *fw;
 
-	if (!kp ||
-	    !(kp->vfilter[(bit / 64) & (BPFBUS_VFILTER_BITS / 64 - 1)] & (1ULL << (bit % 64))))
+	if (!kp)
+		return 0;
+	__u32 bit = bpfbus_vfilter_bit(hk.kind, hk.len, hk.digest, kp->vf_log2);
+	__u32 widx = m->slot * BPFBUS_VFILTER_WORDS + kp->vf_first + bit / 64;
+
+	fw = bpf_map_lookup_elem(&km_vfilter, &widx);
+	if (!fw || !(*fw & (1ULL << (bit % 64))))
 		return 0; /* in none of the path's keys */
 	if (hk.len <= BPFBUS_VTAB_VAL) {
 		struct bpfbus_vbucket *v = km_vtab_find(&hk);

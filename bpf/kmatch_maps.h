@@ -44,6 +44,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BPFBUS_SLOTS *BPFBUS_VFILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	KM_PIN
+} km_vfilter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, BPFBUS_SLOTS * BPFBUS_MAX_POSTINGS);
 	__type(key, __u32);
 	__type(value, __u32);

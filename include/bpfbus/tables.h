@@ -160,15 +160,21 @@ static inline __u64 bpfbus_val_digest(const __u8 *val, __u32 len)
 /*
  * A path's value filter: one bit per value key of the path, a Bloom filter
  * with one hash. A value whose bit is clear is in none of the path's keys,
- * so the kernel skips the value map lookup (a hash of the key, a bucket
- * walk and a compare: most of a leaf's cost when, as usual, most lookups
- * miss). A set bit proves nothing; the lookup decides.
+ * so the kernel skips the value lookup (a bucket read and a compare: most of
+ * a leaf's cost when most lookups miss). A set bit proves nothing; the
+ * lookup decides. A path's filter has 2^vf_log2 bits, about 16 per key (at
+ * least 512, at most 2^BPFBUS_VFILTER_MAX_LOG2), in km_vfilter's words
+ * [slot * BPFBUS_VFILTER_WORDS + vf_first ..]; a path without keys gets
+ * the slot's word 0, which stays clear.
  */
-#define BPFBUS_VFILTER_BITS 512
+#define BPFBUS_VFILTER_WORDS 262144 /* per slot */
+#define BPFBUS_VFILTER_MIN_LOG2 9
+#define BPFBUS_VFILTER_MAX_LOG2 20
 
-static inline __u32 bpfbus_vfilter_bit(__u32 kind, __u32 len, __u64 digest)
+static inline __u32 bpfbus_vfilter_bit(__u32 kind, __u32 len, __u64 digest, __u32 log2)
 {
-	return (__u32)(((digest ^ ((__u64)kind << 8 | len)) * 0x9E3779B97F4A7C15ULL) >> 55);
+	return (__u32)(((digest ^ ((__u64)kind << 8 | len)) * 0x9E3779B97F4A7C15ULL) >>
+		       (64 - (log2 & 31)));
 }
 
 /* What a path needs looked up, and when the kernel must ask userspace. */
@@ -201,7 +207,7 @@ struct bpfbus_kpath {
 	struct bpfbus_posting ab_wild; /* anything-but wildcard exclusions */
 	__u32 grid; /* the box grid this path is an axis of (| BPFBUS_GRID_Y), or NO_NODE */
 	__u32 box_root; /* interval tree of that grid's ranges on this path, or NO_NODE */
-	__u64 vfilter[BPFBUS_VFILTER_BITS / 64]; /* bpfbus_vfilter_bit of each value key */
+	__u32 vf_first, vf_log2; /* the value filter's words and size */
 };
 
 /* A wildcard pattern as written (escapes kept), and what a match marks. */
@@ -438,10 +444,11 @@ _Static_assert(sizeof(struct bpfbus_vhkey) == 16, "bpfbus_vhkey is ABI");
 _Static_assert(sizeof(struct bpfbus_vent) == 16 + BPFBUS_VAL_MAX, "bpfbus_vent is ABI");
 _Static_assert(sizeof(struct bpfbus_vbucket) == 64, "bpfbus_vbucket is one cache line");
 _Static_assert(sizeof(struct bpfbus_posting) == 8, "bpfbus_posting is ABI");
-_Static_assert(sizeof(struct bpfbus_kpath) == 104 + BPFBUS_VFILTER_BITS / 8, "bpfbus_kpath is ABI");
+_Static_assert(sizeof(struct bpfbus_kpath) == 112, "bpfbus_kpath is ABI");
 _Static_assert(sizeof(struct bpfbus_kgrid) == 24, "bpfbus_kgrid is ABI");
 _Static_assert(sizeof(struct bpfbus_box) == 48, "bpfbus_box is ABI");
-_Static_assert(BPFBUS_VFILTER_BITS == 1 << (64 - 55), "bpfbus_vfilter_bit takes 9 bits");
+_Static_assert(BPFBUS_VFILTER_MAX_LOG2 < 32 && BPFBUS_VFILTER_MIN_LOG2 >= 6,
+	       "bpfbus_vfilter_bit: a filter of at least one word");
 _Static_assert(sizeof(struct bpfbus_wild) == 136, "bpfbus_wild is ABI");
 _Static_assert(sizeof(struct bpfbus_inode) == 32, "bpfbus_inode is ABI");
 _Static_assert(sizeof(struct bpfbus_ival) == 24, "bpfbus_ival is ABI");

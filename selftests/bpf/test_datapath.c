@@ -748,6 +748,7 @@ static struct bpfbus_bpf *load_with_rules(const char *const *patterns, size_t n,
 		.gcells = bpf_map__fd(skel->maps.km_gcells),
 		.boxes = bpf_map__fd(skel->maps.km_boxes),
 		.vtab = bpf_map__fd(skel->maps.km_vtab),
+		.vfilter = bpf_map__fd(skel->maps.km_vfilter),
 	};
 
 	EXPECT_EQ(0, ktables_load(&kt, &fds));

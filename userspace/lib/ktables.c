@@ -483,9 +483,7 @@ static void build_value(struct ktables *kt, const struct bb_ruleset *rs,
 		break;
 	}
 	size_t v = kt->n_values++;
-	__u32 bit = bpfbus_vfilter_bit(vk.kind, vk.len, bpfbus_val_digest(vk.val, vk.len));
 
-	kp->vfilter[bit / 64] |= 1ULL << (bit % 64);
 	kt->vkeys[v] = vk;
 	kt->vposts[v].count = n;
 	kt->vposts[v].first = ktables_add_postings(kt, rs->vt.flat + rs->vt.post_off[s->post], n);
@@ -592,6 +590,7 @@ void ktables_free(struct ktables *kt)
 	free(kt->vtab);
 	free(kt->vhash);
 	free(kt->v_collided);
+	free(kt->vfilter);
 	free(kt->in_grid);
 	free(kt->path_grid);
 	memset(kt, 0, sizeof(*kt));
@@ -733,7 +732,9 @@ int ktables_load(const struct ktables *kt, const struct ktable_fds *fds)
 			    kt->n_boxes)))
 		return r;
 	if ((r = fill_array(fds->vtab, slot * BPFBUS_VTAB_BUCKETS, kt->vtab, sizeof(*kt->vtab),
-			    BPFBUS_VTAB_BUCKETS)))
+			    BPFBUS_VTAB_BUCKETS)) ||
+	    (r = fill_array(fds->vfilter, slot * BPFBUS_VFILTER_WORDS, kt->vfilter,
+			    sizeof(*kt->vfilter), kt->n_vfilter)))
 		return r;
 	for (size_t i = 0; i < kt->n_vhash; i++) {
 		uint32_t v = kt->vhash[i];
@@ -770,5 +771,6 @@ void ktables_fds_from_object(struct bpf_object *obj, struct ktable_fds *fds)
 		.gcells = bpf_object__find_map_fd_by_name(obj, "km_gcells"),
 		.boxes = bpf_object__find_map_fd_by_name(obj, "km_boxes"),
 		.vtab = bpf_object__find_map_fd_by_name(obj, "km_vtab"),
+		.vfilter = bpf_object__find_map_fd_by_name(obj, "km_vfilter"),
 	};
 }

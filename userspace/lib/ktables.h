@@ -54,6 +54,8 @@ struct ktables {
 	uint32_t *vhash;
 	size_t n_vhash;
 	uint8_t *v_collided; /* by value key: its digest stands for several values */
+	__u64 *vfilter; /* the paths' value filters, word 0 clear */
+	size_t n_vfilter;
 	uint8_t *in_grid; /* by condition: its range is in a grid's boxes */
 	uint32_t *path_grid; /* by path: bpfbus_kpath.grid */
 };
@@ -76,6 +78,7 @@ struct ktable_fds {
 	int gcells; /* ARRAY: slot * MAX_GCELLS + i -> struct bpfbus_posting */
 	int boxes; /* ARRAY: slot * MAX_BOXES + i -> struct bpfbus_box */
 	int vtab; /* ARRAY: slot * VTAB_BUCKETS + bucket -> struct bpfbus_vbucket */
+	int vfilter; /* ARRAY: slot * VFILTER_WORDS + i -> u64 */
 };
 
 /* The table maps of a loaded BPF object that includes bpf/kmatch_maps.h. */
@@ -100,7 +103,8 @@ void ktables_build_classes(struct ktables *kt, const struct bb_ruleset *rs);
 void ktables_build_grids(struct ktables *kt, const struct bb_ruleset *rs);
 
 /* The value table (ktables_vtab.c), once the posting lists are final: fills
- * vtab, vhash and v_collided, and flags paths with keys left to km_values. */
+ * vtab, vhash, v_collided and the value filters, and flags paths with keys
+ * left to km_values. */
 void ktables_build_vtab(struct ktables *kt);
 
 /* The value kinds whose posting lists hold anything-but ids, not conditions. */

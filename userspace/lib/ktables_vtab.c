@@ -96,6 +96,42 @@ static int64_t place(struct ktables *kt, uint32_t *owner, struct bpfbus_vbucket 
 	return v;
 }
 
+/* Each path's value filter: 16 bits a key, within the slot's words. */
+static void build_filters(struct ktables *kt)
+{
+	uint32_t *keys = xcalloc(kt->n_paths + 1, sizeof(*keys));
+	size_t room = BPFBUS_VFILTER_WORDS - 1;
+
+	for (size_t v = 0; v < kt->n_values; v++)
+		keys[kt->vkeys[v].path]++;
+	kt->vfilter = xcalloc(BPFBUS_VFILTER_WORDS, sizeof(*kt->vfilter));
+	kt->n_vfilter = 1; /* word 0: the filter of paths without keys */
+	for (size_t p = 0; p < kt->n_paths; p++) {
+		uint32_t log2 = BPFBUS_VFILTER_MIN_LOG2;
+
+		kt->kpath[p].vf_first = 0;
+		kt->kpath[p].vf_log2 = 6;
+		if (!keys[p])
+			continue;
+		while (log2 < BPFBUS_VFILTER_MAX_LOG2 && (1ull << log2) < 16ull * keys[p])
+			log2++;
+		while (log2 > 6 && (1ull << (log2 - 6)) > room)
+			log2--; /* out of room: a smaller filter proves less, never wrongly */
+		kt->kpath[p].vf_first = (uint32_t)kt->n_vfilter;
+		kt->kpath[p].vf_log2 = log2;
+		kt->n_vfilter += 1ull << (log2 - 6);
+		room -= 1ull << (log2 - 6);
+	}
+	for (size_t v = 0; v < kt->n_values; v++) {
+		const struct bpfbus_vkey *k = &kt->vkeys[v];
+		const struct bpfbus_kpath *kp = &kt->kpath[k->path];
+		uint32_t bit = bpfbus_vfilter_bit(k->kind, k->len, vkey_digest(k), kp->vf_log2);
+
+		kt->vfilter[kp->vf_first + bit / 64] |= 1ull << (bit % 64);
+	}
+	free(keys);
+}
+
 void ktables_build_vtab(struct ktables *kt)
 {
 	uint32_t *order = xcalloc(kt->n_values + 1, sizeof(*order));
@@ -129,4 +165,5 @@ void ktables_build_vtab(struct ktables *kt)
 	}
 	free(owner);
 	free(order);
+	build_filters(kt);
 }

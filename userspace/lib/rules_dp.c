@@ -157,11 +157,12 @@ static int open_tables(const char *pin_dir, struct ktable_fds *fds, int *names)
 	static const char *const maps[] = { "km_pathtab", "km_kpaths",	 "km_values", "km_postings",
 					    "km_conds",	  "km_branches", "km_header", "km_inodes",
 					    "km_ivals",	  "km_wild",	 "km_cidr6",  "km_grids",
-					    "km_gbounds", "km_gcells",	 "km_boxes",  "km_vtab" };
-	int *slots[] = { &fds->paths,	&fds->kpaths,	&fds->values, &fds->postings,
-			 &fds->conds,	&fds->branches, &fds->header, &fds->inodes,
-			 &fds->ivals,	&fds->wild,	&fds->cidr6,  &fds->grids,
-			 &fds->gbounds, &fds->gcells,	&fds->boxes,  &fds->vtab };
+					    "km_gbounds", "km_gcells",	 "km_boxes",  "km_vtab",
+					    "km_vfilter" };
+	int *slots[] = { &fds->paths,	 &fds->kpaths, &fds->values,  &fds->postings, &fds->conds,
+			 &fds->branches, &fds->header, &fds->inodes,  &fds->ivals,    &fds->wild,
+			 &fds->cidr6,	 &fds->grids,  &fds->gbounds, &fds->gcells,   &fds->boxes,
+			 &fds->vtab,	 &fds->vfilter };
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(*maps); i++) {
 		*slots[i] = bb_map_open_create(pin_dir, maps[i]);
@@ -174,10 +175,10 @@ static int open_tables(const char *pin_dir, struct ktable_fds *fds, int *names)
 
 static void close_tables(struct ktable_fds *fds, int names)
 {
-	int all[] = { fds->paths,    fds->kpaths, fds->values,	fds->postings, fds->conds,
-		      fds->branches, fds->header, fds->inodes,	fds->ivals,    fds->wild,
-		      fds->cidr6,    fds->grids,  fds->gbounds, fds->gcells,   fds->boxes,
-		      fds->vtab,     names };
+	int all[] = { fds->paths,    fds->kpaths,  fds->values,	 fds->postings, fds->conds,
+		      fds->branches, fds->header,  fds->inodes,	 fds->ivals,	fds->wild,
+		      fds->cidr6,    fds->grids,   fds->gbounds, fds->gcells,	fds->boxes,
+		      fds->vtab,     fds->vfilter, names };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
 		if (all[i] >= 0)
