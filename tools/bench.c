@@ -826,6 +826,8 @@ static void print_result(const struct bench *b, uint64_t total, int failed)
 		}
 		if (!*sep)
 			printf("-");
+		if (b->k.k) /* the rule set's map entries */
+			printf(" ktable_bytes=%zu", kengine_table_bytes(b->k.k));
 	}
 	printf("\n");
 	free(sorted);

@@ -35,7 +35,7 @@
 #define BPFBUS_MAX_GRIDS 64
 #define BPFBUS_MAX_GBOUNDS 8192 /* cell boundaries, both axes of every grid */
 #define BPFBUS_MAX_GCELLS 65536 /* cells of every grid */
-#define BPFBUS_MAX_BOXES 262144 /* box entries: a box once per cell it touches */
+#define BPFBUS_MAX_BOXES 131072 /* box entries: a box once per cell it touches */
 #define BPFBUS_GRID_AXES 256 /* at most this many cells along one axis */
 
 /* Longest value a key holds; longer pattern values make the path VERIFY. */

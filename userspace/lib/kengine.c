@@ -22,6 +22,7 @@ struct kengine {
 	struct ktable_fds fds;
 	uint32_t gen;
 	char *frame;
+	size_t table_bytes; /* of the live rule set (ktables_bytes) */
 };
 
 const char *kverdict_name(enum kverdict v)
@@ -100,6 +101,11 @@ void kengine_close(struct kengine *k)
 	free(k);
 }
 
+size_t kengine_table_bytes(const struct kengine *k)
+{
+	return k->table_bytes;
+}
+
 int kengine_load(struct kengine *k, const struct bb_ruleset *rs, char *err, size_t err_len)
 {
 	uint32_t gen = k->gen + 1;
@@ -117,6 +123,7 @@ int kengine_load(struct kengine *k, const struct bb_ruleset *rs, char *err, size
 		ktables_free(&kt);
 		return -1;
 	}
+	k->table_bytes = ktables_bytes(&kt);
 	ktables_free(&kt);
 	k->skel->bss->table_slot = slot;
 	k->gen = gen;

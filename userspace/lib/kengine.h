@@ -33,6 +33,9 @@ void kengine_close(struct kengine *k);
 /* Compile @rs into the idle table slot and make it live. */
 int kengine_load(struct kengine *k, const struct bb_ruleset *rs, char *err, size_t err_len);
 
+/* Bytes of map entries the live rule set fills (ktables_bytes). */
+size_t kengine_table_bytes(const struct kengine *k);
+
 struct kresult {
 	enum kverdict verdict;
 	uint32_t verify; /* reason bits when KV_VERIFY */

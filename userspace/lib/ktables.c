@@ -701,6 +701,20 @@ static int load_value(int fd, const struct bpfbus_vkey *vk, const struct bpfbus_
 	return bpf_map_update_elem(fd, &hk, &e, BPF_EXIST) ? -errno : 0;
 }
 
+size_t ktables_bytes(const struct ktables *kt)
+{
+	return BPFBUS_PATH_BUCKETS * sizeof(*kt->pbuckets) + kt->n_paths * sizeof(*kt->kpath) +
+	       kt->n_postings * sizeof(uint32_t) + kt->hdr.n_conds * sizeof(*kt->conds) +
+	       kt->hdr.n_branches * sizeof(*kt->branches) + kt->n_inodes * sizeof(*kt->inodes) +
+	       kt->n_ivals * sizeof(*kt->ivals) + kt->n_wild * sizeof(*kt->wild) +
+	       kt->n_c6 * (sizeof(*kt->c6keys) + sizeof(*kt->c6posts)) +
+	       kt->n_grids * sizeof(*kt->grids) + kt->n_gbounds * sizeof(*kt->gbounds) +
+	       kt->n_gcells * sizeof(*kt->gcells) + kt->n_boxes * sizeof(*kt->boxes) +
+	       BPFBUS_VTAB_BUCKETS * sizeof(*kt->vtab) + kt->n_vfilter * sizeof(*kt->vfilter) +
+	       kt->n_vhash * (sizeof(struct bpfbus_vhkey) + sizeof(struct bpfbus_vent)) +
+	       sizeof(kt->hdr);
+}
+
 int ktables_load(const struct ktables *kt, const struct ktable_fds *fds)
 {
 	uint32_t slot = kt->slot;

@@ -135,6 +135,10 @@ int ktables_place_path(struct bpfbus_pbucket *tab, uint64_t hash, struct bpfbus_
  * (the array maps are overwritten by the next load). */
 void ktables_clear_slot(const struct ktable_fds *fds, uint32_t slot);
 
+/* Bytes of map entries the tables fill in their slot (the value table and
+ * the path table whole; hash-map entries as key and value). */
+size_t ktables_bytes(const struct ktables *kt);
+
 /* Write the tables into the maps; 0 or -errno. */
 int ktables_load(const struct ktables *kt, const struct ktable_fds *fds);
 
