@@ -65,6 +65,23 @@ static __always_inline void km_candidate(struct km_state *m, __u32 cand)
 	m->n_cands++;
 }
 
+/* Report rule @rule once; 1 when there are more than the kernel lists. */
+static __always_inline int km_report(struct km_state *m, __u32 rule)
+{
+	__u32 *rs = bpf_map_lookup_elem(&km_rule_seen, &rule);
+
+	if (!rs || *rs == m->epoch)
+		return 0;
+	*rs = m->epoch;
+	if (m->n_out >= KM_MAX_OUT) {
+		m->verify |= KM_VERIFY_OUT;
+		return 1;
+	}
+	m->out[m->n_out & (KM_MAX_OUT - 1)] = rule;
+	m->n_out++;
+	return 0;
+}
+
 /* Mark condition class @cond. The first time in an event it counts for its
  * counted branch, and an anchor class is kept for the candidate pass. */
 static __always_inline int km_mark_cond(struct km_state *m, __u32 cond, __u32 objarr)
@@ -227,10 +244,14 @@ static __always_inline void km_entry_visit(struct km_state *m, __u32 flags,
 	}
 	if (diff)
 		return;
-	if (flags & BPFBUS_V_SINGLE)
+	if (flags & BPFBUS_V_RULE) { /* a one-field branch: its rule */
+		if (post->count == m->bus)
+			km_report(m, post->first);
+	} else if (flags & BPFBUS_V_SINGLE) {
 		km_hit(m, post->first, mode, objarr, m->leaf_stamp);
-	else
+	} else {
 		km_walk(m, post->first, post->count, mode, objarr);
+	}
 }
 
 /* Look up the key in m->key and visit its posting list (not through
@@ -1431,23 +1452,6 @@ KM_NOINLINE int km_tuple(__u32 n)
 		return -1;
 	bpf_loop(combos, km_tuple_cb, &p, 0);
 	return p.result == 1;
-}
-
-/* Report rule @rule once; 1 when there are more than the kernel lists. */
-static __always_inline int km_report(struct km_state *m, __u32 rule)
-{
-	__u32 *rs = bpf_map_lookup_elem(&km_rule_seen, &rule);
-
-	if (!rs || *rs == m->epoch)
-		return 0;
-	*rs = m->epoch;
-	if (m->n_out >= KM_MAX_OUT) {
-		m->verify |= KM_VERIFY_OUT;
-		return 1;
-	}
-	m->out[m->n_out & (KM_MAX_OUT - 1)] = rule;
-	m->n_out++;
-	return 0;
 }
 
 /* Check branch @branch and report its rule; 1 stops the candidate loop.

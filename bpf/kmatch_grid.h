@@ -86,6 +86,11 @@ static long km_box_cb(__u64 i, void *arg)
 		if (!km_in_range(b->lo[0], b->hi[0], b->open, c->x) ||
 		    !km_in_range(b->lo[1], b->hi[1], b->open >> 2, c->y))
 			continue;
+		if (b->open & BPFBUS_BOX_WHOLE) {
+			if (b->cond[1] == m->bus)
+				km_report(m, b->cond[0]);
+			continue;
+		}
 		km_mark_cond(m, b->cond[0], 0);
 		km_mark_cond(m, b->cond[1], 0);
 	}

@@ -133,6 +133,10 @@ static inline __u32 bpfbus_vtab_bucket(__u32 path, __u32 kind, __u32 len, __u64 
  * bpfbus_vbucket), so a hit needs no read of km_postings (most values name
  * one condition class). */
 #define BPFBUS_V_SINGLE 2
+/* With BPFBUS_V_SINGLE: the one class is the whole of its branch
+ * (BPFBUS_KC_ALONE), and post is its rule (first) and bus (count): a hit
+ * reports the rule, with no mark. */
+#define BPFBUS_V_RULE 4
 
 /* Value of the value hash map. */
 struct bpfbus_vent {
@@ -261,9 +265,13 @@ struct bpfbus_kgrid {
 struct bpfbus_box {
 	__u64 lo[2], hi[2]; /* order keys on x and y; 0 and ~0 stand for -inf and +inf */
 	__u32 cond[2]; /* the classes a hit marks: the x range's, the y range's */
-	__u32 open; /* bit 0/1: x lower/upper bound open; bit 2/3: y's */
+	__u32 open; /* bit 0/1: x lower/upper bound open; bit 2/3: y's; BPFBUS_BOX_WHOLE */
 	__u32 pad;
 };
+
+/* The box is its branch's only fields: a hit reports the branch's rule,
+ * cond[0], when the event's bus is cond[1], with no marks and no check. */
+#define BPFBUS_BOX_WHOLE 0x10
 
 /*
  * IPv6 blocks: an LPM trie keyed by (slot, path) and the block's aligned

@@ -507,6 +507,12 @@ int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen, const
 	kt->path_hash = xcalloc(rs->n_paths + 1, sizeof(*kt->path_hash));
 	kt->path = xcalloc(rs->n_paths + 1, sizeof(*kt->path));
 	kt->kpath = xcalloc(rs->n_paths + 1, sizeof(*kt->kpath));
+	kt->branches = xcalloc(rs->n_branches + 1, sizeof(*kt->branches));
+	for (size_t i = 0; i < rs->n_branches; i++)
+		kt->branches[i] =
+			(struct bpfbus_kbranch){ .rule = rs->branches[i].rule,
+						 .bus = rule_bus ? rule_bus[rs->branches[i].rule]
+								 : 0 };
 	ktables_build_grids(kt, rs);
 	for (size_t i = 0; i < rs->n_paths; i++)
 		build_path(kt, &rs->paths[i], i);
@@ -535,10 +541,6 @@ int ktables_build(const struct bb_ruleset *rs, uint8_t slot, uint32_t gen, const
 			build_value(kt, rs, &rs->vt.slots[i]);
 	build_cidr_trees(kt, rs);
 	build_cidr6(kt, rs);
-	kt->branches = xcalloc(rs->n_branches + 1, sizeof(*kt->branches));
-	for (size_t i = 0; i < rs->n_branches; i++)
-		kt->branches[i] = (struct bpfbus_kbranch){ .rule = rs->branches[i].rule,
-							   .bus = rule_bus ? rule_bus[rs->branches[i].rule] : 0 };
 	kt->hdr = (struct bpfbus_ktable){ .gen = gen,
 					  .n_rules = (uint32_t)rs->n_rules,
 					  .n_conds = (uint32_t)rs->n_conds,
@@ -662,24 +664,21 @@ static int fill_array(int fd, uint32_t base, const void *vals, size_t size, size
 	return 0;
 }
 
-/* A value's posting list in its entry: the one id inline when there is one. */
-static void set_posting(struct bpfbus_vent *e, const struct bpfbus_posting *post,
-			const uint32_t *postings)
+/* A value's posting list in its entry (ktables_posting). */
+static void set_posting(struct bpfbus_vent *e, const struct ktables *kt, uint32_t v)
 {
-	e->post = *post;
-	e->flags &= ~BPFBUS_V_SINGLE;
-	if (post->count == 1) {
-		e->flags |= BPFBUS_V_SINGLE;
-		e->post.first = postings[post->first];
-	}
+	uint16_t flags = 0;
+
+	e->post = ktables_posting(kt, v, &flags);
+	e->flags = (e->flags & ~(BPFBUS_V_SINGLE | BPFBUS_V_RULE)) | flags;
 }
 
-/* One value into the digest-keyed value map (struct bpfbus_vhkey): a second
- * value with the same key marks the entry collided, which makes the kernel
- * hand such events to userspace. */
-static int load_value(int fd, const struct bpfbus_vkey *vk, const struct bpfbus_posting *post,
-		      const uint32_t *postings, bool collided)
+/* Value key @v into the digest-keyed value map (struct bpfbus_vhkey): a
+ * second value with the same key marks the entry collided, which makes the
+ * kernel hand such events to userspace. */
+static int load_value(int fd, const struct ktables *kt, uint32_t v)
 {
+	const struct bpfbus_vkey *vk = &kt->vkeys[v];
 	struct bpfbus_vhkey hk = { .path = vk->path,
 				   .slot = vk->slot,
 				   .kind = vk->kind,
@@ -687,8 +686,8 @@ static int load_value(int fd, const struct bpfbus_vkey *vk, const struct bpfbus_
 				   .digest = bpfbus_val_digest(vk->val, vk->len) };
 	struct bpfbus_vent e = { 0 };
 
-	set_posting(&e, post, postings);
-	e.flags |= collided ? BPFBUS_V_COLLIDED : 0;
+	set_posting(&e, kt, v);
+	e.flags |= kt->v_collided[v] ? BPFBUS_V_COLLIDED : 0;
 	memcpy(e.val, vk->val, sizeof(e.val));
 	if (!bpf_map_update_elem(fd, &hk, &e, BPF_NOEXIST))
 		return 0;
@@ -697,7 +696,7 @@ static int load_value(int fd, const struct bpfbus_vkey *vk, const struct bpfbus_
 	if (memcmp(e.val, vk->val, sizeof(e.val)))
 		e.flags |= BPFBUS_V_COLLIDED;
 	else
-		set_posting(&e, post, postings); /* the same value left from an uncleared slot */
+		set_posting(&e, kt, v); /* the same value left from an uncleared slot */
 	return bpf_map_update_elem(fd, &hk, &e, BPF_EXIST) ? -errno : 0;
 }
 
@@ -750,13 +749,9 @@ int ktables_load(const struct ktables *kt, const struct ktable_fds *fds)
 	    (r = fill_array(fds->vfilter, slot * BPFBUS_VFILTER_WORDS, kt->vfilter,
 			    sizeof(*kt->vfilter), kt->n_vfilter)))
 		return r;
-	for (size_t i = 0; i < kt->n_vhash; i++) {
-		uint32_t v = kt->vhash[i];
-
-		if ((r = load_value(fds->values, &kt->vkeys[v], &kt->vposts[v], kt->postings,
-				    kt->v_collided[v])))
+	for (size_t i = 0; i < kt->n_vhash; i++)
+		if ((r = load_value(fds->values, kt, kt->vhash[i])))
 			return r;
-	}
 	for (size_t i = 0; i < kt->n_c6; i++)
 		if (bpf_map_update_elem(fds->cidr6, &kt->c6keys[i], &kt->c6posts[i], BPF_ANY))
 			return -errno;

@@ -107,6 +107,11 @@ void ktables_build_grids(struct ktables *kt, const struct bb_ruleset *rs);
  * left to km_values. */
 void ktables_build_vtab(struct ktables *kt);
 
+/* What a value entry holds for value key @v's posting list: the list, or
+ * its one id (*@flags BPFBUS_V_SINGLE), or the rule and bus of a one-field
+ * branch (BPFBUS_V_SINGLE | BPFBUS_V_RULE). */
+struct bpfbus_posting ktables_posting(const struct ktables *kt, uint32_t v, uint16_t *flags);
+
 /* The value kinds whose posting lists hold anything-but ids, not conditions. */
 bool ktables_exclusion_kind(uint8_t kind);
 

@@ -158,7 +158,7 @@ static void relabel_alone(struct ktables *kt, const struct bb_ruleset *rs, const
 		*c = cls[*c];
 	}
 	for (size_t i = 0; i < kt->n_boxes; i++)
-		for (int a = 0; a < 2; a++)
+		for (int a = 0; a < 2 && !(kt->boxes[i].open & BPFBUS_BOX_WHOLE); a++)
 			kt->boxes[i].cond[a] = cls[kt->boxes[i].cond[a]];
 }
 

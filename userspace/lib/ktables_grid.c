@@ -282,9 +282,17 @@ static void emit_grid(struct ktables *kt, const struct grid_build *gb, size_t en
 	free(fill);
 }
 
-static struct bpfbus_box make_box(const struct cond_info *ci, const struct box_ref *r)
+/* A branch of the two ranges alone reports its rule from the box. */
+static struct bpfbus_box make_box(const struct ktables *kt, const struct bb_ruleset *rs,
+				  const struct cond_info *ci, const struct box_ref *r)
 {
 	struct bpfbus_box b = { .cond = { r->cond[0], r->cond[1] } };
+
+	if (rs->branches[r->branch].n_cond == 2) {
+		b.cond[0] = kt->branches[r->branch].rule;
+		b.cond[1] = kt->branches[r->branch].bus;
+		b.open = BPFBUS_BOX_WHOLE;
+	}
 
 	for (int a = 0; a < 2; a++) {
 		const struct interval *iv = ci[r->cond[a]].iv;
@@ -296,8 +304,8 @@ static struct bpfbus_box make_box(const struct cond_info *ci, const struct box_r
 }
 
 /* The grid of the boxes @r[0 .. n) (one pair of paths); false if no room. */
-static bool build_grid(struct ktables *kt, const struct cond_info *ci, const struct box_ref *r,
-		       size_t n)
+static bool build_grid(struct ktables *kt, const struct bb_ruleset *rs, const struct cond_info *ci,
+		       const struct box_ref *r, size_t n)
 {
 	struct grid_build gb = { .n = n };
 	size_t entries;
@@ -308,7 +316,7 @@ static bool build_grid(struct ktables *kt, const struct cond_info *ci, const str
 		gb.bounds[a] = xcalloc(BPFBUS_GRID_AXES, sizeof(**gb.bounds));
 	}
 	for (size_t i = 0; i < n; i++) {
-		gb.box[i] = make_box(ci, &r[i]);
+		gb.box[i] = make_box(kt, rs, ci, &r[i]);
 		for (int a = 0; a < 2; a++) {
 			if (gb.box[i].lo[a] != 0)
 				gb.ends[a][gb.n_ends[a]++] = gb.box[i].lo[a];
@@ -371,7 +379,7 @@ void ktables_build_grids(struct ktables *kt, const struct bb_ruleset *rs)
 		uint32_t id = (uint32_t)kt->n_grids;
 
 		if (kt->path_grid[r->px] != BPFBUS_NO_NODE ||
-		    kt->path_grid[r->py] != BPFBUS_NO_NODE || !build_grid(kt, ci, r, runs[k].n))
+		    kt->path_grid[r->py] != BPFBUS_NO_NODE || !build_grid(kt, rs, ci, r, runs[k].n))
 			continue;
 		kt->path_grid[r->px] = id;
 		kt->path_grid[r->py] = id | BPFBUS_GRID_Y;

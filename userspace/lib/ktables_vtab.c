@@ -45,6 +45,26 @@ static bool same_bucket_key(const struct bpfbus_vkey *x, const struct bpfbus_vke
 	       vkey_digest(x) == vkey_digest(y);
 }
 
+struct bpfbus_posting ktables_posting(const struct ktables *kt, uint32_t v, uint16_t *flags)
+{
+	struct bpfbus_posting p = kt->vposts[v];
+	const struct bpfbus_kcond *kc;
+
+	*flags = 0;
+	if (p.count != 1)
+		return p;
+	*flags = BPFBUS_V_SINGLE;
+	p.first = kt->postings[p.first];
+	if (ktables_exclusion_kind(kt->vkeys[v].kind))
+		return p; /* an anything-but id */
+	kc = &kt->conds[p.first];
+	if (kc->flags & BPFBUS_KC_ALONE) {
+		*flags |= BPFBUS_V_RULE;
+		p = (struct bpfbus_posting){ kc->rule, kc->bus };
+	}
+	return p;
+}
+
 static struct bpfbus_vbucket make_bucket(const struct ktables *kt, uint32_t v)
 {
 	const struct bpfbus_vkey *k = &kt->vkeys[v];
@@ -52,13 +72,11 @@ static struct bpfbus_vbucket make_bucket(const struct ktables *kt, uint32_t v)
 				    .path1 = k->path + 1,
 				    .kind = k->kind,
 				    .len = k->len,
-				    .flags = kt->v_collided[v] ? BPFBUS_V_COLLIDED : 0,
-				    .post = kt->vposts[v] };
+				    .flags = kt->v_collided[v] ? BPFBUS_V_COLLIDED : 0 };
+	uint16_t flags;
 
-	if (b.post.count == 1) {
-		b.flags |= BPFBUS_V_SINGLE;
-		b.post.first = kt->postings[kt->vposts[v].first];
-	}
+	b.post = ktables_posting(kt, v, &flags);
+	b.flags |= flags;
 	memcpy(b.val, k->val, BPFBUS_VTAB_VAL);
 	return b;
 }
