@@ -38,7 +38,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/ethtool.h>
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
+#include <bpf/bpf.h>
 
 #define BATCH 64
 #define DGRAM_MAX 2048 /* frames fit the veth MTU */
@@ -58,6 +60,9 @@ struct sink {
 	const char *veth; /* the receiving veth: its counters at ready and at stop */
 	bool have_veth;
 	struct veth_counters veth0, veth_d;
+	/* XDP: the program's own run count and run time (BPF_ENABLE_STATS). */
+	int prog_fd, stats_fd;
+	uint64_t prog_cnt0, prog_ns0, prog_cnt, prog_ns;
 };
 
 static volatile sig_atomic_t stop;
@@ -118,9 +123,23 @@ static void stats_delta(int fd, uint32_t id, const struct bpfbus_bus_stats *befo
 		out[i] = n[i] - a[i];
 }
 
+/* The program's cumulative run count and run time, 0 when unknown. */
+static void prog_runs(int fd, uint64_t *cnt, uint64_t *ns)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	*cnt = *ns = 0;
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		*cnt = info.run_cnt;
+		*ns = info.run_time_ns;
+	}
+}
+
 static void ready(struct sink *s)
 {
 	s->have_veth = s->veth && !veth_counters_read(s->veth, &s->veth0);
+	prog_runs(s->prog_fd, &s->prog_cnt0, &s->prog_ns0);
 	lc_rusage(&s->usr0, &s->sys0);
 	fprintf(stderr, "loadsink: ready\n");
 }
@@ -174,6 +193,16 @@ static void run_xdp(struct sink *s)
 		lc_die("cannot open the receiver on %s: %s", o->iface, strerror(-err));
 	if (bb_bus_stats_read(stats_fd, bus.id, &before))
 		lc_die("reading the bus counters: %s", strerror(errno));
+	/*
+	 * The kernel counts each program's runs and run time only while some
+	 * BPF_ENABLE_STATS descriptor is open (about two clock reads per run):
+	 * this is how the receiver's time per event splits into the program's
+	 * own and the rest (veth, NAPI, page pool, hand-off).
+	 */
+	s->prog_fd = bb_dp_prog_fd(dp);
+	s->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (s->stats_fd < 0)
+		fprintf(stderr, "loadsink: no program run statistics: %s\n", strerror(errno));
 	ready(s);
 	while (!stop) {
 		err = bb_rx_poll(rx, 200, on_event, s);
@@ -185,15 +214,22 @@ static void run_xdp(struct sink *s)
 		;
 	lc_rusage(&s->usr1, &s->sys1);
 	veth_done(s);
+	prog_runs(s->prog_fd, &s->prog_cnt, &s->prog_ns);
+	s->prog_cnt -= s->prog_cnt0;
+	s->prog_ns -= s->prog_ns0;
+	if (s->stats_fd >= 0)
+		close(s->stats_fd);
 	stats_delta(stats_fd, bus.id, &before, &d);
 	bb_rx_stats(rx, &rst);
 	s->handled = d.received;
 	printf("RESULT mode=xdp handoff=%s handled=%" PRIu64 " dropped=%" PRIu64
 	       " redirected=%" PRIu64 " passed=%" PRIu64 " kmatched=%" PRIu64 " verify=%" PRIu64
-	       " delivered=%" PRIu64 " matched=%" PRIu64 " ring_full=%" PRIu64,
+	       " delivered=%" PRIu64 " matched=%" PRIu64 " ring_full=%" PRIu64 " prog_runs=%" PRIu64
+	       " prog_ns=%" PRIu64,
 	       dpo.handoff == BPFBUS_HANDOFF_RINGBUF ? "ringbuf" : "xsk", (uint64_t)d.received,
 	       (uint64_t)d.dropped, (uint64_t)d.redirected, (uint64_t)d.passed, (uint64_t)d.matched,
-	       (uint64_t)d.verify, s->delivered, s->matched, rst.rx_ring_full + rst.rx_dropped);
+	       (uint64_t)d.verify, s->delivered, s->matched, rst.rx_ring_full + rst.rx_dropped,
+	       s->prog_cnt, s->prog_ns);
 	bb_rx_close(rx);
 	bb_dp_close(dp);
 }
@@ -304,6 +340,16 @@ static void run_socket(struct sink *s)
 	}
 	lc_rusage(&s->usr1, &s->sys1);
 	veth_done(s);
+	/*
+	 * The socket's own drop count, exact: SO_RXQ_OVFL only tells the count
+	 * as of each datagram read, so drops after the last one went untold.
+	 */
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t mlen = sizeof(mi);
+
+	if (!getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &mlen) &&
+	    mlen > SK_MEMINFO_DROPS * sizeof(uint32_t))
+		s->sock_drops = mi[SK_MEMINFO_DROPS];
 	close(fd);
 	printf("RESULT mode=socket handled=%" PRIu64 " dropped=0 delivered=%" PRIu64
 	       " matched=%" PRIu64 " malformed=%" PRIu64 " other_bus=%" PRIu64
@@ -363,7 +409,11 @@ int main(int argc, char **argv)
 		usage();
 
 	struct bb_ruleset *rs = lc_load_rules(o.rules);
-	struct sink s = { .o = &o, .mc = bb_match_ctx_new(rs), .bus_len = strlen(o.bus) };
+	struct sink s = { .o = &o,
+			  .mc = bb_match_ctx_new(rs),
+			  .bus_len = strlen(o.bus),
+			  .prog_fd = -1,
+			  .stats_fd = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
 
 	sigemptyset(&sa.sa_mask);
