@@ -208,6 +208,62 @@ def fifo_queue_target():
     eb.delete_rule(Name="fifo")
 
 
+def fifo_topic_target():
+    """EventBridge to a FIFO SNS topic: PutTargets wants SqsParameters for it (boto3 and
+    aws), and each event is published in the target's group with its event id as
+    deduplication id (the topic has no content-based deduplication), so both FIFO
+    queue subscriptions get every event once, in order."""
+    eb, sqs, sns = client(), client("sqs"), client("sns")
+    aws = aws_events(H)
+    topic = sns.create_topic(Name="orders.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    for q in ("tf1.fifo", "tf2.fifo"):
+        sqs.create_queue(QueueName=q, Attributes={"FifoQueue": "true"})
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn(q),
+                      Attributes={"RawMessageDelivery": "true"})
+    eb.put_rule(Name="tfifo", EventPattern='{"source":["tfifo"]}')
+    missing = "Parameter(s) SqsParameters must be specified for target: t."
+    eq(("ValidationException", missing),
+       error_of(eb.put_targets, Rule="tfifo", Targets=[{"Id": "t", "Arn": topic}]))
+    err = aws("put-targets", "--rule", "tfifo", "--targets",
+              json.dumps([{"Id": "t", "Arn": topic}]), ok=False)
+    assert "ValidationException" in err and missing in err, err
+    std = sns.create_topic(Name="standard")["TopicArn"]
+    code, msg = error_of(eb.put_targets, Rule="tfifo", Targets=[
+        {"Id": "s", "Arn": std, "SqsParameters": {"MessageGroupId": "g"}}])
+    eq("ValidationException", code)
+    assert "is for FIFO queue and FIFO topic targets only" in msg, msg
+    eq(0, aws("put-targets", "--rule", "tfifo", "--targets", json.dumps(
+        [{"Id": "t", "Arn": topic, "SqsParameters": {"MessageGroupId": "orders"}}]))
+       ["FailedEntryCount"])
+    eq([{"Id": "t", "Arn": topic, "SqsParameters": {"MessageGroupId": "orders"}}],
+       [{k: t[k] for k in ("Id", "Arn", "SqsParameters")}
+        for t in eb.list_targets_by_rule(Rule="tfifo")["Targets"]])
+    ids = []
+    for first in (0, 5):
+        r = eb.put_events(Entries=[{"Source": "tfifo", "DetailType": "T",
+                                    "Detail": json.dumps({"n": n})}
+                                   for n in range(first, first + 5)])
+        eq(0, r["FailedEntryCount"])
+        ids += [e["EventId"] for e in r["Entries"]]
+    for q in ("tf1.fifo", "tf2.fifo"):
+        url, msgs = H.queue_url(q), []
+        while True:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                      AttributeNames=["All"]).get("Messages", [])
+            if not got:
+                break
+            msgs += got
+            for m in got:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        eq(list(range(10)), [json.loads(m["Body"])["detail"]["n"] for m in msgs],
+           q + ": every event once, in order")
+        eq(["orders"] * 10, [m["Attributes"]["MessageGroupId"] for m in msgs], q)
+        eq(ids, [m["Attributes"]["MessageDeduplicationId"] for m in msgs],
+           q + ": the event id is the deduplication id")
+    aws("remove-targets", "--rule", "tfifo", "--ids", "t")
+    eb.delete_rule(Name="tfifo")
+
+
 def put_events_errors():
     eb = client()
     r = eb.put_events(Entries=[
@@ -405,7 +461,8 @@ def raw_requests():
     eq((400, "ValidationException"), (status, err["__type"]))
 
 
-NAMES = ["buses", "rules", "targets_and_transformers", "fifo_queue_target", "put_events_errors", "bus_to_bus",
+NAMES = ["buses", "rules", "targets_and_transformers", "fifo_queue_target", "fifo_topic_target",
+         "put_events_errors", "bus_to_bus",
          "test_event_pattern", "target_errors", "http_and_udp_targets", "aws_cli",
          "authentication", "raw_requests", "host_exits_cleanly"]
 

@@ -215,8 +215,8 @@ def bad_targets_are_refused():
             "pattern", "{}", "target", "queue", "q", "input", "{")
     refused("\"retry_attempts\" must be an integer from 0 to 185", "rule", "add", "t", "bus", "shop",
             "pattern", "{}", "target", "queue", "q", "retry-attempts", "186")
-    refused("is for FIFO queue targets only", "rule", "add", "t", "bus", "shop", "pattern",
-            "{}", "target", "queue", "standard", "message-group-id", "g")
+    refused("is for FIFO queue and FIFO topic targets only", "rule", "add", "t", "bus", "shop",
+            "pattern", "{}", "target", "queue", "standard", "message-group-id", "g")
     refused("Parameter ScheduleExpression is not valid.", "rule", "add", "t", "schedule",
             "rate(1 minutes)")
     refused("only on the default event bus", "rule", "add", "t", "bus", "shop", "schedule",

@@ -7,7 +7,8 @@ A topic is a bus of kind topic whose rules are its subscriptions'
 MessageBody-scope policies: the kernel drops what no subscription wants and
 hands the rest off with the matched subscriptions; topics with subscriptions
 it cannot decide (MessageAttributes scope, no policy) are handed off VERIFY.
-A rule target of kind topic publishes into the topic in the round's commit."""
+A rule target of kind topic publishes into the topic in the round's commit; to a
+FIFO topic with the event's group (or the target's) and its id for deduplication."""
 
 import json
 import os
@@ -173,8 +174,70 @@ def rule_targets_a_topic():
                  topic="arn:aws:sns:%s:%s:from-rules" % (REGION, ACCOUNT)))
 
 
+def rule_targets_a_fifo_topic():
+    """EventBridge to a FIFO SNS topic with two FIFO queue subscriptions: events
+    with a group of their own keep it, the others get the target's; the envelope's
+    id is the deduplication id (the topic has no content-based deduplication), so
+    an event sent again is deduplicated and a new id with the same body is not."""
+    cli("topic", "create", "rf.fifo", "attr", "FifoTopic=true")
+    for q in ("rf1.fifo", "rf2.fifo"):
+        cli("queue", "create", q, "attr", "FifoQueue=true")
+        r = subprocess.run([BPFBUS, "subscription", "create", "rf.fifo", "sqs", q, "attr",
+                            "RawMessageDelivery=true"], capture_output=True, text=True,
+                           env=H.env, timeout=60)
+        eq(0, r.returncode, r.stderr)
+    r = subprocess.run([BPFBUS, "rule", "add", "to-fifo-topic", "pattern",
+                        '{"source":["fifo-shop"]}', "target", "topic", "rf.fifo",
+                        "message-group-id", "orders"],
+                       capture_output=True, text=True, env=H.env, timeout=60)
+    eq(0, r.returncode, "rule add: " + r.stderr)
+
+    def event(eid):
+        return json.dumps({"id": eid, "source": "fifo-shop", "detail": {"id": eid}})
+
+    def send_events(*events, group=None):
+        args = ["send", "to", "127.0.0.1:%d" % H.udp_port, "bus", "default", "ack", "10"]
+        args += ["group", group] if group else []
+        for e in events:
+            args += ["event", e]
+        r = subprocess.run([BPFBUS, *args], capture_output=True, text=True, env=H.env,
+                           timeout=60)
+        eq(0, r.returncode, "bpfbus send: " + r.stderr)
+
+    sent = {"orders": ["o-%d" % i for i in range(6)]}
+    send_events(*[event(i) for i in sent["orders"]])
+    groups = ["g%d" % g for g in range(4)]
+    for i in range(4):  # the groups interleaved
+        for g in groups:
+            sent.setdefault(g, []).append("%s-%d" % (g, i))
+            send_events(event("%s-%d" % (g, i)), group=g)
+    send_events(event("o-2"), event("g1-3"))  # again: deduplicated
+    send_events(event("g1-3"), group="g1")
+    same_body = json.dumps({"id": "o-6", "source": "fifo-shop", "detail": {"id": "o-2"}})
+    send_events(same_body)  # another id: delivered
+    sent["orders"].append("o-6")
+    for q in ("rf1.fifo", "rf2.fifo"):
+        got, deadline = [], time.time() + 10
+        while len(got) < 23 and time.time() < deadline:
+            r = cli("queue", "call", "ReceiveMessage", json.dumps(
+                {"QueueUrl": cli("queue", "url", q)["QueueUrl"], "MaxNumberOfMessages": 10,
+                 "AttributeNames": ["All"], "WaitTimeSeconds": 1}))
+            for m in r.get("Messages", []):
+                got.append(m)
+                cli("queue", "delete-message", q, m["ReceiptHandle"])
+        eq([], cli("queue", "receive", q, "max", "10").get("Messages", []), q + ": no more")
+        ids = [json.loads(m["Body"])["id"] for m in got]
+        eq(len(ids), len(set(ids)), q + ": no duplicates")
+        for g, want in sent.items():
+            eq(want, [json.loads(m["Body"])["id"] for m in got
+                      if m["Attributes"]["MessageGroupId"] == g], "%s: group %s" % (q, g))
+        eq(ids, [m["Attributes"]["MessageDeduplicationId"] for m in got],
+           q + ": the envelope id is the deduplication id")
+
+
 NAMES = ["body_scope_decided_in_the_kernel", "attribute_scope_and_no_policy_decided_in_the_kernel",
          "fifo_topic_in_order", "unknown_topics_and_deleted_topics", "rule_targets_a_topic",
+         "rule_targets_a_fifo_topic",
          "host_exits_cleanly"]
 
 

@@ -224,7 +224,13 @@ FIXTURE_VARIANT_ADD(check, fifo_queue_without_group){ BB_TARGET_QUEUE, "o.fifo",
 						      .age = 60 };
 FIXTURE_VARIANT_ADD(check, group_on_a_standard_queue){
 	BB_TARGET_QUEUE, "o",	       .retry = 0,
-	.age = 60,	 .group = "g", .want = "is for FIFO queue targets only"
+	.age = 60,	 .group = "g", .want = "is for FIFO queue and FIFO topic targets only"
+};
+FIXTURE_VARIANT_ADD(check, fifo_topic){ BB_TARGET_TOPIC, "t.fifo", .retry = 0, .age = 60,
+					.group = "g" };
+FIXTURE_VARIANT_ADD(check, group_on_a_standard_topic){
+	BB_TARGET_TOPIC, "t",	       .retry = 0,
+	.age = 60,	 .group = "g", .want = "is for FIFO queue and FIFO topic targets only"
 };
 FIXTURE_VARIANT_ADD(check, http){ BB_TARGET_HTTP, "http://h:1/p?q", .retry = 1, .age = 60 };
 FIXTURE_VARIANT_ADD(check, udp){ BB_TARGET_UDP, "127.0.0.1:4790", .retry = 1, .age = 60 };

@@ -69,7 +69,8 @@ struct bbd_target {
 	char *arn; /* TARGET_ARN of dead letters */
 	struct eb_input *input; /* NULL: the event as it is */
 	int retry_attempts, max_event_age_s; /* RetryPolicy */
-	char *group; /* FIFO queue targets: SqsParameters.MessageGroupId */
+	char *group; /* FIFO queue and topic targets: SqsParameters.MessageGroupId */
+	bool fifo; /* a FIFO queue or topic: each delivery has a group and deduplication id */
 };
 
 /* A rule id of one compiled generation -> where its events go. */
@@ -194,12 +195,13 @@ struct bbd {
 		int64_t left;
 	} failpoint; /* test.fail: deliveries into @queue that still fail */
 	/*
-	 * Rule targets of kind topic: publish @msg to @topic (0, or -1 with
+	 * Rule targets of kind topic: publish @msg to @topic with the FIFO
+	 * @group_id and @dedup_id (NULL for standard topics) (0, or -1 with
 	 * @res saying why). Set by the topic code when the daemon serves
 	 * topics; while NULL, topic targets are refused when they are put.
 	 */
 	int (*deliver_topic)(struct bbd *d, const char *topic, const char *msg, size_t len,
-			     struct queue_result *res);
+			     const char *group_id, const char *dedup_id, struct queue_result *res);
 	struct bbd_forward *forward; /* http target deliveries (forward.c) */
 
 	/* SNS (sns.c) */

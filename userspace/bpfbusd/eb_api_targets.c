@@ -151,7 +151,7 @@ static int target_from_request(struct eb_call *c, const struct json_value *o, si
 		}
 		t->dlq = xstrndup(q, strlen(q));
 	}
-	if (bb_target_is_fifo_queue(t) && !t->message_group_id) {
+	if (bb_target_is_fifo(t) && !t->message_group_id) { /* a FIFO queue or topic */
 		eb_fail(c, "ValidationException",
 			"Parameter(s) SqsParameters must be specified for target: %s.", t->id);
 		goto out;

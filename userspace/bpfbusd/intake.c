@@ -145,13 +145,14 @@ static bool to_queue(struct bbd_round *rd, const struct bbd_target *t,
 	return false;
 }
 
-static bool to_topic(struct bbd_round *rd, const struct bbd_target *t, const char *body, size_t len,
-		     struct failure *why)
+static bool to_topic(struct bbd_round *rd, const struct bbd_target *t,
+		     const struct queue_send_entry *e, struct failure *why)
 {
 	struct queue_result res = { 0 };
 
 	if (rd->d->deliver_topic && !bbd_round_txn(rd) &&
-	    rd->d->deliver_topic(rd->d, t->addr, body, len, &res) == 0)
+	    rd->d->deliver_topic(rd->d, t->addr, e->body, e->body_len, e->group_id, e->dedup_id,
+				 &res) == 0)
 		return true;
 	why->retriable = rd->d->deliver_topic && res.code == QE_INTERNAL_ERROR;
 	snprintf(why->code, sizeof(why->code), "%s",
@@ -296,7 +297,7 @@ static bool after_failure(struct bbd_round *rd, const struct bbd_route *r, int t
 					 .group_id = e->group_id,
 					 /* a FIFO target keeps the event id as deduplication id */
 					 .dedup_id = e->dedup_id ? e->dedup_id
-						     : t->group	 ? ev->event_id
+						     : t->fifo	 ? ev->event_id
 								 : NULL,
 					 .first_ms = ev->first_ms ? ev->first_ms
 								  : queue_store_now(rd->d->store),
@@ -318,8 +319,8 @@ static bool after_failure(struct bbd_round *rd, const struct bbd_route *r, int t
 }
 
 /*
- * A FIFO queue target's deduplication id for a datagram event without one:
- * its envelope's "id", EventBridge's deduplication id (as PutEvents events
+ * A FIFO target's deduplication id for a datagram event without one: its
+ * envelope's "id", EventBridge's deduplication id (as PutEvents events
  * have). False when the event has no string id of 1..128 characters.
  */
 static bool envelope_id(const struct bb_wire_msg *m, char *out, size_t cap)
@@ -388,24 +389,26 @@ static bool deliver(struct bbd_round *rd, const struct bbd_route *r, int ti, con
 	const char *body = t->input ? in.buf : m->body;
 	size_t len = t->input ? in.len : m->body_len;
 
-	switch (t->kind) {
-	case BB_TARGET_QUEUE: {
-		struct queue_send_entry qe = e;
+	/* what the target gets: the input, and for FIFO targets a group and deduplication id */
+	struct queue_send_entry out = e;
 
-		qe.body = body;
-		qe.body_len = len;
-		/* FIFO: the target's group, and EventBridge's event id as deduplication id */
-		if (t->group) {
-			qe.group_id = e.group_id ? e.group_id : t->group;
-			qe.dedup_id = e.dedup_id ? e.dedup_id : ev->event_id;
-			if (!qe.dedup_id && envelope_id(m, dedup, sizeof(dedup)))
-				qe.dedup_id = dedup;
-		}
-		ok = to_queue(rd, t, &qe, &why);
-		break;
+	out.body = body;
+	out.body_len = len;
+	if (t->fifo) {
+		/* the event's own group, else the target's; EventBridge's event id */
+		out.group_id = e.group_id ? e.group_id : t->group;
+		out.dedup_id = e.dedup_id ? e.dedup_id : ev->event_id;
+		if (!out.dedup_id && envelope_id(m, dedup, sizeof(dedup)))
+			out.dedup_id = dedup;
 	}
+	switch (t->kind) {
+	case BB_TARGET_QUEUE:
+		ok = to_queue(rd, t, &out, &why);
+		break;
 	case BB_TARGET_TOPIC:
-		ok = to_topic(rd, t, body, len, &why);
+		if (!t->fifo) /* a standard topic takes no deduplication id */
+			out.group_id = out.dedup_id = NULL;
+		ok = to_topic(rd, t, &out, &why);
 		break;
 	case BB_TARGET_BUS: {
 		struct bpfbus_bus kb;

@@ -140,6 +140,7 @@ void bbd_route_fill(struct bbd *d, struct bbd_route *r, const char *bus, const s
 		t->group = mt->message_group_id
 				   ? xstrndup(mt->message_group_id, strlen(mt->message_group_id))
 				   : NULL;
+		t->fifo = bb_target_is_fifo(mt);
 		char arn[BB_TARGET_ADDR_MAX + 128];
 
 		bbd_target_arn(d, mt, arn, sizeof(arn));

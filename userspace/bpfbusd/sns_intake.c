@@ -170,11 +170,11 @@ out:
 
 /*
  * A rule target of kind topic (d->deliver_topic): the event, or the target's
- * input, published to @topic (a name or an ARN) in the round's group commit.
- * FIFO topics need a MessageGroupId that rule targets do not give: refused.
+ * input, published to @topic (a name or an ARN) in the round's group commit;
+ * to a FIFO topic with the group and deduplication ids intake.c chose.
  */
 static int deliver_event(struct bbd *d, const char *topic, const char *msg, size_t len,
-			 struct queue_result *res)
+			 const char *group_id, const char *dedup_id, struct queue_result *res)
 {
 	struct strbuf body = STRBUF_INIT;
 	struct topic_publish_entry e = { 0 };
@@ -188,6 +188,8 @@ static int deliver_event(struct bbd *d, const char *topic, const char *msg, size
 	else
 		topic_arn(d->topics, topic, arn, sizeof(arn));
 	e.message = cstr(&body, msg, len);
+	e.group_id = group_id;
+	e.dedup_id = dedup_id;
 	if (publish_timed(d, arn, &e, &out, &tr)) {
 		res->code = tr.code == TE_INTERNAL_ERROR ? QE_INTERNAL_ERROR
 			    : tr.code == TE_NOT_FOUND	 ? QE_RESOURCE_NOT_FOUND

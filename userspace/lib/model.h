@@ -56,7 +56,7 @@ struct bb_target {
 	char *input_transformer; /* InputTransformer (JSON object text), or NULL */
 	int retry_attempts; /* RetryPolicy.MaximumRetryAttempts, 0..185 */
 	int max_event_age_s; /* RetryPolicy.MaximumEventAgeInSeconds, 60..86400 */
-	char *message_group_id; /* SqsParameters.MessageGroupId (FIFO queues), or NULL */
+	char *message_group_id; /* SqsParameters.MessageGroupId (FIFO queues and topics), or NULL */
 };
 
 /* "queue", "topic", ...; and back (-1 when unknown). */
@@ -79,8 +79,8 @@ int bb_target_from_json(const struct json_value *o, struct bb_target *t, char *e
  */
 struct eb_error;
 int bb_target_check(const struct bb_target *t, struct eb_error *err);
-/* A queue target whose name ends in .fifo. */
-bool bb_target_is_fifo_queue(const struct bb_target *t);
+/* A queue or topic target whose name ends in .fifo (SQS and SNS insist on the suffix). */
+bool bb_target_is_fifo(const struct bb_target *t);
 /* The target's compiled input into @in (NULL: the event as it is); 0 or -1 with @err. */
 struct eb_input;
 int bb_target_input(const struct bb_target *t, struct eb_input **in, struct eb_error *err);

@@ -226,11 +226,12 @@ static const char *addr_problem(const struct bb_target *t)
 	return "has an unknown kind";
 }
 
-bool bb_target_is_fifo_queue(const struct bb_target *t)
+bool bb_target_is_fifo(const struct bb_target *t)
 {
 	size_t n = strlen(t->addr);
 
-	return t->kind == BB_TARGET_QUEUE && n > 5 && !strcmp(t->addr + n - 5, ".fifo");
+	return (t->kind == BB_TARGET_QUEUE || t->kind == BB_TARGET_TOPIC) && n > 5 &&
+	       !strcmp(t->addr + n - 5, ".fifo");
 }
 
 int bb_target_input(const struct bb_target *t, struct eb_input **in, struct eb_error *err)
@@ -305,14 +306,14 @@ int bb_target_check(const struct bb_target *t, struct eb_error *err)
 		return -1;
 	}
 	/*
-	 * A FIFO queue target's group: for events without one of their own
-	 * (datagrams may carry theirs; PutTargets insists on it, as EventBridge)
+	 * A FIFO queue or topic target's group: for events without one of their
+	 * own (datagrams may carry theirs; PutTargets insists on it, as EventBridge)
 	 */
-	if (t->message_group_id && (!bb_target_is_fifo_queue(t) || !*t->message_group_id ||
-				    strlen(t->message_group_id) > 128)) {
+	if (t->message_group_id &&
+	    (!bb_target_is_fifo(t) || !*t->message_group_id || strlen(t->message_group_id) > 128)) {
 		eb_error_set(err, "ValidationException",
 			     "Target %s: SqsParameters.MessageGroupId (1 to 128 characters) is "
-			     "for FIFO queue targets only.",
+			     "for FIFO queue and FIFO topic targets only.",
 			     t->id);
 		return -1;
 	}
