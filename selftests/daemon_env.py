@@ -125,6 +125,15 @@ def receive_messages(q, want, timeout=5.0):
     return got
 
 
+def rss_anon_kb(pid):
+    """The anonymous memory of process @pid (heap and stacks, not file-backed maps), KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1])
+    raise AssertionError("no RssAnon in /proc/PID/status")
+
+
 def drain_queue(q):
     """Every message of queue @q, received and deleted: their bodies, parsed."""
     bodies = []

@@ -7,7 +7,8 @@
 # while the POST still hangs); failures are retried under the RetryPolicy and
 # then dead-lettered, or delivered once the server recovers; kill -9 while
 # POSTs hang loses no acknowledged event (each one is POSTed after the
-# restart, from the lease its round committed).
+# restart, from the lease its round committed); with the workers' queue full
+# (--http-queue 4) deliveries fail retriably and are all made later, once each.
 #
 # Needs root (bpffs): SKIP otherwise. Environment: BPFBUS, BUILD, SRCTREE.
 import http.server, json, os, signal, subprocess, sys, threading, time
@@ -15,7 +16,7 @@ import http.server, json, os, signal, subprocess, sys, threading, time
 sys.dont_write_bytecode = True # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon_env import BPFBUS, cli_checked as cli, cli_json as j, eventually
-from daemon_env import receive_messages as receive, run_daemon_tests
+from daemon_env import receive_messages as receive, rss_anon_kb, run_daemon_tests
 
 TESTS = [] # filled by @test
 
@@ -162,6 +163,55 @@ def kill_9_while_posts_hang_loses_no_acknowledged_event():
     finally:
         hang.close()
         cli("rule", "delete", "hang", "bus", "shop")
+
+@test
+def a_full_worker_queue_fails_deliveries_retriably():
+    """A slow target (0.2 s an answer) and --http-queue 4: past the 2 POSTs the
+    workers hold and the 4 waiting, a delivery fails at once, retriably ("too
+    many http deliveries wait for a worker", counted http_queue_full), and is
+    retried under the RetryPolicy until a slot is free: every acknowledged
+    event POSTed exactly once, nothing dead-lettered, never more than 4 jobs
+    waiting, the daemon's anonymous memory flat."""
+    ENV.daemon.terminate()
+    ENV.daemon.wait(timeout=30)
+    ENV.daemon = ENV.start(*ENV.daemon_args, "--http-queue", "4")
+    slow = Server(delay=0.2)
+    try:
+        cli("rule", "add", "busy", "bus", "shop", "pattern", '{"source":["busy"]}',
+            "target", "http", slow.url, "id", "web", "dlq", "web-dlq")
+        before, rss = j("daemon", "status"), rss_anon_kb(ENV.daemon.pid)
+        waiting, done = [], threading.Event()
+
+        def sample(): # the workers' queue while the events are delivered
+            while not done.is_set():
+                waiting.append(j("daemon", "status")["http_waiting"])
+                time.sleep(0.05)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            send("shop", [event(n, "busy") for n in range(100)], ack=30) # all STORED
+            assert eventually(lambda: slow.answered >= 100, 90), slow.answered
+        finally:
+            done.set()
+            sampler.join()
+        time.sleep(1.0) # no POST more
+        assert sorted(b["detail"]["n"] for b in slow.bodies) == list(range(100)), \
+            sorted(b["detail"]["n"] for b in slow.bodies)
+        after = j("daemon", "status")
+        assert after["http_queue_full"] - before["http_queue_full"] >= 100 - 2 - 4, after
+        assert after["forwarded"] - before["forwarded"] == 100, after["forwarded"]
+        assert max(waiting) <= 4 and max(waiting) > 0, waiting
+        assert eventually(lambda: j("daemon", "status")["retries_pending"] == 0, 10)
+        assert receive("web-dlq", 1, timeout=0.2) == []
+        grew = (rss_anon_kb(ENV.daemon.pid) - rss) // 1024
+        assert grew < 64, f"RssAnon grew {grew} MiB"
+    finally:
+        slow.close()
+        cli("rule", "delete", "busy", "bus", "shop")
+        ENV.daemon.terminate()
+        ENV.daemon.wait(timeout=30)
+        ENV.daemon = ENV.start(*ENV.daemon_args)
 
 def learn_env(env):
     global PORT, ENV

@@ -15,7 +15,7 @@ import json, os, subprocess, sys, threading, time
 
 sys.dont_write_bytecode = True # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon_env import BPFBUS, cli, control, run_daemon_tests
+from daemon_env import BPFBUS, cli, control, rss_anon_kb, run_daemon_tests
 
 EVENTS = int(os.environ.get("OVERLOAD_EVENTS", "400000"))
 RSS_BOUND_MB = 64 # growth of RssAnon allowed during the flood
@@ -26,13 +26,6 @@ PID = None
 def test(fn):
     TESTS.append(fn)
     return fn
-
-def rss_anon_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1])
-    raise AssertionError("no RssAnon in /proc/PID/status")
 
 def status():
     r = control({"op": "status"})

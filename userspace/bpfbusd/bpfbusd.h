@@ -117,6 +117,7 @@ struct bbd_counters {
 	uint64_t retries_exhausted; /* MaximumRetryAttempts or MaximumEventAgeInSeconds reached */
 	uint64_t retries_dropped; /* not kept: the retry store was full (or failed) */
 	uint64_t retry_orphans; /* due retries whose rule or target was gone */
+	uint64_t http_queue_full; /* http deliveries that found every worker slot taken */
 	/* the topic store's outbox (outbox.c): http/https/udp deliveries */
 	uint64_t outbox_delivered, outbox_failed, outbox_retries;
 	/* SNS datagrams: published to their topic, refused (no topic, bad attributes, ...) */
@@ -164,6 +165,7 @@ struct bbd {
 	struct retry_store *retries;
 	unsigned replay_rate; /* events per second of each replay (--replay-rate) */
 	unsigned discovery_rate; /* --discovery-rate: kernel samples/s per bus for discovery */
+	size_t http_queue_max; /* --http-queue: http target POSTs waiting for a worker, at most */
 
 	/* state */
 	struct bb_model model;
@@ -503,6 +505,8 @@ struct bbd_http_job {
 int bbd_forward_start(struct bbd *d);
 /* Whether a job posted now would find room in the workers' bounded queue. */
 bool bbd_forward_room(const struct bbd *d);
+/* Jobs waiting for a worker now (at most d->http_queue_max). */
+size_t bbd_forward_waiting(const struct bbd *d);
 /* Hand @j to the workers (after bbd_forward_room); held until settled. */
 void bbd_forward_post(struct bbd *d, struct bbd_http_job *j);
 /* The held job whose lease is retry record @lease_seq, or NULL. */

@@ -3,7 +3,7 @@
  * Deliveries to http targets off the loop (docs/daemon.md, "Intake and
  * delivery"): a POST is a job for one of a few worker threads, so a slow or
  * unreachable endpoint holds a worker, never the loop, the store lock or the
- * other events of its round. At most QUEUE_MAX jobs wait for a worker; the
+ * other events of its round. At most --http-queue jobs wait for a worker; the
  * caller asks for room first and, without it, fails the delivery into the
  * retry path. Finished jobs come back through an eventfd and are settled by
  * intake.c on the loop's thread.
@@ -21,7 +21,6 @@
 #include <stdlib.h>
 
 #define WORKERS 2
-#define QUEUE_MAX 1024 /* jobs waiting for a worker */
 
 struct bbd_forward {
 	struct post_pool *pool;
@@ -45,13 +44,18 @@ int bbd_forward_start(struct bbd *d)
 	struct bbd_forward *f = xcalloc(1, sizeof(*f));
 
 	d->forward = f;
-	f->pool = post_pool_start(d, "http targets", WORKERS, QUEUE_MAX, BBD_EP_FORWARD);
+	f->pool = post_pool_start(d, "http targets", WORKERS, d->http_queue_max, BBD_EP_FORWARD);
 	return f->pool ? 0 : -1;
 }
 
 bool bbd_forward_room(const struct bbd *d)
 {
 	return d->forward && d->forward->pool && post_pool_room(d->forward->pool);
+}
+
+size_t bbd_forward_waiting(const struct bbd *d)
+{
+	return d->forward && d->forward->pool ? post_pool_waiting(d->forward->pool) : 0;
 }
 
 void bbd_forward_post(struct bbd *d, struct bbd_http_job *j)

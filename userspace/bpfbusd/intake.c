@@ -193,6 +193,7 @@ static bool to_http(struct bbd_round *rd, const struct bbd_route *r, int ti, con
 	snprintf(why->code, sizeof(why->code), "SDK_CLIENT_ERROR");
 	why->retriable = true;
 	if (!bbd_forward_room(d) || !d->retries) {
+		d->cnt.http_queue_full += d->retries != NULL;
 		snprintf(why->message, sizeof(why->message),
 			 "too many http deliveries wait for a worker: %.300s is tried later",
 			 t->addr);

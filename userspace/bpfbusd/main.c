@@ -11,6 +11,7 @@
 #include "bpfbusd.h"
 #include "ctl.h"
 #include "datapath.h"
+#include "http_post.h"
 #include "pin_lock.h"
 #include "queue.h"
 #include "rules_dp.h"
@@ -76,6 +77,10 @@ static void usage(FILE *f)
 		"  --discovery-rate N   with XDP: events per second per bus the kernel\n"
 		"                       lets through, of those no rule or archive wants,\n"
 		"                       for schema discovery (default 100; 0: none)\n"
+		"  --http-queue N       http target POSTs waiting for a worker, at most;\n"
+		"                       past it a delivery is retried later (default 1024)\n"
+		"  --ca-file FILE       PEM CA certificates trusted for https deliveries\n"
+		"                       besides the system's\n"
 		"  -h, --help\n"
 		"\n"
 		"Runs in the foreground. SIGTERM/SIGINT: stop, drain, commit, detach, exit.\n"
@@ -129,6 +134,7 @@ static const struct {
 	{ 'Y', "replay-rate", 1, 1000000 },
 	{ 'X', "xsk-frames", BB_XSK_FRAMES_MIN, BB_XSK_FRAMES_MAX },
 	{ 'D', "discovery-rate", 0, 1000000 },
+	{ 'Q', "http-queue", 1, 1 << 20 },
 };
 
 static int int_option(struct bbd *d, int code, const char *arg)
@@ -181,6 +187,9 @@ static int int_option(struct bbd *d, int code, const char *arg)
 	case 'D':
 		d->discovery_rate = (unsigned)v;
 		break;
+	case 'Q':
+		d->http_queue_max = (size_t)v;
+		break;
 	default:
 		d->backoff.cap_ms = v;
 		break;
@@ -210,6 +219,8 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		{ "replay-rate", required_argument, NULL, 'Y' },
 		{ "xsk-frames", required_argument, NULL, 'X' },
 		{ "discovery-rate", required_argument, NULL, 'D' },
+		{ "http-queue", required_argument, NULL, 'Q' },
+		{ "ca-file", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		BBD_HTTP_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -263,9 +274,20 @@ static int parse_args(struct bbd *d, int argc, char **argv)
 		case 'Y':
 		case 'X':
 		case 'D':
+		case 'Q':
 			if (int_option(d, c, optarg))
 				return -1;
 			break;
+		case 'A': {
+			char err[512];
+
+			/* read now: a CA file that cannot be used stops the start */
+			if (http_post_trust(optarg, err, sizeof(err))) {
+				fprintf(stderr, "bpfbusd: --ca-file %s\n", err);
+				return -1;
+			}
+			break;
+		}
 		case 'c':
 			d->control_path = optarg;
 			break;
@@ -579,6 +601,7 @@ int main(int argc, char **argv)
 		.backoff = { RETRY_BASE_MS_DEFAULT, RETRY_CAP_MS_DEFAULT },
 		.replay_rate = REPLAY_DEFAULT_RATE,
 		.discovery_rate = BBD_DISCOVERY_RATE,
+		.http_queue_max = 1024,
 		.busfd = -1,
 		.pin_lock_fd = -1,
 		.udp_fd = -1,

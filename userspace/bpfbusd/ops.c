@@ -517,6 +517,7 @@ static int status(struct bbd *d, struct strbuf *out)
 	C(retries_exhausted);
 	C(retries_dropped);
 	C(retry_orphans);
+	C(http_queue_full);
 	C(outbox_delivered);
 	C(outbox_failed);
 	C(outbox_retries);
@@ -535,6 +536,7 @@ static int status(struct bbd *d, struct strbuf *out)
 		  (unsigned long long)xs.rx_dropped, (unsigned long long)xs.rx_ring_full,
 		  (unsigned long long)xs.fill_ring_empty);
 	sb_printf(out, ",\"retries_pending\":%zu", d->retries ? retry_pending(d->retries) : 0);
+	sb_printf(out, ",\"http_waiting\":%zu", bbd_forward_waiting(d));
 	sb_adds(out, "}}");
 	return 0;
 }

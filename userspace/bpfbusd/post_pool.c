@@ -102,6 +102,16 @@ bool post_pool_room(struct post_pool *p)
 	return room;
 }
 
+size_t post_pool_waiting(struct post_pool *p)
+{
+	size_t n;
+
+	pthread_mutex_lock(&p->mu);
+	n = p->n_queued;
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
 void post_pool_submit(struct post_pool *p, struct post_job *j)
 {
 	pthread_mutex_lock(&p->mu);

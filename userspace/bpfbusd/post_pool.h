@@ -40,6 +40,8 @@ struct post_pool *post_pool_start(struct bbd *d, const char *what, int workers, 
 				  uint64_t ep_tag);
 /* Whether a job submitted now finds room in the queue (false once stopped). */
 bool post_pool_room(struct post_pool *p);
+/* Jobs waiting for a worker now. */
+size_t post_pool_waiting(struct post_pool *p);
 void post_pool_submit(struct post_pool *p, struct post_job *j);
 /* The finished jobs (linked by next, most recent first), for the loop to settle. */
 struct post_job *post_pool_take_done(struct post_pool *p);

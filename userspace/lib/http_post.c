@@ -19,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* http_post_trust's file: read-only while POSTs run */
+static char *trusted_ca_file;
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -132,6 +135,30 @@ static int connect_to(struct conn *c, const char *host, const char *port, char *
 	return 0;
 }
 
+int http_post_trust(const char *ca_file, char *err, size_t cap)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	STACK_OF(X509_NAME) *names = ca_file ? SSL_load_client_CA_file(ca_file) : NULL;
+	unsigned long e;
+	int ok = ctx && (!ca_file || SSL_CTX_load_verify_locations(ctx, ca_file, NULL) == 1);
+
+	/* a file of no certificate at all loads "fine": insist on one */
+	ok = ok && (!ca_file || (names && sk_X509_NAME_num(names) > 0));
+	e = ERR_get_error();
+	if (!ok)
+		snprintf(err, cap, "%s: no PEM CA certificate can be read from it%s%s",
+			 ca_file ? ca_file : "(none)", e ? ": " : "",
+			 e ? ERR_reason_error_string(e) : "");
+	ERR_clear_error();
+	sk_X509_NAME_pop_free(names, X509_NAME_free);
+	SSL_CTX_free(ctx);
+	if (!ok)
+		return -1;
+	free(trusted_ca_file);
+	trusted_ca_file = ca_file ? strdup(ca_file) : NULL;
+	return 0;
+}
+
 static int tls_fail(char *err, size_t cap, const char *what, const char *host)
 {
 	unsigned long e = ERR_get_error();
@@ -159,7 +186,8 @@ static int tls_start(struct conn *c, const char *host, char *err, size_t cap)
 	int r;
 
 	c->ctx = SSL_CTX_new(TLS_client_method());
-	if (!c->ctx || SSL_CTX_set_default_verify_paths(c->ctx) != 1)
+	if (!c->ctx || SSL_CTX_set_default_verify_paths(c->ctx) != 1 ||
+	    (trusted_ca_file && SSL_CTX_load_verify_locations(c->ctx, trusted_ca_file, NULL) != 1))
 		return tls_fail(err, cap, "no TLS context", host);
 	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
 	c->ssl = SSL_new(c->ctx);
@@ -167,8 +195,17 @@ static int tls_start(struct conn *c, const char *host, char *err, size_t cap)
 	    SSL_set_tlsext_host_name(c->ssl, host) != 1 || SSL_set1_host(c->ssl, host) != 1)
 		return tls_fail(err, cap, "cannot set up the session", host);
 	while ((r = SSL_connect(c->ssl)) != 1)
-		if (tls_step(c, r) < 0)
-			return tls_fail(err, cap, "handshake failed", host);
+		if (tls_step(c, r) < 0) {
+			long v = SSL_get_verify_result(c->ssl);
+
+			if (v == X509_V_OK)
+				return tls_fail(err, cap, "handshake failed", host);
+			/* say which check the certificate failed, not just that one did */
+			snprintf(err, cap, "TLS with %s: the server's certificate is rejected: %s",
+				 host, X509_verify_cert_error_string(v));
+			ERR_clear_error();
+			return -1;
+		}
 	return 0;
 }
 

@@ -3,9 +3,11 @@
  * A minimal HTTP/1.1 client for deliveries to http:// and https:// endpoints
  * (rule targets, SNS's http/https subscriptions): one POST per connection,
  * bounded by a deadline, the answer's status read and the rest ignored.
- * HTTPS verifies the server's certificate against the system's CAs and its
- * name against the URL's host. Blocking: call it from a worker thread, or
- * accept the deadline.
+ * HTTPS verifies the server's certificate against the system's CAs (those
+ * of OpenSSL's default paths, which SSL_CERT_FILE and SSL_CERT_DIR move),
+ * plus those of http_post_trust(), and its name against the URL's host.
+ * Nothing turns verification off. Blocking: call it from a worker thread,
+ * or accept the deadline.
  */
 #ifndef BPFBUS_LIB_HTTP_POST_H
 #define BPFBUS_LIB_HTTP_POST_H
@@ -22,6 +24,13 @@ struct http_post_req {
 	const char *user_agent; /* NULL: "bpfbusd" */
 	int timeout_ms; /* the whole exchange; 0: 5000 */
 };
+
+/*
+ * Trust the CA certificates of the PEM file @ca_file too (NULL: only the
+ * system's). Call before any http_post (not thread-safe with them). 0, or -1
+ * with @err saying why the file cannot be used (then nothing changes).
+ */
+int http_post_trust(const char *ca_file, char *err, size_t cap);
 
 /* Whether http_post can use @url (http[s]://HOST[:PORT][/PATH], port 1-65535, no blanks). */
 bool http_post_url_ok(const char *url);
