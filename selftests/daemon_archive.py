@@ -7,7 +7,8 @@
 # or not, the archive's pattern honoured; a replay round trip with exact
 # counts, "replay-name" on replayed events, replayed events not archived
 # again; event-time boundaries (start inclusive, end exclusive); the rule
-# list; cancel mid-replay; SIGTERM and kill -9 mid-replay (each event
+# list; cancel mid-replay; live events stored while a replay runs at its
+# bounded rate; SIGTERM and kill -9 mid-replay (each event
 # replayed exactly once across the restart); kill -9 while acknowledged
 # events are archived (every acknowledged event is in the archive).
 #
@@ -169,6 +170,24 @@ def cancel_mid_replay():
     assert n == r["delivered"], (n, r)
     p = cli("replay", "cancel", "cancelled", check=False)
     assert p.returncode == 1 and "is CANCELLED and cannot be cancelled" in p.stderr, p.stderr
+
+@test
+def a_replay_does_not_hold_live_events_back():
+    """120 events replayed at --replay-rate 40/s take 2 s at least (the bucket
+    holds one second's worth); live events sent meanwhile (to another bus) are
+    stored while the replay still runs."""
+    cli("queue", "create", "q-live")
+    cli("rule", "add", "live", "pattern", '{"source":["live"]}', "target", "queue", "q-live")
+    replay("beside-live", "all-orders", 0, 200, "rule", "audit")
+    wait_for("the replay under way", lambda: j("replay", "show", "beside-live")["delivered"])
+    send("default", [event(n, "live") for n in range(20)], ack=10) # stored when acknowledged
+    during = j("replay", "show", "beside-live")
+    assert during["state"] == "RUNNING" and during["delivered"] < 120, during
+    assert depth("q-live") == 20, depth("q-live")
+    r = replay_done("beside-live")
+    assert (r["state"], r["delivered"]) == ("COMPLETED", 120), r
+    assert r["replay_end_ms"] - r["replay_start_ms"] >= 2000, r
+    assert len(drain("q-audit")) == 100 and len(drain("q-live")) == 20
 
 def replay_across(sig, name):
     replay(name, "all-orders", 0, 200, "rule", "audit")
