@@ -195,6 +195,11 @@ def fifo_queue_target():
                                           "SqsParameters": {"MessageGroupId": "g1"}}])
     eq({"MessageGroupId": "g1"},
        eb.list_targets_by_rule(Rule="fifo")["Targets"][0]["SqsParameters"])
+    # EventBridge's dead-letter queues are standard queues
+    eq(("ValidationException", "SQS FIFO is not supported by Dead Letter Queues."),
+       error_of(eb.put_targets, Rule="fifo", Targets=[{
+           "Id": "d", "Arn": queue_arn("orders.fifo"), "SqsParameters": {"MessageGroupId": "g"},
+           "DeadLetterConfig": {"Arn": queue_arn("orders.fifo")}}]))
     ids = [eb.put_events(Entries=[{"Source": "fifo", "DetailType": "T",
                                    "Detail": json.dumps({"n": i})}])["Entries"][0]["EventId"]
            for i in range(3)]

@@ -8,7 +8,9 @@
 # disabled one not at all, nothing made up for the time the daemon was down;
 # a rule with both a pattern and a schedule getting its matching events and
 # its firings; schemas inferred per (source, detail-type), a new version
-# exactly when the shape changes, kept across a restart.
+# exactly when the shape changes, kept across a restart; discovery per bus
+# (EventBridge's discoverers): a stopped bus's events are not looked at, nor
+# sampled by the kernel, and the state is kept across a restart.
 #
 # Waits for one minute boundary (about 70 s). Needs root (bpffs): SKIP
 # otherwise. Environment: BPFBUS, BUILD, SRCTREE.
@@ -185,6 +187,32 @@ def schemas_kept_across_a_restart():
                      "detail": {"id": 4, "items": [], "coupon": "Y"}})
     time.sleep(0.5)
     assert j("schema", "show", "shop", "Order Placed")["version"] == 2
+
+@test
+def discovery_is_per_bus():
+    cli("bus", "add", "quiet")
+    states = {d["bus"]: d["state"] for d in j("schema", "discovery")}
+    assert set(states.values()) == {"STARTED"} and "quiet" in states, states
+    states = {d["bus"]: d["state"] for d in j("schema", "discovery", "quiet", "stop")}
+    assert states["quiet"] == "STOPPED" and states["default"] == "STARTED", states
+    kernel = {b["name"]: b["discovery"] for b in j("bus", "list")}
+    assert (kernel["default"], kernel["quiet"]) == (True, False), kernel # its sampling flag
+    send("quiet", {"source": "hushed", "detail-type": "T", "detail": {}})
+    send("default", {"source": "heard", "detail-type": "T", "detail": {}})
+    time.sleep(0.5)
+    sources = {s["source"] for s in j("schema", "list")}
+    assert "heard" in sources and "hushed" not in sources, sources
+    ENV.restart(signal.SIGKILL) # the state is in objects.json
+    assert {"bus": "quiet", "state": "STOPPED"} in j("schema", "discovery")
+    j("schema", "discovery", "quiet", "start")
+    assert {b["name"]: b["discovery"] for b in j("bus", "list")}["quiet"] is True
+    send("quiet", {"source": "hushed", "detail-type": "T", "detail": {}})
+    time.sleep(0.5)
+    assert "hushed" in {s["source"] for s in j("schema", "list")}
+    p = cli("schema", "discovery", "nosuch", "stop", check=False)
+    assert p.returncode == 1 and "Event bus nosuch does not exist." in p.stderr, p.stderr
+    p = cli("schema", "discovery", "quiet", "pause", check=False)
+    assert p.returncode == 2 and "usage" in p.stderr, p.stderr
 
 def learn_env(env):
     global PORT, ENV

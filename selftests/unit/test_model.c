@@ -74,6 +74,7 @@ static void full_model(struct bb_model *m)
 	b = bb_model_add_bus(m, "default", 0);
 	bb_model_add_bus(m, "other", 0);
 	bb_tags_set(&bb_model_bus(m, "other")->tags, "team", "a");
+	bb_model_bus(m, "other")->discovery_stopped = true;
 	b = bb_model_bus(m, "default");
 	for (int k = 0; k < BB_TARGET_KINDS; k++) {
 		struct bb_target *t = &r.targets[r.n_targets++];
@@ -143,6 +144,9 @@ TEST(every_field_round_trips_through_the_file)
 	EXPECT_NULL(s->pattern);
 	EXPECT_STREQ("rate(5 minutes)", s->schedule);
 	EXPECT_STREQ("a", bb_tags_get(&bb_model_bus(&back, "other")->tags, "team"));
+	EXPECT_TRUE(bb_model_bus(&back, "other")->discovery_stopped);
+	EXPECT_FALSE(bb_model_bus(&back, "default")->discovery_stopped);
+	EXPECT_NE_NULL(strstr(a.buf, "\"discovery\":false"));
 	sb_free(&a);
 	sb_free(&b);
 	bb_model_free(&m);
@@ -214,6 +218,7 @@ FIXTURE_VARIANT(check)
 	int retry, age;
 	const char *want; /* NULL: valid */
 	const char *group; /* SqsParameters.MessageGroupId */
+	const char *dlq; /* DeadLetterConfig */
 };
 
 FIXTURE_VARIANT_ADD(check, queue){ BB_TARGET_QUEUE, "orders", .retry = 185, .age = 86400 };
@@ -232,6 +237,14 @@ FIXTURE_VARIANT_ADD(check, group_on_a_standard_topic){
 	BB_TARGET_TOPIC, "t",	       .retry = 0,
 	.age = 60,	 .group = "g", .want = "is for FIFO queue and FIFO topic targets only"
 };
+FIXTURE_VARIANT_ADD(check,
+		    fifo_dead_letter_queue){ BB_TARGET_QUEUE,
+					     "q",
+					     .retry = 0,
+					     .age = 60,
+					     .dlq = "d.fifo",
+					     .want = "SQS FIFO is not supported by Dead Letter "
+						     "Queues." };
 FIXTURE_VARIANT_ADD(check, http){ BB_TARGET_HTTP, "http://h:1/p?q", .retry = 1, .age = 60 };
 FIXTURE_VARIANT_ADD(check, udp){ BB_TARGET_UDP, "127.0.0.1:4790", .retry = 1, .age = 60 };
 FIXTURE_VARIANT_ADD(check, udp6){ BB_TARGET_UDP, "[::1]:4790", .retry = 1, .age = 60 };
@@ -288,6 +301,7 @@ FIXTURE_SETUP(check)
 	self->t.retry_attempts = variant->retry;
 	self->t.max_event_age_s = variant->age;
 	self->t.message_group_id = (char *)variant->group;
+	self->t.dlq = (char *)variant->dlq;
 }
 
 FIXTURE_TEARDOWN(check)
@@ -308,6 +322,17 @@ TEST_F(check, put_targets_rules)
 	TH_LOG("%s", self->e.message);
 	EXPECT_STREQ("ValidationException", self->e.code);
 	EXPECT_NE_NULL(strstr(self->e.message, variant->want));
+}
+
+TEST(discovery_must_be_a_boolean)
+{
+	static const char text[] = "{\"buses\":[{\"name\":\"default\",\"kind\":\"event\","
+				   "\"discovery\":\"off\",\"rules\":[]}]}";
+	struct bb_model m;
+	char err[300];
+
+	ASSERT_EQ(-1, bb_model_from_json(text, strlen(text), &m, err, sizeof(err)));
+	EXPECT_STREQ("bus default: \"discovery\" must be true or false", err);
 }
 
 TEST(tags_set_replace_remove)

@@ -216,6 +216,8 @@ static int bus_list(int argc, char **argv)
 			jw_u64(&w, "name_hash", bb_wire_name_hash(b->name, b->name_len));
 			jw_bool(&w, "verify_all", b->flags & BPFBUS_BUS_F_VERIFY_ALL);
 			jw_bool(&w, "keep_all", b->flags & BPFBUS_BUS_F_KEEP_ALL);
+			/* the kernel samples it for schema discovery (docs/kernel.md) */
+			jw_bool(&w, "discovery", b->flags & BPFBUS_BUS_F_DISCOVERY);
 			jw_close(&w, '}');
 		} else {
 			printf("%u: %s %.*s  generation %u%s%s\n", b->id, bb_bus_kind_name(b->kind),

@@ -16,11 +16,14 @@ static int schema_help(int argc, char **argv)
 	(void)argv;
 	fprintf(stderr, "Usage: bpfbus schema list [source SOURCE]\n"
 			"       bpfbus schema show SOURCE DETAIL-TYPE [version N]\n"
+			"       bpfbus schema discovery [BUS { start | stop }]\n"
 			"       bpfbus schema help\n"
 			"\n"
 			"bpfbusd infers an OpenAPI 3 schema per event source and detail-type from\n"
 			"the events it takes in and keeps a new version each time the shape\n"
-			"changes. show prints the latest version, or version N.\n");
+			"changes. show prints the latest version, or version N. Each event bus\n"
+			"has a discoverer, started unless stopped: discovery starts or stops\n"
+			"BUS's, and lists them all.\n");
 	return EXIT_OK;
 }
 
@@ -99,13 +102,38 @@ static int schema_show(int argc, char **argv)
 	return rc;
 }
 
+static void print_discoverers(const struct json_value *list)
+{
+	for (size_t i = 0; i < list->u.arr.n; i++)
+		printf("%s  %s\n", json_get(list->u.arr.items[i], "bus")->u.str.s,
+		       json_get(list->u.arr.items[i], "state")->u.str.s);
+}
+
+static int schema_discovery(int argc, char **argv)
+{
+	struct strbuf req = STRBUF_INIT;
+	int rc;
+
+	if (argc && !(argc == 2 && (!strcmp(argv[1], "start") || !strcmp(argv[1], "stop")))) {
+		p_err("usage: bpfbus schema discovery [BUS { start | stop }]");
+		return EXIT_INVALID;
+	}
+	sb_adds(&req, "{\"op\":\"schema.discovery\"");
+	if (argc) {
+		ctl_add_str(&req, "bus", argv[0], false);
+		ctl_add_str(&req, "state", strcmp(argv[1], "stop") ? "STARTED" : "STOPPED", false);
+	}
+	sb_addc(&req, '}');
+	rc = ctl_call(&req, print_discoverers);
+	sb_free(&req);
+	return rc;
+}
+
 int do_schema(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
-		{ "list", schema_list },
-		{ "show", schema_show },
-		{ "help", schema_help },
-		{ NULL, NULL },
+		{ "list", schema_list }, { "show", schema_show }, { "discovery", schema_discovery },
+		{ "help", schema_help }, { NULL, NULL },
 	};
 
 	return cmd_select(cmds, argc, argv, schema_help);

@@ -361,12 +361,15 @@ int64_t bbd_schedule_next_ms(const struct bbd *d, const char *rule);
 /* Events looked at per second (and the kernel's default sampling rate). */
 #define BBD_DISCOVERY_RATE 100
 void bbd_schemas_open(struct bbd *d);
-/* Look at an event taken in (sampled: at most 100 a second). */
-void bbd_schemas_observe(struct bbd *d, const char *body, size_t len, int64_t now_ms);
+/* Look at an event taken in on bus @bus (sampled: at most 100 a second; none
+ * of a bus whose discoverer is stopped). */
+void bbd_schemas_observe(struct bbd *d, const char *bus, size_t bus_len, const char *body,
+			 size_t len, int64_t now_ms);
 /* Write schemas.json when something changed (every second). */
 void bbd_schemas_save(struct bbd *d);
 void bbd_schemas_free(struct bbd *d);
-/* Control ops schema.*: 0 when @op is one (answered), -1 when not. */
+/* Control ops schema.* (schema.discovery: a bus's discoverer started or
+ * stopped): 0 when @op is one (answered), -1 when not. */
 int bbd_schema_ops(struct bbd *d, const char *op, const struct json_value *req, struct strbuf *out);
 
 /* control.c */

@@ -626,7 +626,8 @@ static void route(struct bbd_round *rd, const struct event *ev)
 	if (bbd_archives_offer(d, ev->msg.name, ev->msg.name_len, ev->msg.body, ev->msg.body_len,
 			       rd->now_ms) < 0)
 		rd->doomed = true;
-	bbd_schemas_observe(d, ev->msg.body, ev->msg.body_len, rd->now_ms);
+	bbd_schemas_observe(d, ev->msg.name, ev->msg.name_len, ev->msg.body, ev->msg.body_len,
+			    rd->now_ms);
 	if (!rt) {
 		rt = bbd_routes_for(d, d->live_gen);
 		if (!rt) {
@@ -719,7 +720,8 @@ static int on_xdp(const struct bb_rx_event *rxe, void *ctx)
 		/* wanted by nothing: for schema discovery only, never delivered */
 		rd->d->cnt.events++;
 		rd->d->cnt.sampled++;
-		bbd_schemas_observe(rd->d, ev.msg.body, ev.msg.body_len, rd->now_ms);
+		bbd_schemas_observe(rd->d, ev.msg.name, ev.msg.name_len, ev.msg.body,
+				    ev.msg.body_len, rd->now_ms);
 		return rd->events >= rd->d->round_budget;
 	}
 	if (!rxe->verify && !rxe->truncated) {

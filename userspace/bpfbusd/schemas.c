@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * Schema discovery (docs/eventbridge.md, "Schema discovery"): the daemon
- * infers the shape of the events it takes in per (source, detail-type)
+ * infers the shape of the events it takes in on the buses whose discoverer
+ * is started (all, unless stopped) per (source, detail-type)
  * (eb_schema.h) and keeps a numbered version of the OpenAPI document each
  * time the shape changes. The cost is bounded: at most SAMPLES_PER_S events
  * per second are looked at (the others are not even parsed), at most
@@ -115,7 +116,20 @@ static bool envelope_str(const struct json_value *root, const char *key, const c
 	return true;
 }
 
-void bbd_schemas_observe(struct bbd *d, const char *body, size_t len, int64_t now_ms)
+/* Whether bus @name's discoverer is stopped (EventBridge discovers per bus). */
+static bool discovery_stopped(const struct bbd *d, const char *name, size_t len)
+{
+	for (size_t i = 0; i < d->model.n_buses; i++) {
+		const struct bb_mbus *b = &d->model.buses[i];
+
+		if (strlen(b->name) == len && !memcmp(b->name, name, len))
+			return b->discovery_stopped;
+	}
+	return false;
+}
+
+void bbd_schemas_observe(struct bbd *d, const char *bus, size_t bus_len, const char *body,
+			 size_t len, int64_t now_ms)
 {
 	struct bbd_schemas *ss = d->schemas;
 	const char *source, *type;
@@ -127,7 +141,8 @@ void bbd_schemas_observe(struct bbd *d, const char *body, size_t len, int64_t no
 		ss->window_s = now_ms / 1000;
 		ss->sampled = 0;
 	}
-	if (ss->sampled >= SAMPLES_PER_S)
+	/* the bus is looked up only while this second's samples last */
+	if (ss->sampled >= SAMPLES_PER_S || discovery_stopped(d, bus, bus_len))
 		return;
 	ss->sampled++;
 
@@ -316,8 +331,60 @@ static int schema_describe(struct bbd *d, const struct json_value *req, struct s
 	return 0;
 }
 
+/*
+ * schema.discovery: with "bus" and "state" (STARTED or STOPPED), that event
+ * bus's discoverer started or stopped (saved in the model, the kernel's
+ * sampling recompiled); then every event bus with its discoverer's state.
+ */
+static int discovery(struct bbd *d, const struct json_value *req, struct strbuf *out)
+{
+	const char *bus, *state;
+	char err[1200];
+
+	if (bbd_arg_str(req, "bus", &bus, out) || bbd_arg_str(req, "state", &state, out))
+		return 0;
+	if (!bus != !state)
+		return bbd_fail(out, E_VALIDATION, "give both \"bus\" and \"state\", or neither");
+	if (bus) {
+		struct bb_mbus *b = bb_model_bus(&d->model, bus);
+		struct strbuf snap = STRBUF_INIT;
+		bool stop = !strcmp(state, "STOPPED");
+
+		if (!b || b->kind != BPFBUS_BUS_EVENT)
+			return bbd_fail(out, E_NOT_FOUND, "Event bus %s does not exist.", bus);
+		if (!stop && strcmp(state, "STARTED"))
+			return bbd_fail(out, E_VALIDATION, "state is STARTED or STOPPED, not '%s'",
+					state);
+		bb_model_to_json(&d->model, &snap);
+		b->discovery_stopped = stop;
+		int r = bbd_model_commit_or_restore(d, &snap, err, sizeof(err));
+
+		sb_free(&snap);
+		if (r)
+			return bbd_fail(out, E_INTERNAL, "%s", err);
+	}
+	bbd_ok_open(out);
+	sb_addc(out, '[');
+	for (size_t i = 0, k = 0; i < d->model.n_buses; i++) {
+		const struct bb_mbus *b = &d->model.buses[i];
+
+		if (b->kind != BPFBUS_BUS_EVENT)
+			continue;
+		if (k++)
+			sb_addc(out, ',');
+		sb_addc(out, '{');
+		bbd_add_str(out, "bus", b->name, false);
+		bbd_add_str(out, "state", b->discovery_stopped ? "STOPPED" : "STARTED", true);
+		sb_addc(out, '}');
+	}
+	sb_adds(out, "]}");
+	return 0;
+}
+
 int bbd_schema_ops(struct bbd *d, const char *op, const struct json_value *req, struct strbuf *out)
 {
+	if (!strcmp(op, "schema.discovery"))
+		return discovery(d, req, out);
 	if (!strcmp(op, "schema.list"))
 		return schema_list(d, req, out);
 	if (!strcmp(op, "schema.describe"))

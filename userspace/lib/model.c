@@ -187,7 +187,11 @@ int bb_model_set_rulefile(struct bb_mbus *b, const char *text, size_t len, char 
 	}
 	/* new rules first (keeping targets of same-named ones), then the swap */
 	struct bb_mbus nb = {
-		.name = b->name, .kind = b->kind, .description = b->description, .tags = b->tags
+		.name = b->name,
+		.kind = b->kind,
+		.description = b->description,
+		.tags = b->tags,
+		.discovery_stopped = b->discovery_stopped,
 	};
 
 	for (size_t i = 0; i < rf.n; i++) {
@@ -233,6 +237,8 @@ void bb_model_to_json(const struct bb_model *m, struct strbuf *sb)
 		sb_printf(sb, ",\"kind\":\"%s\"", b->kind == BPFBUS_BUS_TOPIC ? "topic" : "event");
 		opt_str_out(sb, "description", b->description);
 		bb_tags_to_json(&b->tags, sb);
+		if (b->discovery_stopped)
+			sb_adds(sb, ",\"discovery\":false");
 		sb_adds(sb, ",\"rules\":[");
 		for (size_t j = 0; j < b->n_rules; j++) {
 			const struct bb_rule *r = &b->rules[j];
@@ -389,6 +395,13 @@ static int load_doc(struct bb_model *m, const struct json_value *root, char *err
 		if (opt_member(o, "description", name, &desc, err, err_len))
 			return -1;
 		b->description = dup_s(desc);
+		const struct json_value *disc = json_get(o, "discovery");
+
+		if (disc && disc->type != JSON_TRUE && disc->type != JSON_FALSE) {
+			snprintf(err, err_len, "bus %s: \"discovery\" must be true or false", name);
+			return -1;
+		}
+		b->discovery_stopped = disc && disc->type == JSON_FALSE;
 		if (bb_tags_from_json(json_get(o, "tags"), &b->tags, msg, sizeof(msg))) {
 			snprintf(err, err_len, "bus %s: %s", name, msg);
 			return -1;

@@ -125,6 +125,8 @@ struct bb_mbus {
 	size_t n_rules;
 	char *description; /* Description, or NULL */
 	struct bb_tags tags;
+	/* its schema discoverer is stopped ("discovery": false); started by default */
+	bool discovery_stopped;
 };
 
 struct bb_model {

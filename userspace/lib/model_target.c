@@ -305,6 +305,12 @@ int bb_target_check(const struct bb_target *t, struct eb_error *err)
 			t->id, t->dlq);
 		return -1;
 	}
+	/* EventBridge's dead letters are standard queues: it refuses a FIFO one */
+	if (t->dlq && strlen(t->dlq) > 5 && !strcmp(t->dlq + strlen(t->dlq) - 5, ".fifo")) {
+		eb_error_set(err, "ValidationException",
+			     "SQS FIFO is not supported by Dead Letter Queues.");
+		return -1;
+	}
 	/*
 	 * A FIFO queue or topic target's group: for events without one of their
 	 * own (datagrams may carry theirs; PutTargets insists on it, as EventBridge)

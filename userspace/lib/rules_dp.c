@@ -265,8 +265,13 @@ int bb_rules_reload_opts(const char *pin_dir, const struct bb_model *m,
 		}
 	}
 	for (int i = 0; i < nb && samplefd >= 0; i++) {
-		if (buses[i].kind != BPFBUS_BUS_EVENT)
-			continue;
+		char name[BPFBUS_WIRE_MAX_NAME + 1];
+		const struct bb_mbus *mb;
+
+		snprintf(name, sizeof(name), "%.*s", (int)buses[i].name_len, buses[i].name);
+		mb = bb_model_bus(m, name);
+		if (buses[i].kind != BPFBUS_BUS_EVENT || (mb && mb->discovery_stopped))
+			continue; /* no F_DISCOVERY: the kernel samples nothing of it */
 		int e = set_sample_rate(samplefd, buses[i].id, o->discovery_rate);
 
 		if (e) {
