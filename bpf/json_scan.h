@@ -447,21 +447,29 @@ static __always_inline __u64 count_ones(__u64 ones)
 
 /*
  * A whole word of a skipped container in one step, without a branch per
- * structural byte: quotes become an in-string mask by a prefix XOR over the
- * bytes, the brackets outside strings are counted, and the word is taken
- * when the depth d stays positive at every byte of it (d above its closing
- * count), so only the net count matters. A word without quotes or brackets
- * changes nothing and is taken at once (half the words of a skipped list
- * of numbers). Words with a backslash (zero_bytes flags none unless the
- * word has one), and words that may close the container, go to the
- * byte-wise path. Returns 1 if it took the word; *in_str is then the state
- * after it. Everything stays in the byte domain (bit 0 of each byte): no
- * gathering of flags into a byte mask and no table lookups.
+ * structural byte: quotes become an in-string mask, the brackets outside
+ * strings are counted, and the word is taken when the depth d stays
+ * positive at every byte of it (d above its closing count), so only the net
+ * count matters. A word without quotes or brackets changes nothing and is
+ * taken at once (half the words of a skipped list of numbers). Words with a
+ * backslash (zero_bytes flags none unless the word has one), and words that
+ * may close the container, go to the byte-wise path. Returns 1 if it took
+ * the word; *in_str is then the state after it. Everything stays in the
+ * byte domain (bit 0 of each byte): no gathering of flags into a byte mask
+ * and no table lookups.
+ *
+ * Both sums are multiplies by BYTES_01, which adds every byte into the
+ * bytes above it (byte i of x * BYTES_01 is the sum of bytes 0..i of x):
+ * - in-string mask: bit 0 of the running quote count, plus 1 when the word
+ *   starts inside a string, is the parity of the quotes up to each byte
+ *   (at most 9, so no byte carries into the next);
+ * - counts: opens in bits 0-3 and closes in bits 4-7 of each byte sum to at
+ *   most 8 each in the top byte, one multiply for both.
  */
 static __always_inline int skip_word(struct scan_state *s, __u64 w, __u64 *in_str)
 {
 	__u32 d = s->skip;
-	__u64 y = w | (BYTES_01 * 0x20), quotes, open_m, close_m, instr, closes, opens;
+	__u64 y = w | (BYTES_01 * 0x20), quotes, open_m, close_m, outside, sums, closes;
 
 	if (!d || zero_bytes(w ^ (BYTES_01 * '\\')))
 		return 0;
@@ -471,19 +479,15 @@ static __always_inline int skip_word(struct scan_state *s, __u64 w, __u64 *in_st
 	close_m = bytes_equal(y, '}');
 	if (!(quotes | open_m | close_m))
 		return 1; /* nothing that counts: the state is unchanged */
-	/* byte i of instr: the parity of the quotes at bytes 0..i, flipped
-	 * when the word starts inside a string */
-	instr = flag_ones(quotes);
-	instr ^= instr << 8;
-	instr ^= instr << 16;
-	instr ^= instr << 32;
-	instr ^= -*in_str & BYTES_01;
-	closes = count_ones(flag_ones(close_m) & ~instr);
+	/* bit 0 of byte i: 1 when byte i is inside a string (or its quote) */
+	outside = ~((flag_ones(quotes) + *in_str) * BYTES_01) & BYTES_01;
+	sums = (((flag_ones(open_m) & outside) | ((close_m >> 3) & (outside << 4))) * BYTES_01) >>
+	       56;
+	closes = sums >> 4;
 	if (d <= closes)
 		return 0;
-	opens = count_ones(flag_ones(open_m) & ~instr);
-	s->skip = d + (__u32)opens - (__u32)closes;
-	*in_str = instr >> 56;
+	s->skip = d + (__u32)(sums & 15) - (__u32)closes;
+	*in_str = (~outside >> 56) & 1;
 	return 1;
 }
 
