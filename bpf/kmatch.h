@@ -187,7 +187,7 @@ static long km_visit_cb(__u64 i, void *arg)
 }
 
 /* Walk a posting list in the caller's frame (no call of its own: see
- * km_lookup_visit). */
+ * km_visit_key). */
 static __always_inline void km_walk(struct km_state *m, __u32 first, __u32 count, __u32 mode,
 				    __u32 objarr)
 {
@@ -254,33 +254,32 @@ static __always_inline void km_entry_visit(struct km_state *m, __u32 flags,
 	}
 }
 
-/* Look up the key in m->key and visit its posting list (not through
- * km_visit: BPF allows 8 frames of calls and callbacks, and this path is the
- * deepest). */
-KM_NOINLINE int km_lookup_visit(__u32 mode, __u32 objarr)
+/* Whether @kp's value filter may hold a key of @kind, @len and @digest: a
+ * clear bit proves it is in none of the path's keys. */
+static __always_inline int km_filter_may(struct km_state *m, struct bpfbus_kpath *kp, __u32 kind,
+					 __u32 len, __u64 digest)
 {
-	struct km_state *m = km_match_state();
+	__u32 bit = bpfbus_vfilter_bit(kind, len, digest, kp->vf_log2);
+	__u32 widx = m->slot * BPFBUS_VFILTER_WORDS + kp->vf_first + bit / 64;
+	__u64 *fw = bpf_map_lookup_elem(&km_vfilter, &widx);
 
-	if (!m)
-		return 0;
+	return fw && (*fw & (1ULL << (bit % 64)));
+}
+
+/* Look up the key in m->key, whose digest is @digest, on path @kp and visit
+ * its posting list (in the caller's frame, not through km_visit: BPF allows
+ * 8 frames of calls and callbacks, and this path is the deepest). */
+static __always_inline void km_visit_key(struct km_state *m, struct bpfbus_kpath *kp, __u64 digest,
+					 __u32 mode, __u32 objarr)
+{
 	struct bpfbus_vhkey hk = { .path = m->key.path,
 				   .slot = m->key.slot,
 				   .kind = m->key.kind,
 				   .len = m->key.len,
-				   .digest = bpfbus_val_digest(m->key.val, m->key.len) };
-	__u32 pidx = m->slot * BPFBUS_MAX_PATHS + m->key.path;
-	struct bpfbus_kpath *kp = bpf_map_lookup_elem(&km_kpaths, &pidx);
+				   .digest = digest };
 	struct bpfbus_vent *e;
-	__u64 diff = 0, *fw;
+	__u64 diff = 0;
 
-	if (!kp)
-		return 0;
-	__u32 bit = bpfbus_vfilter_bit(hk.kind, hk.len, hk.digest, kp->vf_log2);
-	__u32 widx = m->slot * BPFBUS_VFILTER_WORDS + kp->vf_first + bit / 64;
-
-	fw = bpf_map_lookup_elem(&km_vfilter, &widx);
-	if (!fw || !(*fw & (1ULL << (bit % 64))))
-		return 0; /* in none of the path's keys */
 	if (hk.len <= BPFBUS_VTAB_VAL) {
 		struct bpfbus_vbucket *v = km_vtab_find(&hk);
 
@@ -288,17 +287,39 @@ KM_NOINLINE int km_lookup_visit(__u32 mode, __u32 objarr)
 			for (__u32 j = 0; j < BPFBUS_VTAB_VAL; j += 8)
 				diff |= *(__u64 *)(v->val + j) ^ *(__u64 *)(m->key.val + j);
 			km_entry_visit(m, v->flags, &v->post, diff, mode, objarr);
-			return 0;
+			return;
 		}
 	}
 	if (!(kp->flags & BPFBUS_P_VHASH))
-		return 0;
+		return;
 	e = bpf_map_lookup_elem(&km_values, &hk);
 	if (!e)
-		return 0;
+		return;
 	for (__u32 j = 0; j < BPFBUS_VAL_MAX; j += 8)
 		diff |= *(__u64 *)(e->val + j) ^ *(__u64 *)(m->key.val + j);
 	km_entry_visit(m, e->flags, &e->post, diff, mode, objarr);
+}
+
+/* The path of m->key, or NULL. */
+static __always_inline struct bpfbus_kpath *km_key_path(struct km_state *m)
+{
+	__u32 pidx = m->slot * BPFBUS_MAX_PATHS + m->key.path;
+
+	return bpf_map_lookup_elem(&km_kpaths, &pidx);
+}
+
+/* The key already in m->key (numbers, literals): its lookup and postings. */
+KM_NOINLINE int km_lookup_visit(__u32 mode, __u32 objarr)
+{
+	struct km_state *m = km_match_state();
+
+	if (!m)
+		return 0;
+	struct bpfbus_kpath *kp = km_key_path(m);
+	__u64 digest = bpfbus_val_digest(m->key.val, m->key.len);
+
+	if (kp && km_filter_may(m, kp, m->key.kind, m->key.len, digest))
+		km_visit_key(m, kp, digest, mode, objarr);
 	return 0;
 }
 
@@ -331,29 +352,52 @@ static __always_inline __u64 km_load8(struct scan_state *s, struct km_state *m, 
 	return *(__u64 *)(s->buf + (i & SCAN_BODY_MASK));
 }
 
-/* m->key.val = len bytes of the value source at off, zero padded. A word
- * at a time: a callback per byte cost more than the lookup it feeds. */
-KM_NOINLINE int km_fill_key(__u32 kind, __u32 off, __u32 len, __u32 src)
+#define KM_KEY_MODE 4 /* km_key_visit flags: the mode of km_hit */
+#define KM_KEY_OBJARR 8 /* the leaf sits in an object inside an array */
+
+/*
+ * The key of @kind for the @len bytes of the value source (flags & 3) at
+ * @off: its lookup and postings. The digest is taken as the words are read
+ * and the path's filter tested first, so a value in none of the path's
+ * keys (most of them) costs a word or two; only for one that may be there
+ * is the rest of m->key.val zeroed for the compare. One call for what were
+ * two (fill, then look up), in every exact, folded and affix lookup.
+ */
+KM_NOINLINE int km_key_visit(__u32 kind, __u32 off, __u32 len, __u32 flags)
 {
 	struct scan_state *s = km_scan_state();
 	struct km_state *m = km_match_state();
+	__u32 src = flags & 3;
+	__u64 h = BPFBUS_VAL_DIGEST_SEED;
 
 	if (!s || !m)
 		return 0;
-	m->key.kind = kind;
-	m->key.len = len;
 	if (len > BPFBUS_VAL_MAX)
 		len = BPFBUS_VAL_MAX;
+	/* in the map value, not in registers kept across the calls below: the
+	 * deepest chain of frames is at the verifier's 512 bytes of stack */
+	m->key.kind = kind;
+	m->key.len = len;
 	for (__u32 j = 0; j < BPFBUS_VAL_MAX; j += 8) {
-		__u64 w = 0;
+		if (j >= len)
+			break;
+		__u64 w = km_load8(s, m, src, off + j);
 
-		if (j < len) {
-			w = km_load8(s, m, src, off + j);
-			if (len - j < 8) /* little-endian: the low bytes come first */
-				w &= (1ULL << ((len - j) * 8)) - 1;
-		}
+		if (len - j < 8) /* little-endian: the low bytes come first */
+			w &= (1ULL << ((len - j) * 8)) - 1;
 		*(__u64 *)(m->key.val + j) = w;
+		h = bpfbus_val_digest_word(h, w);
 	}
+	struct bpfbus_kpath *kp = km_key_path(m);
+
+	if (!kp || !km_filter_may(m, kp, m->key.kind, m->key.len, h))
+		return 0;
+	len = m->key.len;
+	/* the words past the value read as zero in the compare */
+	for (__u32 j = 0; j < BPFBUS_VAL_MAX; j += 8)
+		if (j >= len)
+			*(__u64 *)(m->key.val + j) = 0;
+	km_visit_key(m, kp, h, (flags & KM_KEY_MODE) ? 1 : 0, (flags & KM_KEY_OBJARR) ? 1 : 0);
 	return 0;
 }
 
@@ -425,8 +469,8 @@ static long km_affix_cb(__u64 i, void *arg)
 		return 1;
 	__u32 start = a->suffix ? a->len - L : 0;
 
-	km_fill_key(a->kind, a->off + start, L, a->src);
-	km_lookup_visit(a->mode, a->objarr);
+	km_key_visit(a->kind, a->off + start, L,
+		     a->src | (a->mode ? KM_KEY_MODE : 0) | (a->objarr ? KM_KEY_OBJARR : 0));
 	return 0;
 }
 
@@ -1043,7 +1087,7 @@ static __always_inline void km_string(struct km_state *m, struct bpfbus_kpath *k
 				      __u32 len, __u32 escaped, __u32 oa)
 {
 	__u32 fl = kp->flags;
-	__u32 oaf = oa ? KM_AFFIX_OBJARR : 0;
+	__u32 oaf = oa ? KM_AFFIX_OBJARR : 0, koa = oa ? KM_KEY_OBJARR : 0;
 	__u32 src = KM_SRC_BODY;
 
 	if (fl & BPFBUS_P_VERIFY_STR) {
@@ -1067,14 +1111,10 @@ static __always_inline void km_string(struct km_state *m, struct bpfbus_kpath *k
 	}
 	__u32 sf = KM_AFFIX_SRC(src);
 
-	if ((fl & BPFBUS_P_STR) && len <= kp->max_len) {
-		km_fill_key(BPFBUS_K_STR, off, len, src);
-		km_lookup_visit(0, oa);
-	}
-	if ((fl & BPFBUS_P_AB_STR) && len <= BPFBUS_VAL_MAX) {
-		km_fill_key(BPFBUS_K_AB_STR, off, len, src);
-		km_lookup_visit(1, oa);
-	}
+	if ((fl & BPFBUS_P_STR) && len <= kp->max_len)
+		km_key_visit(BPFBUS_K_STR, off, len, src | koa);
+	if ((fl & BPFBUS_P_AB_STR) && len <= BPFBUS_VAL_MAX)
+		km_key_visit(BPFBUS_K_AB_STR, off, len, src | koa | KM_KEY_MODE);
 	/* calls are not free: each guard skips one whose table is empty */
 	if (kp->pfx)
 		km_affixes(kp->pfx, BPFBUS_K_PFX, off, len, oaf | sf);
@@ -1104,14 +1144,10 @@ static __always_inline void km_string(struct km_state *m, struct bpfbus_kpath *k
 		m->verify |= KM_VERIFY_VALUE; /* non-ASCII: full Unicode folding */
 		return;
 	}
-	if ((fl & BPFBUS_P_EIC) && len <= kp->max_len) {
-		km_fill_key(BPFBUS_K_EIC, 0, len, KM_SRC_FOLD);
-		km_lookup_visit(0, oa);
-	}
-	if (fl & BPFBUS_P_AB_EIC) {
-		km_fill_key(BPFBUS_K_AB_EIC, 0, len, KM_SRC_FOLD);
-		km_lookup_visit(1, oa);
-	}
+	if ((fl & BPFBUS_P_EIC) && len <= kp->max_len)
+		km_key_visit(BPFBUS_K_EIC, 0, len, KM_SRC_FOLD | koa);
+	if (fl & BPFBUS_P_AB_EIC)
+		km_key_visit(BPFBUS_K_AB_EIC, 0, len, KM_SRC_FOLD | koa | KM_KEY_MODE);
 	km_affixes(kp->pfx_eic, BPFBUS_K_PFX_EIC, 0, len, oaf | KM_AFFIX_FOLD);
 	km_affixes(kp->sfx_eic, BPFBUS_K_SFX_EIC, 0, len, oaf | KM_AFFIX_FOLD | KM_AFFIX_SUFFIX);
 }

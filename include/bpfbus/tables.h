@@ -149,14 +149,23 @@ struct bpfbus_vent {
 /* Digest of a zero-padded value of @len bytes (one definition for both
  * sides): only the words the value occupies, most values being short (the
  * key carries len, so the padding adds nothing). */
+#define BPFBUS_VAL_DIGEST_SEED 0x9E3779B97F4A7C15ULL
+
+/* One word of the digest: the kernel also digests a value word by word as
+ * it reads it from the event (kmatch.h km_key_visit). */
+static inline __u64 bpfbus_val_digest_word(__u64 h, __u64 w)
+{
+	h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+	return h ^ (h >> 29);
+}
+
 static inline __u64 bpfbus_val_digest(const __u8 *val, __u32 len)
 {
-	__u64 h = 0x9E3779B97F4A7C15ULL, w;
+	__u64 h = BPFBUS_VAL_DIGEST_SEED, w;
 
 	for (__u32 i = 0; i < BPFBUS_VAL_MAX && i < len; i += 8) {
 		__builtin_memcpy(&w, val + i, sizeof(w));
-		h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
-		h ^= h >> 29;
+		h = bpfbus_val_digest_word(h, w);
 	}
 	return h;
 }
