@@ -113,7 +113,17 @@ tap_daemon "SIGTERM: exit 0, control socket removed" stopped_clean
 echo '{"eu": {"source": ["eu"]}, "big": {"detail": {"n": [{"numeric": [">", 10]}]}}}' \
 	>"$tmp/rules.json"
 tap_run "daemonless rule load into the object model" "$BPFBUS" rule load bus orders file "$tmp/rules.json"
-tap_daemon "restart" daemon_start --port $PORT
+# A daemon that starts while a daemonless write holds the pin directory
+# (flock -x, as `rule load` takes it) waits for it, and says so.
+restart_waits() {
+	flock -x "$BPFBUS_PIN_DIR" sleep 1.5 &
+	local holder=$!
+	sleep 0.3
+	daemon_start --port $PORT || return 1
+	! kill -0 $holder 2>/dev/null && wait $holder &&
+		grep -q "waiting for a bpfbus command that writes $BPFBUS_PIN_DIR" "$tmp/daemon.log"
+}
+tap_daemon "restart, after the daemonless write holding the pins" restart_waits
 restored() {
 	"$BPFBUS" -j rule list bus orders | /usr/bin/python3 -c "
 import json, sys

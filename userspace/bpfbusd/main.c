@@ -457,7 +457,12 @@ static int setup(struct bbd *d)
 		return -1;
 	}
 	/* 2. the kernel tables, before any traffic; no CLI writes them while we run */
-	d->pin_lock_fd = bb_pin_claim(d->pin_dir);
+	d->pin_lock_fd = bb_pin_claim(d->pin_dir, false);
+	if (d->pin_lock_fd == -EBUSY) {
+		log_info("waiting for a bpfbus command that writes %s without the daemon",
+			 d->pin_dir);
+		d->pin_lock_fd = bb_pin_claim(d->pin_dir, true);
+	}
 	if (d->pin_lock_fd < 0) {
 		log_err("cannot claim the pin directory %s: %s", d->pin_dir,
 			strerror(-d->pin_lock_fd));

@@ -25,11 +25,11 @@ static int lock_dir(const char *pin_dir, int op)
 	return fd;
 }
 
-int bb_pin_claim(const char *pin_dir)
+int bb_pin_claim(const char *pin_dir, bool wait)
 {
 	int err = bb_bpffs_prepare(pin_dir);
 
-	return err < 0 ? err : lock_dir(pin_dir, LOCK_SH);
+	return err < 0 ? err : lock_dir(pin_dir, wait ? LOCK_SH : LOCK_SH | LOCK_NB);
 }
 
 int bb_pin_lock_local(const char *pin_dir)

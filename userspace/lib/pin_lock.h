@@ -13,8 +13,13 @@
 #ifndef BPFBUS_LIB_PIN_LOCK_H
 #define BPFBUS_LIB_PIN_LOCK_H
 
-/* bpfbusd: its claim on @pin_dir (created when missing); the fd to keep open, or -errno. */
-int bb_pin_claim(const char *pin_dir);
+#include <stdbool.h>
+
+/*
+ * bpfbusd: its claim on @pin_dir (created when missing); the fd to keep
+ * open, or -errno. Without @wait, -EBUSY while a daemonless write holds it.
+ */
+int bb_pin_claim(const char *pin_dir, bool wait);
 
 /*
  * The CLI, before writing the pinned maps itself: the fd to close once
